@@ -1,0 +1,84 @@
+#include "env.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct env_s {
+    const env_ops_t *ops;
+    void *state;
+    int elapsed; /* steps in the current episode, for the time limit */
+};
+
+static const env_ops_t *const s_registry[] = {
+    &pendulum_ops,
+    NULL,
+};
+
+const env_ops_t *const *env_registry(void) { return s_registry; }
+
+const env_ops_t *env_find(const char *name) {
+    for (int i = 0; s_registry[i]; i++)
+        if (strcmp(s_registry[i]->spec->name, name) == 0)
+            return s_registry[i];
+    return NULL;
+}
+
+env_t *env_new(const char *name, char *err, size_t errlen) {
+    const env_ops_t *ops = env_find(name);
+    if (!ops) {
+        char known[256] = "";
+        for (int i = 0; s_registry[i]; i++) {
+            if (i)
+                strncat(known, ", ", sizeof known - strlen(known) - 1);
+            strncat(known, s_registry[i]->spec->name, sizeof known - strlen(known) - 1);
+        }
+        snprintf(err, errlen, "unknown environment '%s' (known: %s)", name, known);
+        return NULL;
+    }
+    void *state = ops->create(err, errlen);
+    if (!state)
+        return NULL;
+    env_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        ops->destroy(state);
+        snprintf(err, errlen, "out of memory creating environment '%s'", name);
+        return NULL;
+    }
+    self->ops = ops;
+    self->state = state;
+    return self;
+}
+
+void env_destroy(env_t **self_p) {
+    if (!self_p || !*self_p)
+        return;
+    env_t *self = *self_p;
+    self->ops->destroy(self->state);
+    free(self);
+    *self_p = NULL;
+}
+
+const env_spec_t *env_spec(const env_t *self) { return self->ops->spec; }
+
+void env_reset(env_t *self, uint64_t seed, float *obs) {
+    self->elapsed = 0;
+    self->ops->reset(self->state, seed, obs);
+}
+
+void env_reset_next(env_t *self, float *obs) {
+    self->elapsed = 0;
+    self->ops->reset_next(self->state, obs);
+}
+
+float env_step(env_t *self, const float *action, float *obs, bool *terminated, bool *truncated) {
+    bool term = false;
+    float r = self->ops->step(self->state, action, obs, &term);
+    self->elapsed++;
+    *terminated = term;
+    /* A time limit is a truncation, never a terminal state: the learner bootstraps through it. */
+    *truncated = !term && self->elapsed >= self->ops->spec->max_episode_steps;
+    return r;
+}
+
+int env_elapsed(const env_t *self) { return self->elapsed; }

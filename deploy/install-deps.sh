@@ -1,0 +1,24 @@
+#!/bin/sh
+# Install the Debian packages mpo builds and tests with, when any is missing.
+# Used by the Makefile on first build and by deploy/Dockerfile. Exits non-zero with one line when
+# packages are missing and it cannot install them (not root, no apt-get).
+set -eu
+PKGS="build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libopenblas-dev \
+libmujoco-dev libcmocka-dev libinih-dev"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "mpo: missing packages:$missing (and no apt-get here to install them)" >&2
+    exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+    echo "mpo: missing packages:$missing; run 'sudo make deps' or: sudo apt-get install$missing" >&2
+    exit 1
+fi
+echo "mpo: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends $missing >/dev/null; }
