@@ -1,0 +1,17 @@
+/* bench: the `mpo bench …` commands (like redis-benchmark): each prints a readable line, or one
+ * JSON object with --json. */
+#ifndef MPO_BENCH_H
+#define MPO_BENCH_H
+
+#include <stddef.h>
+
+/* argv[0] is the benchmark's name */
+int bench_update_main(int argc, char **argv);
+int bench_env_main(int argc, char **argv);
+
+/* "AMD EPYC 9R14" from /proc/cpuinfo, or "unknown" */
+void bench_cpu_model(char *out, size_t outlen);
+/* single-thread-or-current-threads sgemm rate in GFLOP/s, measured for about `seconds` */
+double bench_sgemm_gflops(double seconds);
+
+#endif

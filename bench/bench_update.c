@@ -1,0 +1,116 @@
+/* mpo bench update: learner updates per second on synthetic data, beside the sgemm rate measured
+ * in the same run, so the figure means something on any CPU. */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+#include "common/config.h"
+#include "common/env.h"
+#include "learner/mpo.h"
+
+static double s_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void s_usage(FILE *out) {
+    fprintf(out,
+            "usage: mpo bench update [--obs N] [--act N] [--batch N] [--samples N] [--hidden N]\n"
+            "                        [--threads N] [--seconds S] [--json]\n"
+            "Times MPO updates on random data (defaults: HalfCheetah sizes 17/6, batch 256, N 20,\n"
+            "hidden 256, 1 thread, 10 s) and the sgemm rate in the same run.\n");
+}
+
+int bench_update_main(int argc, char **argv) {
+    int obs = 17, act = 6, batch = 256, samples = 20, hidden = 256, threads = 1, json = 0;
+    double seconds = 10;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+            s_usage(stdout);
+            return 0;
+        } else if (!strcmp(o, "--json")) {
+            json = 1;
+        } else if (i + 1 < argc && (!strcmp(o, "--obs") || !strcmp(o, "--act") || !strcmp(o, "--batch") ||
+                                    !strcmp(o, "--samples") || !strcmp(o, "--hidden") || !strcmp(o, "--threads") ||
+                                    !strcmp(o, "--seconds"))) {
+            double v = atof(argv[++i]);
+            if (v <= 0) {
+                fprintf(stderr, "mpo bench update: %s needs a positive value\n", o);
+                return 2;
+            }
+            if (!strcmp(o, "--obs")) obs = (int)v;
+            else if (!strcmp(o, "--act")) act = (int)v;
+            else if (!strcmp(o, "--batch")) batch = (int)v;
+            else if (!strcmp(o, "--samples")) samples = (int)v;
+            else if (!strcmp(o, "--hidden")) hidden = (int)v;
+            else if (!strcmp(o, "--threads")) threads = (int)v;
+            else seconds = v;
+        } else {
+            fprintf(stderr, "mpo bench update: unknown option '%s' (see --help)\n", o);
+            return 2;
+        }
+    }
+    if (obs > ENV_MAX_OBS || act > ENV_MAX_ACT) {
+        fprintf(stderr, "mpo bench update: --obs at most %d, --act at most %d\n", ENV_MAX_OBS, ENV_MAX_ACT);
+        return 2;
+    }
+    openblas_set_num_threads(threads);
+    config_t cfg;
+    config_defaults(&cfg);
+    cfg.batch_size = batch;
+    cfg.n_action_samples = samples;
+    cfg.hidden = hidden;
+    env_spec_t spec = {.name = "bench", .obs_dim = obs, .act_dim = act, .max_episode_steps = 1000};
+    for (int k = 0; k < act; k++) {
+        spec.act_low[k] = -1;
+        spec.act_high[k] = 1;
+    }
+    char err[256];
+    mpo_t *mpo = mpo_new(&cfg, &spec, err, sizeof err);
+    if (!mpo) {
+        fprintf(stderr, "mpo bench update: %s\n", err);
+        return 1;
+    }
+    /* random transitions, fixed seed */
+    rng_t rng;
+    rng_seed(&rng, 1);
+    size_t S = obs, A = act, B = batch;
+    float *buf = malloc(sizeof(float) * B * (2 * S + A + 2));
+    for (size_t i = 0; i < B * (2 * S + A + 2); i++)
+        buf[i] = (float)rng_uniform_range(&rng, -1, 1);
+    transition_batch_t tb = {buf, buf + B * S, buf + B * (S + A), buf + B * (S + A + 1), buf + B * (S + A + 2), batch};
+    for (size_t b = 0; b < B; b++)
+        tb.done[b] = 0;
+
+    double sgemm = bench_sgemm_gflops(seconds < 4 ? 1.0 : 2.0);
+    mpo_metrics_t m;
+    mpo_update(mpo, &tb, &m); /* warm up */
+    double t0 = s_now(), t;
+    long n = 0;
+    do {
+        mpo_update(mpo, &tb, &m);
+        n++;
+        t = s_now() - t0;
+    } while (t < seconds);
+    double ups = n / t, gflop = mpo_flops_per_update(mpo, batch) / 1e9;
+    double ratio = gflop * ups / sgemm;
+    char cpu[128];
+    bench_cpu_model(cpu, sizeof cpu);
+    if (json)
+        printf("{\"bench\":\"update\",\"obs\":%d,\"act\":%d,\"batch\":%d,\"samples\":%d,\"hidden\":%d,"
+               "\"threads\":%d,\"updates\":%ld,\"seconds\":%.3f,\"updates_per_s\":%.3f,\"gflop_per_update\":%.4f,"
+               "\"gflop_per_s\":%.2f,\"sgemm_gflop_per_s\":%.2f,\"ratio_to_sgemm\":%.3f,\"cpu\":\"%s\"}\n",
+               obs, act, batch, samples, hidden, threads, n, t, ups, gflop, gflop * ups, sgemm, ratio, cpu);
+    else
+        printf("update obs %d act %d batch %d N %d hidden %d threads %d: %.2f updates/s, %.3f GFLOP/update, "
+               "%.1f GFLOP/s = %.2f x sgemm (%.1f GFLOP/s) on %s\n",
+               obs, act, batch, samples, hidden, threads, ups, gflop, gflop * ups, ratio, sgemm, cpu);
+    free(buf);
+    mpo_destroy(&mpo);
+    return 0;
+}

@@ -1,0 +1,99 @@
+/* config: every configuration key in one table (name, type, default, bounds, help).
+ *
+ * The table drives the defaults, the config file (INI, read with inih), MPO_<KEY> environment
+ * variables, --set key=value, `mpo config` and the errors for an unknown or out-of-range key.
+ * Precedence, lowest first: defaults, file, environment, --set. */
+#ifndef MPO_CONFIG_H
+#define MPO_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define CONFIG_STR_MAX 256
+
+/* X(name, type, default, min, max, choices, help); FLOAT keys are double, INT keys long long,
+ * STR and CHOICE keys char[CONFIG_STR_MAX]. Defaults are strings parsed like user input. */
+#define CONFIG_KEYS(X)                                                                              \
+    X(env, STR, "Pendulum-v1", 0, 0, NULL, "environment to train on (`mpo envs` lists them)")       \
+    X(seed, INT, "42", 0, 4.6e18, NULL, "seed of every random stream of the run")                  \
+    X(total_timesteps, INT, "20000", 1, 1e12, NULL, "environment steps to train for")              \
+    X(policy, CHOICE, "squashed", 0, 0, "squashed|gaussian",                                      \
+      "squashed: tanh of a Gaussian, in range by construction; gaussian: Acme's unsquashed "       \
+      "Gaussian, actions clipped at the environment and kept in range by the action penalty")     \
+    X(hidden, INT, "256", 1, 8192, NULL, "units per hidden layer (actor and critics)")            \
+    X(layers, INT, "2", 1, 6, NULL, "hidden layers per network")                                   \
+    X(min_std, FLOAT, "1e-3", 1e-8, 10, NULL, "floor of the policy's standard deviation")          \
+    X(learning_rate, FLOAT, "3e-4", 1e-8, 1, NULL, "Adam step size of the actor and the critics")  \
+    X(grad_clip, FLOAT, "40", 0, 1e9, NULL, "gradient-norm clip per network group; 0: off")        \
+    X(buffer_size, INT, "1000000", 1, 1e9, NULL, "replay capacity in transitions")                 \
+    X(batch_size, INT, "256", 1, 65536, NULL, "transitions per update")                            \
+    X(learning_starts, INT, "1000", 0, 1e12, NULL,                                                 \
+      "random-action steps before learning; the replay's minimum size")                            \
+    X(gamma, FLOAT, "0.99", 0, 1, NULL, "discount")                                                \
+    X(tau, FLOAT, "0.005", 0, 1, NULL, "Polyak rate of the target networks")                       \
+    X(n_action_samples, INT, "20", 1, 4096, NULL, "E-step action samples per state (N)")          \
+    X(critic_action_samples, INT, "1", 1, 256, NULL, "target-policy samples per next state (M)")   \
+    X(epsilon, FLOAT, "0.1", 1e-8, 100, NULL, "E-step KL bound (temperature dual)")                \
+    X(epsilon_mean, FLOAT, "1e-2", 1e-10, 100, NULL, "M-step KL bound on the mean, per dimension") \
+    X(epsilon_stddev, FLOAT, "1e-6", 1e-12, 100, NULL,                                             \
+      "M-step KL bound on the standard deviation, per dimension")                                  \
+    X(epsilon_penalty, FLOAT, "0.001", 1e-10, 100, NULL,                                           \
+      "gaussian policy: KL bound of the action-penalty objective; squashed: not used (in range "   \
+      "by construction)")                                                                          \
+    X(dual_lr, FLOAT, "1e-2", 1e-8, 10, NULL, "Adam step size of the dual variables")              \
+    X(init_log_temperature, FLOAT, "10", -18, 1e4, NULL,                                           \
+      "initial free parameter of the temperature (eta = softplus(x))")                             \
+    X(init_log_alpha_mean, FLOAT, "10", -18, 1e4, NULL, "initial free parameter of alpha_mean")    \
+    X(init_log_alpha_stddev, FLOAT, "1000", -18, 1e4, NULL,                                        \
+      "initial free parameter of alpha_stddev")                                                    \
+    X(eval_episodes, INT, "10", 0, 100000, NULL, "deterministic evaluation episodes")              \
+    X(eval_every, INT, "0", 0, 1e12, NULL, "env steps between evaluations; 0: only at the end")    \
+    X(log_interval, FLOAT, "5", 0.05, 86400, NULL, "seconds between progress lines")               \
+    X(log_level, CHOICE, "info", 0, 0, "error|warn|info|debug", "least severe level logged")       \
+    X(threads, INT, "1", 1, 256, NULL, "BLAS threads of the learner")                              \
+    X(run_dir, STR, "", 0, 0, NULL, "directory for progress.csv and eval.csv; empty: none")
+
+#define CONFIG_FIELD_FLOAT(name) double name;
+#define CONFIG_FIELD_INT(name) long long name;
+#define CONFIG_FIELD_STR(name) char name[CONFIG_STR_MAX];
+#define CONFIG_FIELD_CHOICE(name) char name[CONFIG_STR_MAX];
+#define CONFIG_FIELD(name, type, def, lo, hi, choices, help) CONFIG_FIELD_##type(name)
+
+typedef struct {
+    CONFIG_KEYS(CONFIG_FIELD)
+} config_t;
+
+typedef enum { CONFIG_FLOAT, CONFIG_INT, CONFIG_STR, CONFIG_CHOICE } config_type_t;
+
+typedef struct {
+    const char *name;
+    config_type_t type;
+    const char *def;
+    double min, max;
+    const char *choices; /* "a|b|c" for CHOICE */
+    const char *help;
+    size_t offset;
+} config_key_t;
+
+/* the table, and its length */
+const config_key_t *config_keys(size_t *count);
+const config_key_t *config_find(const char *name);
+
+void config_defaults(config_t *self);
+/* Set one key from text. 0, or -1 with a one-line reason naming the key (unknown key: the nearest
+ * known one; out of range: the range). */
+int config_set(config_t *self, const char *key, const char *value, char *err, size_t errlen);
+/* "key=value" */
+int config_set_pair(config_t *self, const char *pair, char *err, size_t errlen);
+/* INI file: `key = value` lines, `#`/`;` comments, an optional [mpo] section. */
+int config_load_file(config_t *self, const char *path, char *err, size_t errlen);
+/* MPO_<KEY> (upper case) for every key that is set in the environment. */
+int config_load_env(config_t *self, char *err, size_t errlen);
+/* the value of a key as text */
+void config_get(const config_t *self, const config_key_t *key, char *out, size_t outlen);
+/* every key as `key = value` lines (a valid config file) */
+void config_write(const config_t *self, FILE *out);
+/* the table as help text */
+void config_print_help(FILE *out);
+
+#endif

@@ -1,0 +1,17 @@
+/* evaluate: deterministic evaluation of an actor (mean action), on its own environment instances
+ * and seeds, so evaluating never disturbs a training run's random streams. */
+#ifndef MPO_EVALUATE_H
+#define MPO_EVALUATE_H
+
+#include <stdint.h>
+
+#include "mlp.h"
+#include "policy.h"
+
+/* Mean return over `episodes` episodes of env_name with the mean action; episode e is reset with
+ * seed + e. std_out (may be NULL) gets the standard deviation. 0, or -1 with a reason. */
+int evaluate_policy(double *mean_out, double *std_out, const char *env_name, const mlp_t *net,
+                    const float *params, policy_type_t type, int episodes, uint64_t seed, char *err,
+                    size_t errlen);
+
+#endif

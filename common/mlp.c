@@ -1,0 +1,200 @@
+#include "mlp.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int mlp_init(mlp_t *self, int in, int hidden, int depth, int out) {
+    if (depth < 0 || depth + 1 > MLP_MAX_LAYERS || in <= 0 || out <= 0 || (depth > 0 && hidden <= 0))
+        return -1;
+    memset(self, 0, sizeof *self);
+    self->n_layers = depth + 1;
+    self->sizes[0] = in;
+    for (int l = 1; l <= depth; l++)
+        self->sizes[l] = hidden;
+    self->sizes[depth + 1] = out;
+    size_t off = 0, act = 0;
+    for (int l = 0; l < self->n_layers; l++) {
+        int c = self->sizes[l], oc = self->sizes[l + 1];
+        self->w_off[l] = off;
+        off += (size_t)oc * c;
+        self->b_off[l] = off;
+        off += (size_t)oc;
+        self->act_off[l] = act;
+        act += (size_t)oc;
+        if (oc > self->max_width)
+            self->max_width = oc;
+    }
+    self->n_params = off;
+    self->width_sum = (int)act;
+    return 0;
+}
+
+void mlp_init_params(const mlp_t *self, float *params, rng_t *rng) {
+    for (int l = 0; l < self->n_layers; l++) {
+        int c = self->sizes[l], oc = self->sizes[l + 1];
+        double bound = 1.0 / sqrt((double)c);
+        float *w = params + self->w_off[l], *b = params + self->b_off[l];
+        for (size_t i = 0; i < (size_t)oc * c; i++)
+            w[i] = (float)rng_uniform_range(rng, -bound, bound);
+        for (int i = 0; i < oc; i++)
+            b[i] = (float)rng_uniform_range(rng, -bound, bound);
+    }
+}
+
+double mlp_forward_flops(const mlp_t *self, int B) {
+    double f = 0;
+    for (int l = 0; l < self->n_layers; l++)
+        f += 2.0 * B * self->sizes[l] * self->sizes[l + 1];
+    return f;
+}
+
+/* out (B, OC) = inp (B, C) · W^T + b, then ReLU when relu; W is (OC, C) with row stride ldw. The
+ * bias and the ReLU are one pass over out right after the product, while it is still in cache. */
+static void s_linear_forward(float *out, const float *inp, const float *w, int ldw, const float *b,
+                             int B, int C, int OC, int relu) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, OC, C, 1.0f, inp, C, w, ldw, 0.0f, out, OC);
+    for (int i = 0; i < B; i++) {
+        float *row = out + (size_t)i * OC;
+        if (relu)
+            for (int j = 0; j < OC; j++) {
+                float v = row[j] + b[j];
+                row[j] = v > 0.0f ? v : 0.0f;
+            }
+        else
+            for (int j = 0; j < OC; j++)
+                row[j] += b[j];
+    }
+}
+
+void mlp_forward(const mlp_t *self, float *acts, const float *params, const float *inp, int B) {
+    for (int l = 0; l < self->n_layers; l++) {
+        int c = self->sizes[l], oc = self->sizes[l + 1];
+        const float *in = l == 0 ? inp : acts + (size_t)B * self->act_off[l - 1];
+        s_linear_forward(acts + (size_t)B * self->act_off[l], in, params + self->w_off[l], c,
+                         params + self->b_off[l], B, c, oc, l < self->n_layers - 1);
+    }
+}
+
+size_t mlp_split_scratch_floats(const mlp_t *self, int S) {
+    return (size_t)S * self->sizes[1] + (size_t)2 * MLP_SPLIT_CHUNK * self->max_width;
+}
+
+void mlp_forward_split(const mlp_t *self, float *out, float *scratch, const float *params,
+                       const float *state, int state_dim, const float *action, int S, int R) {
+    int c = self->sizes[0], h = self->sizes[1], act_dim = c - state_dim, L = self->n_layers;
+    int n_out = self->sizes[L];
+    const float *w = params + self->w_off[0], *b = params + self->b_off[0];
+    float *state_pre = scratch, *buf[2];
+    buf[0] = scratch + (size_t)S * h;
+    buf[1] = buf[0] + (size_t)MLP_SPLIT_CHUNK * self->max_width;
+    int rows = S * R;
+    /* state half once per state: (S, h) = state (S, state_dim) · W_s^T + b */
+    s_linear_forward(state_pre, state, w, c, b, S, state_dim, h, 0);
+    /* the rest chunk by chunk, so each layer's output is still in cache for the next layer */
+    for (int r0 = 0; r0 < rows; r0 += MLP_SPLIT_CHUNK) {
+        int n = rows - r0 < MLP_SPLIT_CHUNK ? rows - r0 : MLP_SPLIT_CHUNK;
+        float *x = L == 1 ? out + (size_t)r0 * n_out : buf[0];
+        /* action half: (n, h) = action (n, act_dim) · W_a^T, plus the row's state half */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, h, act_dim, 1.0f,
+                    action + (size_t)r0 * act_dim, act_dim, w + state_dim, c, 0.0f, x, h);
+        for (int i = 0; i < n; i++) {
+            float *row = x + (size_t)i * h;
+            const float *sp = state_pre + (size_t)((r0 + i) / R) * h;
+            if (L > 1)
+                for (int j = 0; j < h; j++) {
+                    float v = row[j] + sp[j];
+                    row[j] = v > 0.0f ? v : 0.0f;
+                }
+            else
+                for (int j = 0; j < h; j++)
+                    row[j] += sp[j];
+        }
+        for (int l = 1; l < L; l++) {
+            float *y = l == L - 1 ? out + (size_t)r0 * n_out : buf[l & 1];
+            s_linear_forward(y, x, params + self->w_off[l], self->sizes[l], params + self->b_off[l], n,
+                             self->sizes[l], self->sizes[l + 1], l < L - 1);
+            x = y;
+        }
+    }
+}
+
+void mlp_backward(const mlp_t *self, float *dinp, float *dparams, float *dout, const float *inp,
+                  const float *acts, const float *params, float *scratch, int B) {
+    float *d = dout; /* gradient of the current layer's output */
+    float *buf[2] = {scratch, scratch + (size_t)B * self->max_width};
+    for (int l = self->n_layers - 1; l >= 0; l--) {
+        int c = self->sizes[l], oc = self->sizes[l + 1];
+        const float *in = l == 0 ? inp : acts + (size_t)B * self->act_off[l - 1];
+        const float *w = params + self->w_off[l];
+        float *dw = dparams + self->w_off[l], *db = dparams + self->b_off[l];
+        /* dW (oc, c) += d^T (oc, B) · in (B, c) */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, oc, c, B, 1.0f, d, oc, in, c, 1.0f, dw, c);
+        for (int i = 0; i < B; i++) {
+            const float *di = d + (size_t)i * oc;
+            for (int j = 0; j < oc; j++)
+                db[j] += di[j];
+        }
+        if (l == 0 && !dinp)
+            break;
+        /* din (B, c) = d (B, oc) · W (oc, c) */
+        float *din = l == 0 ? dinp : buf[l & 1];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, c, oc, 1.0f, d, oc, w, c, 0.0f, din, c);
+        if (l > 0) /* through the ReLU of layer l-1: its output is `in` */
+            for (size_t i = 0; i < (size_t)B * c; i++)
+                if (in[i] <= 0.0f)
+                    din[i] = 0.0f;
+        d = din;
+    }
+}
+
+void mlp_forward_ref(const mlp_t *self, float *acts, const float *params, const float *inp, int B) {
+    for (int l = 0; l < self->n_layers; l++) {
+        int c = self->sizes[l], oc = self->sizes[l + 1];
+        const float *in = l == 0 ? inp : acts + (size_t)B * self->act_off[l - 1];
+        float *out = acts + (size_t)B * self->act_off[l];
+        const float *w = params + self->w_off[l], *b = params + self->b_off[l];
+        for (int i = 0; i < B; i++)
+            for (int o = 0; o < oc; o++) {
+                double s = b[o];
+                for (int k = 0; k < c; k++)
+                    s += (double)in[(size_t)i * c + k] * w[(size_t)o * c + k];
+                if (l < self->n_layers - 1 && s < 0)
+                    s = 0;
+                out[(size_t)i * oc + o] = (float)s;
+            }
+    }
+}
+
+void mlp_backward_ref(const mlp_t *self, float *dinp, float *dparams, const float *dout,
+                      const float *inp, const float *acts, const float *params, int B) {
+    int L = self->n_layers;
+    float *d = malloc((size_t)B * self->sizes[L] * sizeof(float));
+    memcpy(d, dout, (size_t)B * self->sizes[L] * sizeof(float));
+    for (int l = L - 1; l >= 0; l--) {
+        int c = self->sizes[l], oc = self->sizes[l + 1];
+        const float *in = l == 0 ? inp : acts + (size_t)B * self->act_off[l - 1];
+        const float *w = params + self->w_off[l];
+        for (int i = 0; i < B; i++)
+            for (int o = 0; o < oc; o++) {
+                float g = d[(size_t)i * oc + o];
+                dparams[self->b_off[l] + o] += g;
+                for (int k = 0; k < c; k++)
+                    dparams[self->w_off[l] + (size_t)o * c + k] += g * in[(size_t)i * c + k];
+            }
+        float *din = calloc((size_t)B * c, sizeof(float));
+        for (int i = 0; i < B; i++)
+            for (int k = 0; k < c; k++) {
+                double s = 0;
+                for (int o = 0; o < oc; o++)
+                    s += (double)d[(size_t)i * oc + o] * w[(size_t)o * c + k];
+                din[(size_t)i * c + k] = (l > 0 && in[(size_t)i * c + k] <= 0.0f) ? 0.0f : (float)s;
+            }
+        free(d);
+        d = din;
+    }
+    if (dinp)
+        memcpy(dinp, d, (size_t)B * self->sizes[0] * sizeof(float));
+    free(d);
+}

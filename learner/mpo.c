@@ -1,0 +1,374 @@
+#include "mpo.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/optim.h"
+#include "mpo_loss.h"
+
+#define DUAL_MIN (-18.0f) /* free parameters of the duals are clamped below here */
+
+struct mpo_s {
+    int S, A, B, N, M;
+    policy_type_t type;
+    float act_low[ENV_MAX_ACT], act_high[ENV_MAX_ACT];
+    float min_std, gamma, tau, grad_clip;
+    double epsilon, epsilon_mean, epsilon_stddev, epsilon_penalty;
+    adam_config_t adam, dual_adam;
+
+    mlp_t actor, critic;
+    size_t n_actor, n_critic, n_params; /* n_params = n_actor + 2 n_critic */
+    size_t q1_off, q2_off;
+    /* one layout: [actor | critic 1 | critic 2] */
+    float *params, *grads, *adam_m, *adam_v, *target;
+    /* duals: [eta, eta_penalty, alpha_mean (A), alpha_stddev (A)] */
+    int n_duals;
+    float *duals, *dual_grads, *dual_m, *dual_v;
+    int64_t updates;
+    rng_t rng;
+
+    /* scratch, sized once for B, N, M */
+    float *xsa;                  /* (B, S+A) [obs | action] */
+    float *tgt_in, *tgt_acts;    /* (2B, S) [next_obs; obs], actor cache of 2B rows */
+    float *mu_t, *sigma_t;       /* (2B, A): first B rows for next_obs, next B for obs */
+    float *eps, *u, *a;          /* (B*max(N,M), A) */
+    float *split_scratch;        /* mlp_forward_split's scratch for B states */
+    float *q, *q_other;          /* (B*max(N,M)) */
+    float *y;                    /* (B) */
+    float *q1_acts, *q2_acts;    /* online critic caches of B rows */
+    float *dq1, *dq2;            /* (B) */
+    float *w, *w_pen, *cost;     /* (B, N) */
+    float *actor_acts, *dactor;  /* actor cache of B rows; (B, 2A) */
+    float *mu, *sigma, *dmu, *dsigma; /* (B, A) */
+    float *scratch;              /* 2 * max(B rows) * max_width */
+};
+
+#define MPO_METRIC_ROW(name, help) {#name, help, offsetof(mpo_metrics_t, name)},
+static const mpo_metric_info_t s_metric_info[] = {MPO_METRICS(MPO_METRIC_ROW)};
+
+const mpo_metric_info_t *mpo_metric_info(size_t *count) {
+    *count = sizeof s_metric_info / sizeof s_metric_info[0];
+    return s_metric_info;
+}
+
+static float *s_alloc(size_t n, int *failed) {
+    float *p = calloc(n ? n : 1, sizeof(float));
+    if (!p)
+        *failed = 1;
+    return p;
+}
+
+mpo_t *mpo_new(const config_t *cfg, const env_spec_t *spec, char *err, size_t errlen) {
+    int ptype = policy_type_parse(cfg->policy);
+    if (ptype < 0) {
+        snprintf(err, errlen, "unknown policy type '%s'", cfg->policy);
+        return NULL;
+    }
+    mpo_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    int S = self->S = spec->obs_dim, A = self->A = spec->act_dim;
+    int B = self->B = (int)cfg->batch_size;
+    int N = self->N = (int)cfg->n_action_samples, M = self->M = (int)cfg->critic_action_samples;
+    int H = (int)cfg->hidden;
+    self->type = (policy_type_t)ptype;
+    memcpy(self->act_low, spec->act_low, sizeof self->act_low);
+    memcpy(self->act_high, spec->act_high, sizeof self->act_high);
+    self->min_std = (float)cfg->min_std;
+    self->gamma = (float)cfg->gamma;
+    self->tau = (float)cfg->tau;
+    self->grad_clip = (float)cfg->grad_clip;
+    self->epsilon = cfg->epsilon;
+    self->epsilon_mean = cfg->epsilon_mean;
+    self->epsilon_stddev = cfg->epsilon_stddev;
+    self->epsilon_penalty = cfg->epsilon_penalty;
+    self->adam = adam_defaults((float)cfg->learning_rate);
+    self->dual_adam = adam_defaults((float)cfg->dual_lr);
+    rng_seed(&self->rng, (uint64_t)cfg->seed ^ 0x6d706f6c6561726eULL); /* "mpolearn" */
+
+    if (mlp_init(&self->actor, S, H, (int)cfg->layers, 2 * A) || mlp_init(&self->critic, S + A, H, (int)cfg->layers, 1)) {
+        snprintf(err, errlen, "layers %lld out of range", cfg->layers);
+        free(self);
+        return NULL;
+    }
+    self->n_actor = self->actor.n_params;
+    self->n_critic = self->critic.n_params;
+    self->q1_off = self->n_actor;
+    self->q2_off = self->n_actor + self->n_critic;
+    self->n_params = self->n_actor + 2 * self->n_critic;
+    self->n_duals = 2 + 2 * A;
+
+    int failed = 0;
+    size_t P = self->n_params, R = (size_t)B * (N > M ? N : M);
+    self->params = s_alloc(P, &failed);
+    self->grads = s_alloc(P, &failed);
+    self->adam_m = s_alloc(P, &failed);
+    self->adam_v = s_alloc(P, &failed);
+    self->target = s_alloc(P, &failed);
+    self->duals = s_alloc(self->n_duals, &failed);
+    self->dual_grads = s_alloc(self->n_duals, &failed);
+    self->dual_m = s_alloc(self->n_duals, &failed);
+    self->dual_v = s_alloc(self->n_duals, &failed);
+    self->xsa = s_alloc((size_t)B * (S + A), &failed);
+    self->tgt_in = s_alloc((size_t)2 * B * S, &failed);
+    self->tgt_acts = s_alloc(mlp_acts_floats(&self->actor, 2 * B), &failed);
+    self->mu_t = s_alloc((size_t)2 * B * A, &failed);
+    self->sigma_t = s_alloc((size_t)2 * B * A, &failed);
+    self->eps = s_alloc(R * A, &failed);
+    self->u = s_alloc(R * A, &failed);
+    self->a = s_alloc(R * A, &failed);
+    self->split_scratch = s_alloc(mlp_split_scratch_floats(&self->critic, B), &failed);
+    self->q = s_alloc(R, &failed);
+    self->q_other = s_alloc(R, &failed);
+    self->y = s_alloc(B, &failed);
+    self->q1_acts = s_alloc(mlp_acts_floats(&self->critic, B), &failed);
+    self->q2_acts = s_alloc(mlp_acts_floats(&self->critic, B), &failed);
+    self->dq1 = s_alloc(B, &failed);
+    self->dq2 = s_alloc(B, &failed);
+    self->w = s_alloc((size_t)B * N, &failed);
+    self->w_pen = s_alloc((size_t)B * N, &failed);
+    self->cost = s_alloc((size_t)B * N, &failed);
+    self->actor_acts = s_alloc(mlp_acts_floats(&self->actor, B), &failed);
+    self->dactor = s_alloc((size_t)B * 2 * A, &failed);
+    self->mu = s_alloc((size_t)B * A, &failed);
+    self->sigma = s_alloc((size_t)B * A, &failed);
+    self->dmu = s_alloc((size_t)B * A, &failed);
+    self->dsigma = s_alloc((size_t)B * A, &failed);
+    int width = self->actor.max_width > self->critic.max_width ? self->actor.max_width : self->critic.max_width;
+    self->scratch = s_alloc((size_t)2 * B * width, &failed);
+    if (failed) {
+        snprintf(err, errlen, "out of memory for the learner's buffers");
+        mpo_destroy(&self);
+        return NULL;
+    }
+
+    mlp_init_params(&self->actor, self->params, &self->rng);
+    mlp_init_params(&self->critic, self->params + self->q1_off, &self->rng);
+    mlp_init_params(&self->critic, self->params + self->q2_off, &self->rng);
+    memcpy(self->target, self->params, P * sizeof(float));
+    self->duals[0] = (float)cfg->init_log_temperature;
+    self->duals[1] = (float)cfg->init_log_temperature;
+    for (int k = 0; k < A; k++) {
+        self->duals[2 + k] = (float)cfg->init_log_alpha_mean;
+        self->duals[2 + A + k] = (float)cfg->init_log_alpha_stddev;
+    }
+    return self;
+}
+
+void mpo_destroy(mpo_t **self_p) {
+    if (!self_p || !*self_p)
+        return;
+    mpo_t *self = *self_p;
+    float *bufs[] = {self->params, self->grads, self->adam_m, self->adam_v, self->target, self->duals,
+                     self->dual_grads, self->dual_m, self->dual_v, self->xsa, self->tgt_in, self->tgt_acts,
+                     self->mu_t, self->sigma_t, self->eps, self->u, self->a, self->split_scratch,
+                     self->q, self->q_other, self->y, self->q1_acts, self->q2_acts,
+                     self->dq1, self->dq2, self->w, self->w_pen, self->cost, self->actor_acts,
+                     self->dactor, self->mu, self->sigma, self->dmu, self->dsigma, self->scratch};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        free(bufs[i]);
+    free(self);
+    *self_p = NULL;
+}
+
+/* q (S*R) = min(Q1', Q2') of the target critics on (state s, action s*R + r) */
+static void s_target_q(mpo_t *self, float *q, const float *state, const float *action, int S_rows, int R) {
+    int rows = S_rows * R;
+    float *q2 = self->q_other;
+    mlp_forward_split(&self->critic, q, self->split_scratch, self->target + self->q1_off, state, self->S,
+                      action, S_rows, R);
+    mlp_forward_split(&self->critic, q2, self->split_scratch, self->target + self->q2_off, state, self->S,
+                      action, S_rows, R);
+    for (int i = 0; i < rows; i++)
+        q[i] = q[i] < q2[i] ? q[i] : q2[i];
+}
+
+static double s_dual(const mpo_t *self, int i) { return policy_softplus_d(self->duals[i]) + 1e-8; }
+
+/* 1. Critic: clipped double-Q regression on y = r + gamma (1 - d) mean_j min Q'(s', a'_j) */
+static void s_critic_step(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *m) {
+    int B = batch->n, S = self->S, A = self->A, M = self->M;
+    rng_normal_fill(&self->rng, self->eps, B * M * A);
+    policy_sample(self->u, self->a, self->mu_t, self->sigma_t, self->eps, B, M, A, self->type);
+    s_target_q(self, self->q, batch->next_obs, self->a, B, M);
+    for (int b = 0; b < B; b++) {
+        double mean = 0;
+        for (int j = 0; j < M; j++)
+            mean += self->q[b * M + j];
+        mean /= M;
+        self->y[b] = (float)(batch->reward[b] + self->gamma * (1.0 - batch->done[b]) * mean);
+    }
+    for (int b = 0; b < B; b++) {
+        memcpy(self->xsa + (size_t)b * (S + A), batch->obs + (size_t)b * S, S * sizeof(float));
+        memcpy(self->xsa + (size_t)b * (S + A) + S, batch->action + (size_t)b * A, A * sizeof(float));
+    }
+    float *p1 = self->params + self->q1_off, *p2 = self->params + self->q2_off;
+    mlp_forward(&self->critic, self->q1_acts, p1, self->xsa, B);
+    mlp_forward(&self->critic, self->q2_acts, p2, self->xsa, B);
+    const float *q1 = mlp_output(&self->critic, self->q1_acts, B), *q2 = mlp_output(&self->critic, self->q2_acts, B);
+    m->critic_loss = mpo_critic_loss(self->dq1, self->dq2, q1, q2, self->y, B);
+    double qm = 0;
+    for (int b = 0; b < B; b++)
+        qm += 0.5 * ((double)q1[b] + q2[b]);
+    m->q_mean = qm / B;
+
+    size_t nc = 2 * self->n_critic;
+    float *g = self->grads + self->q1_off;
+    memset(g, 0, nc * sizeof(float));
+    mlp_backward(&self->critic, NULL, g, self->dq1, self->xsa, self->q1_acts, p1, self->scratch, B);
+    mlp_backward(&self->critic, NULL, g + self->n_critic, self->dq2, self->xsa, self->q2_acts, p2, self->scratch, B);
+    m->critic_grad_norm = grad_clip(g, nc, self->grad_clip);
+    adam_step(p1, self->adam_m + self->q1_off, self->adam_v + self->q1_off, g, nc, &self->adam, self->updates + 1);
+}
+
+/* Action-penalty cost of a sample (gaussian policy): -|a_env - clip(a_env)|, a_env unclipped */
+static float s_penalty_cost(const mpo_t *self, const float *u) {
+    double s = 0;
+    for (int k = 0; k < self->A; k++) {
+        float lo = self->act_low[k], hi = self->act_high[k];
+        float x = lo + (u[k] + 1.0f) * 0.5f * (hi - lo);
+        float c = x < lo ? lo : x > hi ? hi : x;
+        s += (double)(x - c) * (x - c);
+    }
+    return (float)-sqrt(s);
+}
+
+/* 2-4. E-step on the target actor and critics, temperature dual, decoupled M-step and its duals */
+static void s_policy_step(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *m) {
+    int B = batch->n, A = self->A, N = self->N;
+    const float *mu_t = self->mu_t + (size_t)B * A, *sigma_t = self->sigma_t + (size_t)B * A;
+    /* E-step */
+    rng_normal_fill(&self->rng, self->eps, B * N * A);
+    policy_sample(self->u, self->a, mu_t, sigma_t, self->eps, B, N, A, self->type);
+    s_target_q(self, self->q, batch->obs, self->a, B, N);
+    double eta = s_dual(self, 0);
+    m->temperature = eta;
+    m->kl_estep = mpo_estep_weights(self->w, self->q, B, N, eta);
+    double dg;
+    mpo_temperature_dual(&dg, self->q, B, N, eta, self->epsilon);
+    memset(self->dual_grads, 0, self->n_duals * sizeof(float));
+    self->dual_grads[0] = (float)(dg * policy_sigmoid_d(self->duals[0]));
+    double wmax = 0;
+    for (int b = 0; b < B; b++) {
+        float mx = 0;
+        for (int i = 0; i < N; i++)
+            mx = self->w[b * N + i] > mx ? self->w[b * N + i] : mx;
+        wmax += mx;
+    }
+    m->max_weight = wmax / B;
+    m->temperature_penalty = 0;
+    if (self->type == POLICY_GAUSSIAN) {
+        /* MO-MPO: a second objective with its own temperature; its weights add to the Q weights */
+        double eta_p = s_dual(self, 1);
+        m->temperature_penalty = eta_p;
+        for (int r = 0; r < B * N; r++)
+            self->cost[r] = s_penalty_cost(self, self->u + (size_t)r * A);
+        mpo_estep_weights(self->w_pen, self->cost, B, N, eta_p);
+        double dgp;
+        mpo_temperature_dual(&dgp, self->cost, B, N, eta_p, self->epsilon_penalty);
+        self->dual_grads[1] = (float)(dgp * policy_sigmoid_d(self->duals[1]));
+        for (int r = 0; r < B * N; r++)
+            self->w[r] += self->w_pen[r];
+    }
+
+    /* M-step */
+    mlp_forward(&self->actor, self->actor_acts, self->params, batch->obs, B);
+    const float *out = mlp_output(&self->actor, self->actor_acts, B);
+    policy_head(self->mu, self->sigma, out, B, A, self->min_std);
+    double alpha_mean[ENV_MAX_ACT], alpha_std[ENV_MAX_ACT], kl_mean[ENV_MAX_ACT], kl_std[ENV_MAX_ACT];
+    for (int k = 0; k < A; k++) {
+        alpha_mean[k] = s_dual(self, 2 + k);
+        alpha_std[k] = s_dual(self, 2 + A + k);
+    }
+    m->policy_loss = mpo_mstep_loss(self->dmu, self->dsigma, kl_mean, kl_std, self->w, self->u, self->mu,
+                                    self->sigma, mu_t, sigma_t, alpha_mean, alpha_std, B, N, A);
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < A; k++) {
+            size_t j = (size_t)b * A + k;
+            self->dactor[(size_t)b * 2 * A + k] = self->dmu[j];
+            /* sigma = softplus(raw) + min_std */
+            self->dactor[(size_t)b * 2 * A + A + k] = self->dsigma[j] * policy_sigmoid(out[(size_t)b * 2 * A + A + k]);
+        }
+    float *g = self->grads;
+    memset(g, 0, self->n_actor * sizeof(float));
+    mlp_backward(&self->actor, NULL, g, self->dactor, batch->obs, self->actor_acts, self->params, self->scratch, B);
+    m->actor_grad_norm = grad_clip(g, self->n_actor, self->grad_clip);
+    adam_step(self->params, self->adam_m, self->adam_v, g, self->n_actor, &self->adam, self->updates + 1);
+
+    /* KL duals: loss sum_k alpha_k (eps - sg(KL_k)), so dL/dalpha_k = eps - KL_k */
+    double am = 0, as = 0, km = 0, ks = 0;
+    for (int k = 0; k < A; k++) {
+        self->dual_grads[2 + k] = (float)((self->epsilon_mean - kl_mean[k]) * policy_sigmoid_d(self->duals[2 + k]));
+        self->dual_grads[2 + A + k] =
+            (float)((self->epsilon_stddev - kl_std[k]) * policy_sigmoid_d(self->duals[2 + A + k]));
+        am += alpha_mean[k];
+        as += alpha_std[k];
+        km += kl_mean[k];
+        ks += kl_std[k];
+    }
+    m->alpha_mean = am / A;
+    m->alpha_stddev = as / A;
+    m->kl_mean = km / A;
+    m->kl_stddev = ks / A;
+    adam_step(self->duals, self->dual_m, self->dual_v, self->dual_grads, self->n_duals, &self->dual_adam,
+              self->updates + 1);
+    for (int i = 0; i < self->n_duals; i++)
+        if (self->duals[i] < DUAL_MIN)
+            self->duals[i] = DUAL_MIN;
+}
+
+void mpo_update(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *metrics) {
+    int B = batch->n, S = self->S, A = self->A;
+    mpo_metrics_t m;
+    memset(&m, 0, sizeof m);
+    /* the target actor on [next_obs; obs] in one pass: the critic target and the E-step need it */
+    memcpy(self->tgt_in, batch->next_obs, (size_t)B * S * sizeof(float));
+    memcpy(self->tgt_in + (size_t)B * S, batch->obs, (size_t)B * S * sizeof(float));
+    mlp_forward(&self->actor, self->tgt_acts, self->target, self->tgt_in, 2 * B);
+    policy_head(self->mu_t, self->sigma_t, mlp_output(&self->actor, self->tgt_acts, 2 * B), 2 * B, A, self->min_std);
+
+    s_critic_step(self, batch, &m);
+    s_policy_step(self, batch, &m);
+    polyak_update(self->target, self->params, self->n_params, self->tau);
+    self->updates++;
+    if (metrics)
+        *metrics = m;
+}
+
+void mpo_act(mpo_t *self, float *action, const float *obs, int K, bool deterministic, rng_t *rng) {
+    /* the actor cache holds batch_size rows; act in chunks of that */
+    for (int i = 0; i < K; i += self->B) {
+        int k = K - i < self->B ? K - i : self->B;
+        policy_act(action + (size_t)i * self->A, &self->actor, self->params, obs + (size_t)i * self->S, k,
+                   self->type, self->min_std, deterministic, rng, self->actor_acts);
+    }
+}
+
+const mlp_t *mpo_actor_layout(const mpo_t *self) { return &self->actor; }
+const float *mpo_actor_params(const mpo_t *self) { return self->params; }
+size_t mpo_actor_floats(const mpo_t *self) { return self->n_actor; }
+int64_t mpo_updates(const mpo_t *self) { return self->updates; }
+
+static double s_split_flops(const mlp_t *c, int S_rows, int R, int state_dim) {
+    int H = c->sizes[1], rows = S_rows * R;
+    return 2.0 * S_rows * state_dim * H + 2.0 * rows * (c->sizes[0] - state_dim) * H +
+           mlp_forward_flops(c, rows) - 2.0 * rows * c->sizes[0] * H;
+}
+
+/* backward: dW equals the forward's products; dinp of every layer but the first */
+static double s_backward_flops(const mlp_t *n, int B) {
+    return 2.0 * mlp_forward_flops(n, B) - 2.0 * B * n->sizes[0] * n->sizes[1];
+}
+
+double mpo_flops_per_update(const mpo_t *self, int B) {
+    double f = mlp_forward_flops(&self->actor, 2 * B);                  /* target actor on s', s */
+    f += 2 * s_split_flops(&self->critic, B, self->M, self->S);         /* target critics, y */
+    f += 2 * (mlp_forward_flops(&self->critic, B) + s_backward_flops(&self->critic, B)); /* online critics */
+    f += 2 * s_split_flops(&self->critic, B, self->N, self->S);         /* E-step */
+    f += mlp_forward_flops(&self->actor, B) + s_backward_flops(&self->actor, B); /* M-step */
+    return f;
+}

@@ -1,0 +1,67 @@
+/* mpo: the learner's state and one MPO update (shared/reference/mpo.md).
+ *
+ * Every network lives in one flat buffer laid out [actor | critic 1 | critic 2]; gradients, Adam
+ * moments and the target copies use the same layout, so Polyak averaging and checkpoints are
+ * single loops or writes, and the weights the actors need are the first mpo_actor_floats(). The
+ * duals (free parameters of eta, eta_penalty, alpha_mean[A], alpha_stddev[A]) are a second flat
+ * buffer with their own Adam moments. */
+#ifndef MPO_MPO_H
+#define MPO_MPO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/env.h"
+#include "common/mlp.h"
+#include "common/policy.h"
+#include "replay/replay_buffer.h"
+
+/* X(name, help): what one update reports */
+#define MPO_METRICS(X)                                                                 \
+    X(critic_loss, "mean over the batch of (Q1 - y)^2 + (Q2 - y)^2")                    \
+    X(policy_loss, "M-step loss: weighted negative log-likelihood plus the KL terms")   \
+    X(temperature, "E-step temperature eta")                                           \
+    X(temperature_penalty, "action-penalty temperature (gaussian policy)")              \
+    X(alpha_mean, "mean over action dimensions of the mean-KL duals")                  \
+    X(alpha_stddev, "mean over action dimensions of the stddev-KL duals")              \
+    X(kl_mean, "mean over action dimensions of KL_mu")                                 \
+    X(kl_stddev, "mean over action dimensions of KL_sigma")                            \
+    X(kl_estep, "mean KL of the E-step weights from uniform (held near epsilon)")      \
+    X(q_mean, "mean online Q over the batch")                                           \
+    X(max_weight, "mean over states of the largest E-step weight")                     \
+    X(actor_grad_norm, "actor gradient norm before clipping")                          \
+    X(critic_grad_norm, "critic gradient norm before clipping")
+
+#define MPO_METRIC_FIELD(name, help) double name;
+typedef struct {
+    MPO_METRICS(MPO_METRIC_FIELD)
+} mpo_metrics_t;
+
+typedef struct {
+    const char *name;
+    const char *help;
+    size_t offset;
+} mpo_metric_info_t;
+const mpo_metric_info_t *mpo_metric_info(size_t *count);
+
+typedef struct mpo_s mpo_t;
+
+/* A learner for an environment of these sizes and bounds. NULL and a reason on bad config. */
+mpo_t *mpo_new(const config_t *cfg, const env_spec_t *spec, char *err, size_t errlen);
+void mpo_destroy(mpo_t **self_p);
+
+/* One update on batch (batch->n <= batch_size transitions, policy-space actions). */
+void mpo_update(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *metrics);
+
+/* Acting with the online actor: K observations -> K policy-space actions. */
+void mpo_act(mpo_t *self, float *action, const float *obs, int K, bool deterministic, rng_t *rng);
+
+const mlp_t *mpo_actor_layout(const mpo_t *self);
+const float *mpo_actor_params(const mpo_t *self);
+size_t mpo_actor_floats(const mpo_t *self);
+int64_t mpo_updates(const mpo_t *self);
+/* FLOPs of the matrix products of one update at batch size B (what mpo_update executes) */
+double mpo_flops_per_update(const mpo_t *self, int B);
+
+#endif

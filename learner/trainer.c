@@ -1,0 +1,202 @@
+#include "trainer.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/env.h"
+#include "common/evaluate.h"
+#include "common/log.h"
+#include "mpo.h"
+#include "replay/replay_buffer.h"
+
+#define RECENT_EPISODES 10
+
+static double s_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+typedef struct {
+    FILE *progress, *eval;
+} s_files_t;
+
+static int s_open_run_dir(s_files_t *f, const config_t *cfg) {
+    memset(f, 0, sizeof *f);
+    if (!cfg->run_dir[0])
+        return 0;
+    if (mkdir(cfg->run_dir, 0755) != 0 && errno != EEXIST) {
+        log_error("cannot create run_dir '%s': %s", cfg->run_dir, strerror(errno));
+        return -1;
+    }
+    char path[CONFIG_STR_MAX + 32];
+    snprintf(path, sizeof path, "%s/config.ini", cfg->run_dir);
+    FILE *c = fopen(path, "w");
+    if (c) {
+        config_write(cfg, c);
+        fclose(c);
+    }
+    snprintf(path, sizeof path, "%s/progress.csv", cfg->run_dir);
+    f->progress = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/eval.csv", cfg->run_dir);
+    f->eval = fopen(path, "w");
+    if (!f->progress || !f->eval) {
+        log_error("cannot write in run_dir '%s': %s", cfg->run_dir, strerror(errno));
+        return -1;
+    }
+    size_t n;
+    const mpo_metric_info_t *mi = mpo_metric_info(&n);
+    fprintf(f->progress, "env_steps,wall_s,updates,episode_return");
+    for (size_t i = 0; i < n; i++)
+        fprintf(f->progress, ",%s", mi[i].name);
+    fprintf(f->progress, "\n");
+    fprintf(f->eval, "env_steps,wall_s,mean_return,std_return,episodes\n");
+    return 0;
+}
+
+static void s_close(s_files_t *f) {
+    if (f->progress)
+        fclose(f->progress);
+    if (f->eval)
+        fclose(f->eval);
+}
+
+static int s_evaluate(mpo_t *mpo, const config_t *cfg, policy_type_t type, long long step, double wall,
+                      s_files_t *f, double *mean) {
+    char err[256];
+    double std;
+    /* evaluation seeds are their own stream: far from the training env's seed */
+    uint64_t seed = (uint64_t)cfg->seed + 1000003ULL;
+    if (evaluate_policy(mean, &std, cfg->env, mpo_actor_layout(mpo), mpo_actor_params(mpo), type,
+                        (int)cfg->eval_episodes, seed, err, sizeof err) != 0) {
+        log_error("evaluation: %s", err);
+        return -1;
+    }
+    log_info("eval at %lld steps: mean return %.2f ± %.2f over %lld episodes", step, *mean, std, cfg->eval_episodes);
+    if (f->eval) {
+        fprintf(f->eval, "%lld,%.3f,%.4f,%.4f,%lld\n", step, wall, *mean, std, cfg->eval_episodes);
+        fflush(f->eval);
+    }
+    return 0;
+}
+
+int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_return) {
+    char err[256];
+    openblas_set_num_threads((int)cfg->threads);
+    env_t *env = env_new(cfg->env, err, sizeof err);
+    if (!env) {
+        log_error("%s", err);
+        return -1;
+    }
+    const env_spec_t *spec = env_spec(env);
+    int S = spec->obs_dim, A = spec->act_dim, B = (int)cfg->batch_size;
+    policy_type_t type = (policy_type_t)policy_type_parse(cfg->policy);
+    mpo_t *mpo = mpo_new(cfg, spec, err, sizeof err);
+    size_t cap = (size_t)cfg->buffer_size;
+    if (cap > (size_t)cfg->total_timesteps)
+        cap = (size_t)cfg->total_timesteps; /* never more than the run can fill */
+    replay_buffer_t *rb = replay_buffer_new(cap, S, A);
+    float *bufs = calloc((size_t)B * (2 * S + A + 2), sizeof(float));
+    s_files_t files = {0};
+    int rc = -1;
+    if (!mpo || !rb || !bufs) {
+        log_error("%s", !mpo ? err : "out of memory for the replay buffer");
+        goto done;
+    }
+    if (s_open_run_dir(&files, cfg) != 0)
+        goto done;
+    transition_batch_t batch = {bufs, bufs + (size_t)B * S, bufs + (size_t)B * (S + A),
+                                bufs + (size_t)B * (S + A + 1), bufs + (size_t)B * (S + A + 2), B};
+
+    rng_t act_rng, sample_rng;
+    rng_seed(&act_rng, (uint64_t)cfg->seed ^ 0x6163746f72ULL);    /* "actor" */
+    rng_seed(&sample_rng, (uint64_t)cfg->seed ^ 0x73616d706cULL); /* "sampl" */
+    float obs[ENV_MAX_OBS], next_obs[ENV_MAX_OBS], a[ENV_MAX_ACT], ea[ENV_MAX_ACT];
+    env_reset(env, (uint64_t)cfg->seed, obs);
+
+    log_info("training %s (obs %d, act %d) seed %lld for %lld steps; policy %s, batch %d, N %lld, hidden %lldx%lld",
+             spec->name, S, A, cfg->seed, cfg->total_timesteps, cfg->policy, B, cfg->n_action_samples,
+             cfg->layers, cfg->hidden);
+    double t0 = s_now(), last_log = t0, ep_return = 0;
+    double recent[RECENT_EPISODES];
+    int n_recent = 0, episodes = 0;
+    int64_t updates_at_log = 0;
+    mpo_metrics_t m;
+    memset(&m, 0, sizeof m);
+    long long step;
+    for (step = 0; step < cfg->total_timesteps && !(stop && *stop); step++) {
+        if (step < cfg->learning_starts) {
+            for (int k = 0; k < A; k++)
+                a[k] = (float)rng_uniform_range(&act_rng, -1.0, 1.0);
+        } else {
+            mpo_act(mpo, a, obs, 1, false, &act_rng);
+        }
+        policy_to_env(ea, a, spec->act_low, spec->act_high, A);
+        bool term, trunc;
+        float r = env_step(env, ea, next_obs, &term, &trunc);
+        replay_buffer_add(rb, obs, a, r, term ? 1.0f : 0.0f, next_obs);
+        ep_return += r;
+        if (term || trunc) {
+            recent[episodes % RECENT_EPISODES] = ep_return;
+            episodes++;
+            n_recent = episodes < RECENT_EPISODES ? episodes : RECENT_EPISODES;
+            ep_return = 0;
+            env_reset_next(env, obs);
+        } else {
+            memcpy(obs, next_obs, S * sizeof(float));
+        }
+        if (step + 1 >= cfg->learning_starts && replay_buffer_size(rb) > 0) {
+            replay_buffer_sample(rb, &sample_rng, &batch);
+            mpo_update(mpo, &batch, &m);
+        }
+        double now = s_now();
+        if (now - last_log >= cfg->log_interval || step + 1 == cfg->total_timesteps) {
+            double mean_ret = 0;
+            for (int i = 0; i < n_recent; i++)
+                mean_ret += recent[i];
+            mean_ret = n_recent ? mean_ret / n_recent : 0;
+            double ups = (mpo_updates(mpo) - updates_at_log) / (now - last_log);
+            log_info("step %lld/%lld | %.1f upd/s | episodes %d, return %.1f (last %d) | eta %.3g | "
+                     "kl_mu %.2e kl_sigma %.2e | q %.2f | critic %.3g",
+                     step + 1, cfg->total_timesteps, ups, episodes, mean_ret, n_recent, m.temperature,
+                     m.kl_mean, m.kl_stddev, m.q_mean, m.critic_loss);
+            if (files.progress) {
+                size_t n;
+                const mpo_metric_info_t *mi = mpo_metric_info(&n);
+                fprintf(files.progress, "%lld,%.3f,%lld,%.4f", step + 1, now - t0, (long long)mpo_updates(mpo), mean_ret);
+                for (size_t i = 0; i < n; i++)
+                    fprintf(files.progress, ",%.6g", *(const double *)((const char *)&m + mi[i].offset));
+                fprintf(files.progress, "\n");
+                fflush(files.progress);
+            }
+            last_log = now;
+            updates_at_log = mpo_updates(mpo);
+        }
+        if (cfg->eval_every > 0 && (step + 1) % cfg->eval_every == 0 && step + 1 < cfg->total_timesteps) {
+            double mean;
+            if (s_evaluate(mpo, cfg, type, step + 1, s_now() - t0, &files, &mean) != 0)
+                goto done;
+        }
+    }
+    double mean = 0;
+    if (cfg->eval_episodes > 0 && s_evaluate(mpo, cfg, type, step, s_now() - t0, &files, &mean) != 0)
+        goto done;
+    log_info("done: %lld steps, %lld updates in %.1f s", step, (long long)mpo_updates(mpo), s_now() - t0);
+    printf("Mean reward: %.2f\n", mean);
+    fflush(stdout);
+    if (final_return)
+        *final_return = mean;
+    rc = 0;
+done:
+    s_close(&files);
+    free(bufs);
+    replay_buffer_destroy(&rb);
+    mpo_destroy(&mpo);
+    env_destroy(&env);
+    return rc;
+}

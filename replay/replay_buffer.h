@@ -1,0 +1,43 @@
+/* replay_buffer: a ring of transitions (s, a, r, d, s') in flat float arrays, uniform sampling
+ * with replacement. d is 1 only for a true terminal state; a truncated episode stores d = 0.
+ * Actions are policy-space actions (see common/policy.h). */
+#ifndef MPO_REPLAY_BUFFER_H
+#define MPO_REPLAY_BUFFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/rng.h"
+
+typedef struct replay_buffer_s replay_buffer_t;
+
+/* A batch of transitions: views into caller-owned arrays. */
+typedef struct {
+    float *obs;      /* (n, obs_dim) */
+    float *action;   /* (n, act_dim) */
+    float *reward;   /* (n) */
+    float *done;     /* (n) 1 for terminal */
+    float *next_obs; /* (n, obs_dim) */
+    int n;
+} transition_batch_t;
+
+/* NULL when the memory cannot be had (capacity * transition size) */
+replay_buffer_t *replay_buffer_new(size_t capacity, int obs_dim, int act_dim);
+void replay_buffer_destroy(replay_buffer_t **self_p);
+
+size_t replay_buffer_size(const replay_buffer_t *self);
+size_t replay_buffer_capacity(const replay_buffer_t *self);
+uint64_t replay_buffer_inserted(const replay_buffer_t *self); /* all time */
+size_t replay_buffer_bytes(const replay_buffer_t *self);
+
+/* Append n transitions, overwriting the oldest once full. */
+void replay_buffer_insert(replay_buffer_t *self, const transition_batch_t *batch);
+/* One transition. */
+void replay_buffer_add(replay_buffer_t *self, const float *obs, const float *action, float reward,
+                       float done, const float *next_obs);
+/* Fill out (out->n transitions) uniformly with replacement. -1 when empty. */
+int replay_buffer_sample(const replay_buffer_t *self, rng_t *rng, transition_batch_t *out);
+/* Copy transition i (0 = oldest held) into slot j of out; for tests and checkpoints. */
+void replay_buffer_get(const replay_buffer_t *self, size_t i, transition_batch_t *out, int j);
+
+#endif
