@@ -13,14 +13,16 @@ else
 Q := @
 endif
 
-CFLAGS ?= -O2 -g
+# OPT is the optimisation level; CFLAGS from the command line are added to ours, not instead of them.
+OPT ?= -O2 -g
+override CFLAGS += $(OPT)
 # -O2 vectorises only loops of known trip count; the learner's bias, ReLU and loss loops need the
 # dynamic cost model to become SIMD.
-CFLAGS += -fvect-cost-model=dynamic
-CFLAGS += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP -I. -I$(BUILD)
+override CFLAGS += -fvect-cost-model=dynamic
+override CFLAGS += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP -I. -I$(BUILD)
 LDLIBS += -lmujoco -lm -lpthread
 ifneq ($(SANITIZE),)
-CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+override CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
@@ -39,7 +41,7 @@ $(CONFIG_MK): deploy/install-deps.sh
 	      echo "PKG_LIBS := $$(pkg-config --libs $(PKGS))"; } > $@
 	@echo "mpo: dependencies present (pkg-config: $(PKGS); MuJoCo linked as -lmujoco)"
 
-CFLAGS += $(PKG_CFLAGS)
+override CFLAGS += $(PKG_CFLAGS)
 LDLIBS := $(PKG_LIBS) $(LDLIBS)
 
 LIB_SRC := $(wildcard common/*.c learner/*.c replay/*.c actor/*.c bench/*.c)
@@ -106,7 +108,7 @@ test-run: $(TEST_BIN) $(MPO)
 
 test: $(CONFIG_MK)
 	$(Q)$(MAKE) --no-print-directory test-run
-	$(Q)$(MAKE) --no-print-directory test-run BUILD=build/sanitize SANITIZE=address,undefined CFLAGS="-O1 -g"
+	$(Q)$(MAKE) --no-print-directory test-run BUILD=build/sanitize SANITIZE=address,undefined OPT="-O1 -g"
 check: test
 
 bench: $(MPO)

@@ -12,6 +12,7 @@ struct env_s {
 
 static const env_ops_t *const s_registry[] = {
     &pendulum_ops,
+    &half_cheetah_ops,
     NULL,
 };
 

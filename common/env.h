@@ -62,5 +62,6 @@ const env_ops_t *env_find(const char *name);
 
 /* Implementations (one file each). */
 extern const env_ops_t pendulum_ops;
+extern const env_ops_t half_cheetah_ops;
 
 #endif

@@ -1,0 +1,82 @@
+/* mujoco_env: the MuJoCo plumbing shared by the MuJoCo environments (HalfCheetah-v4, ...).
+ *
+ * A model comes from one of two places, resolved when an environment instance is made:
+ *   - $MPO_MODEL_DIR/<file> on disk, when MPO_MODEL_DIR is set and not empty;
+ *   - otherwise the copy of common/models/<file> that the build embeds in the binary (loaded
+ *     through MuJoCo's virtual file system, so no path is needed at run time).
+ * A compiled mjModel is shared read-only by every instance loaded from the same source (a small
+ * reference-counted cache behind a mutex, so instances may be made from several threads); each
+ * instance owns its mjData and its rng_t. Stepping allocates nothing (mj_step works in mjData's
+ * preallocated stack).
+ *
+ * Errors: a missing or invalid model gives NULL / -1 and one line (no newline) naming the file and
+ * carrying MuJoCo's own error text. MuJoCo's error and warning handlers are installed on the first
+ * load: the XML compiler reports model errors through mj_loadXML's error string, never by exiting;
+ * a warning at run time (e.g. an unstable simulation, which MuJoCo answers by resetting that mjData)
+ * is counted and its first few are written to stderr as one line each; an error at run time (MuJoCo
+ * cannot continue after one) writes one line to stderr and exits with status 1 instead of MuJoCo's
+ * default of waiting for a key press. */
+#ifndef MPO_MUJOCO_ENV_H
+#define MPO_MUJOCO_ENV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mujoco/mujoco.h>
+
+#include "rng.h"
+
+#define MUJOCO_ENV_SOURCE_LEN 512 /* longest model path */
+
+/* Where an environment's model comes from. */
+typedef struct {
+    const char *file;          /* model file name, "half_cheetah.xml": the name under
+                                  MPO_MODEL_DIR and in the virtual file system */
+    const unsigned char *xml;  /* the embedded copy of that file (xml_len bytes) */
+    size_t xml_len;
+    const char *path;          /* when not NULL, load exactly this file from disk instead */
+} mujoco_env_source_t;
+
+/* One environment instance's simulation (a plain value struct; see mujoco_env_init/_free). */
+typedef struct {
+    const mjModel *model;      /* shared, read-only */
+    mjData *data;              /* this instance's */
+    int frame_skip;            /* physics steps per environment step */
+    double dt;                 /* model timestep * frame_skip */
+    rng_t rng;                 /* this instance's start-state noise */
+    char source[MUJOCO_ENV_SOURCE_LEN]; /* where the model came from, for messages */
+} mujoco_env_t;
+
+/* Load (or share) the model the source names and make this instance's mjData; the RNG is seeded
+ * with 0. 0, or -1 with a one-line reason in err (self is then left freed). */
+int mujoco_env_init(mujoco_env_t *self, const mujoco_env_source_t *src, int frame_skip, char *err,
+                    size_t errlen);
+/* Free the mjData and drop this instance's reference to the model. Safe on a zeroed or freed
+ * struct. */
+void mujoco_env_free(mujoco_env_t *self);
+
+/* The standard MuJoCo start state: mj_resetData, then qpos = qpos0 + U(-qpos_noise, qpos_noise)
+ * (nq draws) and qvel = 0 + qvel_std * N(0, 1) (nv draws), in that order from self->rng, then
+ * mj_forward. mujoco_env_reset_seeded reseeds the RNG first. */
+void mujoco_env_reset(mujoco_env_t *self, double qpos_noise, double qvel_std);
+void mujoco_env_reset_seeded(mujoco_env_t *self, uint64_t seed, double qpos_noise, double qvel_std);
+
+/* ctrl = action (nu floats; MuJoCo clamps it to ctrlrange where the model limits it), then
+ * frame_skip physics steps. */
+void mujoco_env_step(mujoco_env_t *self, const float *action);
+
+/* Compile a model on its own (not shared; the caller frees it with mj_deleteModel): from a file
+ * on disk, or from XML text in memory given the file name it should carry. NULL and a one-line
+ * reason in err on failure. */
+mjModel *mujoco_env_load_path(const char *path, char *err, size_t errlen);
+mjModel *mujoco_env_load_xml(const char *file, const void *xml, size_t len, char *err,
+                             size_t errlen);
+
+/* Warnings MuJoCo has reported in this process (all instances). */
+long mujoco_env_warnings(void);
+
+/* Test access to a HalfCheetah-v4 instance: state is what half_cheetah_ops.create returned. */
+const mjModel *half_cheetah_model(const void *state);
+const mjData *half_cheetah_data(const void *state);
+
+#endif
