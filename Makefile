@@ -52,6 +52,10 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 MODEL_XML := $(wildcard common/models/*.xml)
 MODEL_OBJ := $(MODEL_XML:common/models/%.xml=$(BUILD)/gen/%_xml.o)
 LIB_OBJ += $(MODEL_OBJ)
+# The wire protocol: proto/mpo.proto compiled by protoc-c into $(BUILD)/proto/mpo.pb-c.{c,h}.
+PROTO_C := $(BUILD)/proto/mpo.pb-c.c
+PROTO_H := $(BUILD)/proto/mpo.pb-c.h
+LIB_OBJ += $(BUILD)/proto/mpo.pb-c.o
 MAIN_OBJ := $(BUILD)/common/main.o
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -70,8 +74,17 @@ help:
 deps:
 	$(Q)./deploy/install-deps.sh
 
-$(BUILD)/%.o: %.c $(CONFIG_MK)
+$(BUILD)/%.o: %.c $(CONFIG_MK) | $(PROTO_H)
 	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(PROTO_C) $(PROTO_H) &: proto/mpo.proto $(CONFIG_MK)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  PROTOC $<")
+	$(Q)protoc-c --c_out=$(BUILD) $<
+
+$(BUILD)/proto/mpo.pb-c.o: $(PROTO_C)
 	@$(if $(Q),echo "  CC $<")
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 

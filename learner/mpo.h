@@ -61,6 +61,14 @@ const mlp_t *mpo_actor_layout(const mpo_t *self);
 const float *mpo_actor_params(const mpo_t *self);
 size_t mpo_actor_floats(const mpo_t *self);
 int64_t mpo_updates(const mpo_t *self);
+/* Checkpoint: everything the learner needs to resume (networks, targets, Adam moments, duals and
+ * their moments, the update count, the RNG) to `path`, atomically (written to path.tmp, synced,
+ * renamed). 0, or -1 with a reason. */
+int mpo_save(const mpo_t *self, const char *path, char *err, size_t errlen);
+/* Load a checkpoint written by mpo_save into a learner made with the same sizes and policy type.
+ * 0, or -1 with a reason (missing file, other sizes, truncated); self is unchanged on failure. */
+int mpo_load(mpo_t *self, const char *path, char *err, size_t errlen);
+
 /* FLOPs of the matrix products of one update at batch size B (what mpo_update executes) */
 double mpo_flops_per_update(const mpo_t *self, int B);
 

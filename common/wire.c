@@ -1,0 +1,163 @@
+#include "wire.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define WIRE_NAME(code, name, proto) name,
+#define WIRE_PROTO(code, name, proto) proto,
+static const char *const s_names[] = {"ok", WIRE_REJECTIONS(WIRE_NAME)};
+static const Mpo__ErrorCode s_proto[] = {MPO__ERROR_CODE__ERROR_UNSPECIFIED, WIRE_REJECTIONS(WIRE_PROTO)};
+
+const char *wire_rejection_name(wire_rejection_t code) {
+    return (unsigned)code < WIRE_REJECTION_COUNT ? s_names[code] : "unknown";
+}
+
+Mpo__ErrorCode wire_rejection_proto(wire_rejection_t code) {
+    return (unsigned)code < WIRE_REJECTION_COUNT ? s_proto[code] : MPO__ERROR_CODE__ERROR_UNSPECIFIED;
+}
+
+void wire_init_message(Mpo__Message *msg) {
+    mpo__message__init(msg);
+    msg->version = WIRE_VERSION;
+}
+
+Mpo__Message *wire_decode(const void *data, size_t len, wire_rejection_t *why, char *reason, size_t reasonlen) {
+    Mpo__Message *msg = mpo__message__unpack(NULL, len, data);
+    if (!msg) {
+        *why = WIRE_MALFORMED;
+        snprintf(reason, reasonlen, "a %zu-byte frame that is not a protocol message", len);
+        return NULL;
+    }
+    if (msg->version != WIRE_VERSION) {
+        *why = WIRE_WRONG_VERSION;
+        snprintf(reason, reasonlen, "protocol version %u, this side speaks %d", msg->version, WIRE_VERSION);
+        mpo__message__free_unpacked(msg, NULL);
+        return NULL;
+    }
+    if (msg->body_case == MPO__MESSAGE__BODY__NOT_SET) {
+        *why = WIRE_MALFORMED;
+        snprintf(reason, reasonlen, "a message with no body");
+        mpo__message__free_unpacked(msg, NULL);
+        return NULL;
+    }
+    *why = WIRE_OK;
+    return msg;
+}
+
+void wire_free(Mpo__Message *msg) {
+    if (msg)
+        mpo__message__free_unpacked(msg, NULL);
+}
+
+int wire_send(void *socket, const void *routing_id, size_t id_len, Mpo__Message *msg, int flags) {
+    msg->version = WIRE_VERSION;
+    size_t len = mpo__message__get_packed_size(msg);
+    zmq_msg_t frame;
+    if (zmq_msg_init_size(&frame, len) != 0)
+        return -1;
+    mpo__message__pack(msg, zmq_msg_data(&frame));
+    if (routing_id && zmq_send(socket, routing_id, id_len, ZMQ_SNDMORE | (flags & ZMQ_DONTWAIT)) < 0) {
+        zmq_msg_close(&frame);
+        return -1;
+    }
+    if (zmq_msg_send(&frame, socket, flags) < 0) {
+        int e = errno;
+        zmq_msg_close(&frame);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+int wire_send_error(void *socket, const void *routing_id, size_t id_len, wire_rejection_t code, const char *reason) {
+    Mpo__Message msg;
+    Mpo__Error err;
+    wire_init_message(&msg);
+    mpo__error__init(&err);
+    err.code = wire_rejection_proto(code);
+    err.reason = (char *)reason;
+    msg.body_case = MPO__MESSAGE__BODY_ERROR;
+    msg.error = &err;
+    return wire_send(socket, routing_id, id_len, &msg, ZMQ_DONTWAIT);
+}
+
+wire_rejection_t wire_check_hello(const Mpo__Hello *h, const char *env, int obs_dim, int act_dim, char *reason,
+                                  size_t reasonlen) {
+    if (h->role == MPO__ROLE__ROLE_STAT)
+        return WIRE_OK; /* stats clients need no environment */
+    if (h->role != MPO__ROLE__ROLE_ACTOR && h->role != MPO__ROLE__ROLE_LEARNER && h->role != MPO__ROLE__ROLE_EVALUATOR) {
+        snprintf(reason, reasonlen, "hello with unknown role %d", (int)h->role);
+        return WIRE_BAD_VALUE;
+    }
+    if (!h->env || strcmp(h->env, env) != 0) {
+        snprintf(reason, reasonlen, "environment '%.64s', this server holds '%s'", h->env ? h->env : "", env);
+        return WIRE_WRONG_ENV;
+    }
+    if ((int)h->obs_dim != obs_dim || (int)h->act_dim != act_dim) {
+        snprintf(reason, reasonlen, "sizes obs %u act %u, this server holds obs %d act %d", h->obs_dim, h->act_dim,
+                 obs_dim, act_dim);
+        return WIRE_WRONG_SIZES;
+    }
+    return WIRE_OK;
+}
+
+static int s_all_finite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return 0;
+    return 1;
+}
+
+/* the five arrays of a batch of n transitions, checked against the sizes */
+static wire_rejection_t s_check_arrays(uint32_t n, size_t n_obs, const float *obs, size_t n_act, const float *act,
+                                       size_t n_rew, const float *rew, size_t n_done, const float *done,
+                                       size_t n_next, const float *next, int obs_dim, int act_dim, char *reason,
+                                       size_t reasonlen) {
+    if (n == 0 || n > WIRE_MAX_BATCH) {
+        snprintf(reason, reasonlen, "batch of %u transitions (allowed 1..%d)", n, WIRE_MAX_BATCH);
+        return n == 0 ? WIRE_BAD_VALUE : WIRE_TOO_LARGE;
+    }
+    size_t so = (size_t)n * obs_dim, sa = (size_t)n * act_dim;
+    if (n_obs != so || n_next != so || n_act != sa || n_rew != n || n_done != n) {
+        snprintf(reason, reasonlen,
+                 "lengths obs %zu next_obs %zu action %zu reward %zu done %zu disagree with n %u (expected %zu, %zu, "
+                 "%zu, %u, %u)",
+                 n_obs, n_next, n_act, n_rew, n_done, n, so, so, sa, n, n);
+        return WIRE_BAD_LENGTHS;
+    }
+    if (!s_all_finite(obs, so) || !s_all_finite(next, so) || !s_all_finite(act, sa) || !s_all_finite(rew, n)) {
+        snprintf(reason, reasonlen, "NaN or infinity in a batch of %u transitions", n);
+        return WIRE_BAD_VALUE;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (done[i] != 0.0f && done[i] != 1.0f) {
+            snprintf(reason, reasonlen, "done[%u] = %g (must be 0 or 1)", i, done[i]);
+            return WIRE_BAD_VALUE;
+        }
+    return WIRE_OK;
+}
+
+wire_rejection_t wire_check_transitions(const Mpo__TransitionBatch *b, int obs_dim, int act_dim, char *reason,
+                                        size_t reasonlen) {
+    if (b->n_episodes > WIRE_MAX_EPISODES) {
+        snprintf(reason, reasonlen, "%zu episodes in one batch (at most %d)", b->n_episodes, WIRE_MAX_EPISODES);
+        return WIRE_TOO_LARGE;
+    }
+    for (size_t i = 0; i < b->n_episodes; i++)
+        if (!b->episodes[i] || !isfinite(b->episodes[i]->episode_return)) {
+            snprintf(reason, reasonlen, "episode %zu has no finite return", i);
+            return WIRE_BAD_VALUE;
+        }
+    return s_check_arrays(b->n, b->n_obs, b->obs, b->n_action, b->action, b->n_reward, b->reward, b->n_done, b->done,
+                          b->n_next_obs, b->next_obs, obs_dim, act_dim, reason, reasonlen);
+}
+
+wire_rejection_t wire_check_sample_batch(const Mpo__SampleBatch *b, int obs_dim, int act_dim, char *reason,
+                                         size_t reasonlen) {
+    return s_check_arrays(b->n, b->n_obs, b->obs, b->n_action, b->action, b->n_reward, b->reward, b->n_done, b->done,
+                          b->n_next_obs, b->next_obs, obs_dim, act_dim, reason, reasonlen);
+}
