@@ -78,7 +78,9 @@ void mlp_forward(const mlp_t *self, float *acts, const float *params, const floa
 }
 
 size_t mlp_split_scratch_floats(const mlp_t *self, int S) {
-    return (size_t)S * self->sizes[1] + (size_t)2 * MLP_SPLIT_CHUNK * self->max_width;
+    int act_dim = self->sizes[0] - 1; /* upper bound; the split point is the caller's */
+    return (size_t)S * self->sizes[1] + (size_t)act_dim * self->sizes[1] +
+           (size_t)2 * MLP_SPLIT_CHUNK * self->max_width;
 }
 
 void mlp_forward_split(const mlp_t *self, float *out, float *scratch, const float *params,
@@ -86,30 +88,34 @@ void mlp_forward_split(const mlp_t *self, float *out, float *scratch, const floa
     int c = self->sizes[0], h = self->sizes[1], act_dim = c - state_dim, L = self->n_layers;
     int n_out = self->sizes[L];
     const float *w = params + self->w_off[0], *b = params + self->b_off[0];
-    float *state_pre = scratch, *buf[2];
-    buf[0] = scratch + (size_t)S * h;
+    float *state_pre = scratch, *wa_t = scratch + (size_t)S * h, *buf[2];
+    buf[0] = wa_t + (size_t)act_dim * h;
     buf[1] = buf[0] + (size_t)MLP_SPLIT_CHUNK * self->max_width;
     int rows = S * R;
     /* state half once per state: (S, h) = state (S, state_dim) · W_s^T + b */
     s_linear_forward(state_pre, state, w, c, b, S, state_dim, h, 0);
+    /* the action half has only act_dim columns: a product that narrow is a few axpys per row,
+     * done here against W_a transposed (act_dim, h) and fused with the state half and the ReLU */
+    for (int k = 0; k < act_dim; k++)
+        for (int j = 0; j < h; j++)
+            wa_t[(size_t)k * h + j] = w[(size_t)j * c + state_dim + k];
     /* the rest chunk by chunk, so each layer's output is still in cache for the next layer */
     for (int r0 = 0; r0 < rows; r0 += MLP_SPLIT_CHUNK) {
         int n = rows - r0 < MLP_SPLIT_CHUNK ? rows - r0 : MLP_SPLIT_CHUNK;
         float *x = L == 1 ? out + (size_t)r0 * n_out : buf[0];
-        /* action half: (n, h) = action (n, act_dim) · W_a^T, plus the row's state half */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, h, act_dim, 1.0f,
-                    action + (size_t)r0 * act_dim, act_dim, w + state_dim, c, 0.0f, x, h);
         for (int i = 0; i < n; i++) {
-            float *row = x + (size_t)i * h;
-            const float *sp = state_pre + (size_t)((r0 + i) / R) * h;
-            if (L > 1)
-                for (int j = 0; j < h; j++) {
-                    float v = row[j] + sp[j];
-                    row[j] = v > 0.0f ? v : 0.0f;
-                }
-            else
+            float *restrict row = x + (size_t)i * h;
+            const float *restrict sp = state_pre + (size_t)((r0 + i) / R) * h;
+            const float *a = action + (size_t)(r0 + i) * act_dim;
+            memcpy(row, sp, (size_t)h * sizeof(float));
+            for (int k = 0; k < act_dim; k++) {
+                const float ak = a[k], *restrict wk = wa_t + (size_t)k * h;
                 for (int j = 0; j < h; j++)
-                    row[j] += sp[j];
+                    row[j] += ak * wk[j];
+            }
+            if (L > 1)
+                for (int j = 0; j < h; j++)
+                    row[j] = row[j] > 0.0f ? row[j] : 0.0f;
         }
         for (int l = 1; l < L; l++) {
             float *y = l == L - 1 ? out + (size_t)r0 * n_out : buf[l & 1];
