@@ -223,9 +223,16 @@ int config_load_env(config_t *self, char *err, size_t errlen) {
 void config_get(const config_t *self, const config_key_t *k, char *out, size_t outlen) {
     const char *field = (const char *)self + k->offset;
     switch (k->type) {
-    case CONFIG_FLOAT:
-        snprintf(out, outlen, "%.9g", *(const double *)field);
+    case CONFIG_FLOAT: {
+        /* the shortest text that reads back as the same double */
+        double v = *(const double *)field;
+        for (int prec = 6; prec <= 17; prec++) {
+            snprintf(out, outlen, "%.*g", prec, v);
+            if (strtod(out, NULL) == v)
+                break;
+        }
         break;
+    }
     case CONFIG_INT:
         snprintf(out, outlen, "%lld", *(const long long *)field);
         break;
@@ -253,5 +260,23 @@ void config_print_help(FILE *out) {
             snprintf(range, sizeof range, " {%s}", k->choices);
         fprintf(out, "  %-22s %-6s default %s%s\n      %s\n", k->name, type_names[k->type],
                 k->def[0] ? k->def : "\"\"", range, k->help);
+    }
+}
+
+void config_print_markdown(FILE *out) {
+    fprintf(out, "| key | default | range | what it does |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < N_KEYS; i++) {
+        const config_key_t *k = &s_keys[i];
+        char range[96] = "";
+        if (k->type == CONFIG_FLOAT || k->type == CONFIG_INT)
+            snprintf(range, sizeof range, "%g … %g", k->min, k->max);
+        else if (k->type == CONFIG_CHOICE)
+            snprintf(range, sizeof range, "%s", k->choices);
+        else
+            snprintf(range, sizeof range, "text");
+        fprintf(out, "| `%s` | `%s` | ", k->name, k->def);
+        for (const char *p = range; *p; p++)
+            fputs(*p == '|' ? " \\| " : (char[]){*p, 0}, out);
+        fprintf(out, " | %s |\n", k->help);
     }
 }

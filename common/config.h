@@ -51,7 +51,40 @@
     X(log_interval, FLOAT, "5", 0.05, 86400, NULL, "seconds between progress lines")               \
     X(log_level, CHOICE, "info", 0, 0, "error|warn|info|debug", "least severe level logged")       \
     X(threads, INT, "1", 1, 256, NULL, "BLAS threads of the learner")                              \
-    X(run_dir, STR, "", 0, 0, NULL, "directory for progress.csv and eval.csv; empty: none")
+    X(run_dir, STR, "", 0, 0, NULL, "directory for progress.csv and eval.csv; empty: none")          \
+    /* distributed roles (docs/protocol.md) */                                                    \
+    X(replay_bind, STR, "tcp://*:5555", 0, 0, NULL, "endpoint the replay server binds")           \
+    X(replay_endpoint, STR, "tcp://127.0.0.1:5555", 0, 0, NULL,                                   \
+      "replay server endpoint actors, learner and mpo stat connect to (--replay)")                \
+    X(weights_bind, STR, "tcp://*:5556", 0, 0, NULL, "endpoint the learner publishes weights on") \
+    X(weights_endpoint, STR, "tcp://127.0.0.1:5556", 0, 0, NULL,                                  \
+      "learner's weights endpoint actors subscribe to (--learner)")                              \
+    X(samples_per_insert, FLOAT, "-1", -1, 1e6, NULL,                                             \
+      "rate limiter: transitions sampled per transition inserted; -1: batch_size (one update "    \
+      "per env step, as --sync); 0: off")                                                         \
+    X(rate_limit_tolerance, INT, "2000", 1, 1e9, NULL,                                            \
+      "rate limiter: transitions the inserts may run ahead of or behind the target ratio")       \
+    X(rate_limit_timeout, FLOAT, "60", 0.1, 86400, NULL,                                          \
+      "seconds a held insert or sample waits before it is served anyway (counted in stats)")     \
+    X(max_message_bytes, INT, "67108864", 1024, 2147483647, NULL,                                 \
+      "largest message any endpoint accepts; larger ones are refused and counted")                \
+    X(stats_interval, FLOAT, "10", 0.1, 86400, NULL, "seconds between the replay server's log lines") \
+    X(num_envs, INT, "1", 1, 4096, NULL, "environments per actor, stepped with one batched forward") \
+    X(actor_batch, INT, "64", 1, 65536, NULL, "transitions per message from an actor")             \
+    X(actor_credit, INT, "2", 1, 64, NULL, "batches an actor may have unacknowledged")             \
+    X(ack_timeout, FLOAT, "5", 0.1, 3600, NULL,                                                    \
+      "seconds an actor waits for an ack before it says hello again and resends")                 \
+    X(actor_id, STR, "", 0, 0, NULL, "actor's unique id; empty: made from host, pid and time")      \
+    X(actors, INT, "2", 0, 1024, NULL, "actors `mpo train` starts")                                  \
+    X(sample_prefetch, INT, "4", 1, 64, NULL, "sample requests the learner keeps in flight")       \
+    X(weight_sync_period, INT, "100", 1, 1e9, NULL, "updates between weight publications")          \
+    X(weight_publish_interval, FLOAT, "2", 0.05, 3600, NULL,                                       \
+      "seconds between publications of the current weights even when idle (late joiners)")        \
+    X(checkpoint_dir, STR, "checkpoints", 0, 0, NULL, "learner checkpoints; empty: none")         \
+    X(checkpoint_every, INT, "10000", 1, 1e12, NULL, "updates between checkpoints (and one on exit)") \
+    X(resume, STR, "", 0, 0, NULL, "checkpoint directory to resume the learner from")            \
+    X(metrics_port, INT, "0", 0, 65535, NULL,                                                      \
+      "port of the Prometheus /metrics endpoint (replay server, learner); 0: off")
 
 #define CONFIG_FIELD_FLOAT(name) double name;
 #define CONFIG_FIELD_INT(name) long long name;
@@ -95,5 +128,7 @@ void config_get(const config_t *self, const config_key_t *key, char *out, size_t
 void config_write(const config_t *self, FILE *out);
 /* the table as help text */
 void config_print_help(FILE *out);
+/* the table as a Markdown table (the README's configuration section is this output) */
+void config_print_markdown(FILE *out);
 
 #endif

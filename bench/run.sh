@@ -1,0 +1,62 @@
+#!/bin/sh
+# make bench [BENCH=update|learning|env|replay|all]: run the benchmarks and print their figures.
+# The figures mean something only beside the CPU model and the sgemm rate printed with them;
+# docs/benchmarks.md records measured ones with the command that produced them.
+set -eu
+MPO=${MPO:-build/mpo}
+what=${1:-all}
+jobs=${BENCH_JOBS:-2}          # learning runs side by side (each one BLAS thread)
+seconds=${BENCH_SECONDS:-20}
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+echo "# mpo benchmarks on: ${cpu:-unknown CPU}, $(nproc) cores, $(date -u +%Y-%m-%d)"
+
+bench_update() {
+    echo "## update speed (batch 256, N 20, hidden 256, 1 thread, ${seconds} s each)"
+    "$MPO" bench update --obs 3 --act 1 --seconds "$seconds"
+    "$MPO" bench update --obs 17 --act 6 --seconds "$seconds"
+}
+
+# one learning run: seed, env, steps, eval_every, out dir
+s_learn() {
+    "$MPO" train --sync --env "$2" --seed "$1" --total-timesteps "$3" --set eval_every="$4" \
+        --run-dir "$5" --log-level warn > "$5.log" 2>&1
+}
+
+bench_learning() {
+    steps=${BENCH_STEPS:-20000}
+    out=${BENCH_OUT:-build/bench/learning}
+    mkdir -p "$out"
+    echo "## learning: Pendulum-v1, seeds 1 2 3, $steps steps, deterministic 10-episode evaluations (--sync)"
+    start=$(date +%s)
+    running=0
+    for seed in 1 2 3; do
+        s_learn "$seed" Pendulum-v1 "$steps" 5000 "$out/pendulum-seed$seed" &
+        running=$((running + 1))
+        if [ "$running" -ge "$jobs" ]; then wait -n 2>/dev/null || wait; running=$((running - 1)); fi
+    done
+    wait
+    printf '%-6s' seed; for s in 5000 10000 15000 20000; do printf '%10s' "$s"; done; echo
+    for seed in 1 2 3; do
+        printf '%-6s' "$seed"
+        for s in 5000 10000 15000 20000; do
+            v=$(awk -F, -v s="$s" '$1 == s { printf "%.1f", $3 }' "$out/pendulum-seed$seed/eval.csv")
+            printf '%10s' "${v:--}"
+        done
+        echo
+    done
+    for s in 10000 20000; do
+        awk -F, -v s="$s" 'FNR > 1 && $1 == s { t += $3; n++ } END { if (n) printf "mean at %d: %.1f over %d seeds\n", s, t / n, n }' \
+            "$out"/pendulum-seed*/eval.csv
+    done
+    echo "wall time: $(( $(date +%s) - start )) s for 3 runs, $jobs at a time"
+}
+
+case "$what" in
+update) bench_update ;;
+learning) bench_learning ;;
+env) "$MPO" bench env --env HalfCheetah-v4 --num-envs 1 && "$MPO" bench env --env HalfCheetah-v4 --num-envs 8 &&
+     "$MPO" bench env --env HalfCheetah-v4 --num-envs 32 ;;
+replay) "$MPO" bench replay --senders 4 ;;
+all) bench_update; bench_learning ;;
+*) echo "usage: bench/run.sh [update|learning|env|replay|all]" >&2; exit 2 ;;
+esac
