@@ -34,7 +34,7 @@ CONFIG_MK := build/config.mk
 ifeq ($(filter clean help,$(MAKECMDGOALS)),)
 -include $(CONFIG_MK)
 endif
-$(CONFIG_MK): deploy/install-deps.sh
+$(CONFIG_MK): deploy/install-deps.sh Makefile
 	@mkdir -p $(dir $@)
 	$(Q)./deploy/install-deps.sh
 	$(Q){ echo "PKG_CFLAGS := $$(pkg-config --cflags $(PKGS))"; \
@@ -91,7 +91,7 @@ $(BUILD)/proto/mpo.pb-c.o: $(PROTO_C)
 	@$(if $(Q),echo "  CC $<")
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-.PRECIOUS: $(BUILD)/gen/%_xml.c
+.PRECIOUS: $(BUILD)/gen/%_xml.c $(BUILD)/tests/%.o
 $(BUILD)/gen/%_xml.c: common/models/%.xml
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  GEN $@")

@@ -8,6 +8,7 @@
 /* argv[0] is the benchmark's name */
 int bench_update_main(int argc, char **argv);
 int bench_env_main(int argc, char **argv);
+int bench_replay_main(int argc, char **argv);
 
 /* "AMD EPYC 9R14" from /proc/cpuinfo, or "unknown" */
 void bench_cpu_model(char *out, size_t outlen);

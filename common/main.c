@@ -8,7 +8,12 @@
 #include "common/config.h"
 #include "common/env.h"
 #include "common/log.h"
+#include "actor/actor.h"
+#include "learner/launch.h"
+#include "learner/learner.h"
 #include "learner/trainer.h"
+#include "replay/server.h"
+#include "replay/stat.h"
 
 #define MPO_VERSION "0.1.0"
 
@@ -39,6 +44,9 @@ typedef struct {
 static const s_shortcut_t s_shortcuts[] = {
     {"--env", "env"}, {"--seed", "seed"}, {"--total-timesteps", "total_timesteps"},
     {"--run-dir", "run_dir"}, {"--threads", "threads"}, {"--log-level", "log_level"},
+    {"--replay", "replay_endpoint"}, {"--learner", "weights_endpoint"}, {"--bind", "replay_bind"},
+    {"--weights-bind", "weights_bind"}, {"--num-envs", "num_envs"}, {"--actors", "actors"},
+    {"--resume", "resume"}, {"--checkpoint-dir", "checkpoint_dir"}, {"--id", "actor_id"},
 };
 
 static int s_parse_config(config_t *cfg, int argc, char **argv, const char *cmd, int *sync_flag) {
@@ -119,6 +127,15 @@ static void s_config_options_help(void) {
            "  --run-dir DIR          = --set run_dir=DIR (progress.csv, eval.csv, config.ini)\n"
            "  --threads N            = --set threads=N\n"
            "  --log-level LEVEL      = --set log_level=LEVEL\n"
+           "  --replay ENDPOINT      = --set replay_endpoint=ENDPOINT (actor, learner)\n"
+           "  --learner ENDPOINT     = --set weights_endpoint=ENDPOINT (actor)\n"
+           "  --bind ENDPOINT        = --set replay_bind=ENDPOINT (replay)\n"
+           "  --weights-bind ENDPOINT = --set weights_bind=ENDPOINT (learner)\n"
+           "  --num-envs K           = --set num_envs=K (actor)\n"
+           "  --actors N             = --set actors=N (train)\n"
+           "  --resume DIR           = --set resume=DIR (learner)\n"
+           "  --checkpoint-dir DIR   = --set checkpoint_dir=DIR (learner)\n"
+           "  --id ID                = --set actor_id=ID (actor)\n"
            "Keys also come from MPO_<KEY> environment variables; precedence: defaults < file <\n"
            "environment < flags.\n");
 }
@@ -128,6 +145,8 @@ static int s_cmd_train(int argc, char **argv) {
         printf("usage: mpo train [--sync] [options]\n"
                "Train a policy with MPO on one machine and print the final deterministic evaluation\n"
                "as `Mean reward: X`. Defaults: Pendulum-v1, seed 42, 20000 steps.\n"
+               "By default the whole system runs here: a replay server, a learner and `actors` actors\n"
+               "as child processes over loopback.\n"
                "  --sync                 the single-process reference loop (bit-for-bit reproducible)\n");
         s_config_options_help();
         return 0;
@@ -138,16 +157,62 @@ static int s_cmd_train(int argc, char **argv) {
         return 2;
     s_install_signals();
     log_set_role("train");
-    return trainer_run_sync(&cfg, &s_stop, NULL) == 0 ? 0 : 1;
+    if (sync)
+        return trainer_run_sync(&cfg, &s_stop, NULL) == 0 ? 0 : 1;
+    return launch_train(&cfg, &s_stop, "/proc/self/exe", NULL) == 0 ? 0 : 1;
 }
+
+/* mpo replay / learner / actor: one role each, configured like train */
+typedef int (*s_role_fn)(const config_t *cfg, volatile int *stop);
+
+static int s_cmd_role(int argc, char **argv, const char *name, const char *what, s_role_fn run) {
+    if (s_wants_help(argc, argv)) {
+        printf("usage: mpo %s [options]\n%s\n", name, what);
+        s_config_options_help();
+        return 0;
+    }
+    config_t cfg;
+    if (s_parse_config(&cfg, argc, argv, name, NULL) != 0)
+        return 2;
+    s_install_signals();
+    log_set_role(name);
+    return run(&cfg, &s_stop) == 0 ? 0 : 1;
+}
+
+static int s_cmd_replay(int argc, char **argv) {
+    return s_cmd_role(argc, argv, "replay",
+                      "Run the replay server: binds replay_bind, holds buffer_size transitions of env,\n"
+                      "serves samples under the samples-per-insert rate limiter, answers mpo stat.",
+                      replay_server_run);
+}
+
+static int s_cmd_learner(int argc, char **argv) {
+    return s_cmd_role(argc, argv, "learner",
+                      "Run the learner: samples from --replay, updates, publishes weights on weights_bind,\n"
+                      "checkpoints to checkpoint_dir; --resume DIR continues a checkpoint.",
+                      learner_run);
+}
+
+static int s_cmd_actor(int argc, char **argv) {
+    return s_cmd_role(argc, argv, "actor",
+                      "Run an actor: num_envs environments of env, transitions to --replay, weights from\n"
+                      "--learner.",
+                      actor_run);
+}
+
+static int s_cmd_stat(int argc, char **argv) { return stat_main(argc, argv); }
 
 static int s_cmd_config(int argc, char **argv) {
     if (s_wants_help(argc, argv)) {
-        printf("usage: mpo config [options]\n"
-               "Print the effective configuration as a config file. The keys:\n");
+        printf("usage: mpo config [options] | mpo config --markdown\n"
+               "Print the effective configuration as a config file (--markdown: the key table). The keys:\n");
         config_print_help(stdout);
         printf("\n");
         s_config_options_help();
+        return 0;
+    }
+    if (argc == 2 && !strcmp(argv[1], "--markdown")) {
+        config_print_markdown(stdout);
         return 0;
     }
     config_t cfg;
@@ -182,16 +247,19 @@ static int s_cmd_envs(int argc, char **argv) {
 
 static int s_cmd_bench(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        printf("usage: mpo bench update|env [options] [--json]\n"
+        printf("usage: mpo bench update|env|replay [options] [--json]\n"
                "  update   MPO update speed beside the sgemm rate (mpo bench update --help)\n"
-               "  env      raw environment and actor step rates (mpo bench env --help)\n");
+               "  env      raw environment and actor step rates (mpo bench env --help)\n"
+               "  replay   replay server insert and sample rates over tcp loopback\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "update"))
         return bench_update_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "env"))
         return bench_env_main(argc - 1, argv + 1);
-    fprintf(stderr, "mpo bench: unknown benchmark '%s' (update, env)\n", argv[1]);
+    if (!strcmp(argv[1], "replay"))
+        return bench_replay_main(argc - 1, argv + 1);
+    fprintf(stderr, "mpo bench: unknown benchmark '%s' (update, env, replay)\n", argv[1]);
     return 2;
 }
 
@@ -203,6 +271,10 @@ typedef struct {
 
 static const s_command_t s_commands[] = {
     {"train", s_cmd_train, "train a policy on one machine (default: Pendulum-v1)"},
+    {"replay", s_cmd_replay, "run the replay server"},
+    {"learner", s_cmd_learner, "run the learner"},
+    {"actor", s_cmd_actor, "run an actor"},
+    {"stat", s_cmd_stat, "show a replay server's stats (table, --json, --watch)"},
     {"envs", s_cmd_envs, "list the environments"},
     {"config", s_cmd_config, "print the configuration; --help lists every key"},
     {"bench", s_cmd_bench, "benchmarks: update speed, environment speed"},

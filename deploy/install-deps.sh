@@ -4,7 +4,7 @@
 # packages are missing and it cannot install them (not root, no apt-get).
 set -eu
 PKGS="build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libopenblas-dev \
-libmujoco-dev libcmocka-dev libinih-dev"
+libmujoco-dev libcmocka-dev libinih-dev libmicrohttpd-dev gnuplot-nox"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

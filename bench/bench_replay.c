@@ -1,0 +1,376 @@
+/* bench replay: the replay server's insert and sample rates over tcp loopback.
+ *
+ * A real replay server runs in a thread (rate limiter off, so the figures are the server's own
+ * speed), N sender threads stream transition batches with a few unacknowledged at a time (as actors
+ * do), and one sampler thread keeps sample requests in flight (as the learner does). The server
+ * learns the synthetic sizes from the environment name "bench:OBS:ACT" (replay/server.c). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "bench.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/wire.h"
+#include "replay/server.h"
+
+#define BENCH_CREDIT 4    /* batches a sender keeps unacknowledged */
+#define BENCH_PREFETCH 4  /* sample requests the sampler keeps in flight */
+#define BENCH_WARMUP_S 0.5
+
+typedef struct {
+    char endpoint[64], env[64];
+    int obs, act, batch, sample_batch;
+    atomic_int stop;
+    atomic_ullong inserted; /* transitions acknowledged */
+    atomic_ullong sampled;  /* sample batches received */
+    atomic_int failed;
+    void *ctx;
+} s_bench_t;
+
+typedef struct {
+    s_bench_t *b;
+    int index;
+} s_sender_arg_t;
+
+static double s_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void s_sleep(double s) {
+    struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+static void *s_client(s_bench_t *b) {
+    void *s = zmq_socket(b->ctx, ZMQ_DEALER);
+    int zero = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_connect(s, b->endpoint);
+    return s;
+}
+
+/* the next message within timeout_ms (NULL on none) */
+static Mpo__Message *s_recv(void *s, int timeout_ms) {
+    zmq_pollitem_t it = {.socket = s, .events = ZMQ_POLLIN};
+    if (zmq_poll(&it, 1, timeout_ms) <= 0)
+        return NULL;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, s, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&m);
+        return NULL;
+    }
+    wire_rejection_t why;
+    char reason[256];
+    Mpo__Message *msg = wire_decode(zmq_msg_data(&m), zmq_msg_size(&m), &why, reason, sizeof reason);
+    zmq_msg_close(&m);
+    return msg;
+}
+
+static int s_hello(s_bench_t *b, void *s, Mpo__Role role, const char *id) {
+    Mpo__Message m;
+    Mpo__Hello h;
+    wire_init_message(&m);
+    mpo__hello__init(&h);
+    h.role = role;
+    h.env = b->env;
+    h.obs_dim = (uint32_t)b->obs;
+    h.act_dim = (uint32_t)b->act;
+    h.id = (char *)id;
+    m.body_case = MPO__MESSAGE__BODY_HELLO;
+    m.hello = &h;
+    /* the server may still be starting: say Hello until it answers */
+    for (int tries = 0; tries < 50 && !atomic_load(&b->stop); tries++) {
+        wire_send(s, NULL, 0, &m, ZMQ_DONTWAIT);
+        Mpo__Message *r = s_recv(s, 200);
+        if (!r)
+            continue;
+        int ok = r->body_case == MPO__MESSAGE__BODY_ACK;
+        if (!ok)
+            fprintf(stderr, "bench replay: hello refused: %s\n",
+                    r->body_case == MPO__MESSAGE__BODY_ERROR ? r->error->reason : "?");
+        wire_free(r);
+        return ok ? 0 : -1;
+    }
+    return -1;
+}
+
+static void *s_sender(void *arg) {
+    s_sender_arg_t *sa = arg;
+    s_bench_t *b = sa->b;
+    void *s = s_client(b);
+    char id[32];
+    snprintf(id, sizeof id, "bench-sender-%d", sa->index);
+    if (s_hello(b, s, MPO__ROLE__ROLE_ACTOR, id) != 0) {
+        atomic_store(&b->failed, 1);
+        zmq_close(s);
+        return NULL;
+    }
+    size_t n = (size_t)b->batch, S = n * b->obs, A = n * b->act;
+    float *data = malloc((2 * S + A + 2 * n) * sizeof(float));
+    for (size_t i = 0; i < 2 * S + A + 2 * n; i++)
+        data[i] = (float)((i * 2654435761u) % 1000) * 1e-3f;
+    Mpo__Message m;
+    Mpo__TransitionBatch tb;
+    wire_init_message(&m);
+    mpo__transition_batch__init(&tb);
+    tb.n = (uint32_t)n;
+    tb.obs = data;
+    tb.n_obs = S;
+    tb.next_obs = data + S;
+    tb.n_next_obs = S;
+    tb.action = data + 2 * S;
+    tb.n_action = A;
+    tb.reward = data + 2 * S + A;
+    tb.n_reward = n;
+    tb.done = data + 2 * S + A + n;
+    tb.n_done = n;
+    for (size_t i = 0; i < n; i++)
+        tb.done[i] = 0;
+    m.body_case = MPO__MESSAGE__BODY_TRANSITIONS;
+    m.transitions = &tb;
+    uint64_t seq = 0;
+    int inflight = 0;
+    while (!atomic_load(&b->stop)) {
+        while (inflight < BENCH_CREDIT) {
+            tb.seq = ++seq;
+            if (wire_send(s, NULL, 0, &m, 0) != 0)
+                break;
+            inflight++;
+        }
+        Mpo__Message *r = s_recv(s, 100);
+        if (!r)
+            continue;
+        if (r->body_case == MPO__MESSAGE__BODY_ACK) {
+            inflight--;
+            atomic_fetch_add(&b->inserted, n);
+        }
+        wire_free(r);
+    }
+    free(data);
+    zmq_close(s);
+    return NULL;
+}
+
+static void *s_sampler(void *arg) {
+    s_bench_t *b = arg;
+    void *s = s_client(b);
+    if (s_hello(b, s, MPO__ROLE__ROLE_LEARNER, "bench-sampler") != 0) {
+        atomic_store(&b->failed, 1);
+        zmq_close(s);
+        return NULL;
+    }
+    Mpo__Message m;
+    Mpo__SampleRequest q;
+    wire_init_message(&m);
+    mpo__sample_request__init(&q);
+    q.batch_size = (uint32_t)b->sample_batch;
+    m.body_case = MPO__MESSAGE__BODY_SAMPLE_REQUEST;
+    m.sample_request = &q;
+    int inflight = 0;
+    while (!atomic_load(&b->stop)) {
+        while (inflight < BENCH_PREFETCH) {
+            q.id++;
+            if (wire_send(s, NULL, 0, &m, 0) != 0)
+                break;
+            inflight++;
+        }
+        Mpo__Message *r = s_recv(s, 100);
+        if (!r)
+            continue;
+        if (r->body_case == MPO__MESSAGE__BODY_SAMPLE_BATCH) {
+            inflight--;
+            atomic_fetch_add(&b->sampled, 1);
+        }
+        wire_free(r);
+    }
+    zmq_close(s);
+    return NULL;
+}
+
+typedef struct {
+    config_t cfg;
+    volatile int stop;
+    int rc;
+} s_server_arg_t;
+
+static void *s_server(void *arg) {
+    s_server_arg_t *sa = arg;
+    sa->rc = replay_server_run(&sa->cfg, &sa->stop);
+    return NULL;
+}
+
+static int s_free_port(void) {
+    void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_ROUTER);
+    int port = -1;
+    if (zmq_bind(s, "tcp://127.0.0.1:*") == 0) {
+        char ep[128];
+        size_t len = sizeof ep;
+        zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, ep, &len);
+        port = atoi(strrchr(ep, ':') + 1);
+    }
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return port;
+}
+
+static void s_usage(void) {
+    printf("usage: mpo bench replay [--senders N] [--obs N] [--act N] [--batch N] [--sample-batch N]\n"
+           "                        [--seconds S] [--json]\n"
+           "A replay server in this process on tcp loopback (rate limiter off), N sender threads streaming\n"
+           "batches of --batch transitions (%d unacknowledged each) and one sampler asking for --sample-batch\n"
+           "(%d requests in flight). Defaults: 4 senders, HalfCheetah sizes obs 17 act 6, batches of 256,\n"
+           "3 seconds after %.1f s of warm-up.\n",
+           BENCH_CREDIT, BENCH_PREFETCH, BENCH_WARMUP_S);
+}
+
+static int s_int_arg(const char *name, const char *v, long lo, long hi, int *out) {
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (*end || x < lo || x > hi) {
+        fprintf(stderr, "mpo bench replay: %s '%s': expected %ld..%ld\n", name, v, lo, hi);
+        return -1;
+    }
+    *out = (int)x;
+    return 0;
+}
+
+int bench_replay_main(int argc, char **argv) {
+    int senders = 4, obs = 17, act = 6, batch = 256, sample_batch = 256, json = 0;
+    double seconds = 3;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            s_usage();
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+            continue;
+        } else if (!v) {
+            bad = 1;
+        } else if (!strcmp(a, "--senders")) {
+            bad = s_int_arg(a, v, 1, 64, &senders);
+        } else if (!strcmp(a, "--obs")) {
+            bad = s_int_arg(a, v, 1, 4096, &obs);
+        } else if (!strcmp(a, "--act")) {
+            bad = s_int_arg(a, v, 1, 1024, &act);
+        } else if (!strcmp(a, "--batch")) {
+            bad = s_int_arg(a, v, 1, WIRE_MAX_BATCH, &batch);
+        } else if (!strcmp(a, "--sample-batch")) {
+            bad = s_int_arg(a, v, 1, WIRE_MAX_BATCH, &sample_batch);
+        } else if (!strcmp(a, "--seconds")) {
+            char *end;
+            seconds = strtod(v, &end);
+            bad = *end || !(seconds > 0 && seconds <= 3600);
+        } else {
+            bad = 1;
+        }
+        if (bad) {
+            fprintf(stderr, "mpo bench replay: bad option '%s' (mpo bench replay --help)\n", a);
+            return 1;
+        }
+        i++;
+    }
+
+    s_bench_t b;
+    memset(&b, 0, sizeof b);
+    b.obs = obs;
+    b.act = act;
+    b.batch = batch;
+    b.sample_batch = sample_batch;
+    int port = s_free_port();
+    if (port < 0) {
+        fprintf(stderr, "mpo bench replay: no free loopback port\n");
+        return 1;
+    }
+    snprintf(b.endpoint, sizeof b.endpoint, "tcp://127.0.0.1:%d", port);
+    snprintf(b.env, sizeof b.env, "bench:%d:%d", obs, act);
+
+    s_server_arg_t *srv = calloc(1, sizeof *srv);
+    config_t *cfg = &srv->cfg;
+    config_defaults(cfg);
+    char err[256], val[64];
+    int cfg_bad = 0;
+    cfg_bad |= config_set(cfg, "env", b.env, err, sizeof err);
+    cfg_bad |= config_set(cfg, "replay_bind", b.endpoint, err, sizeof err);
+    cfg_bad |= config_set(cfg, "samples_per_insert", "0", err, sizeof err);
+    cfg_bad |= config_set(cfg, "learning_starts", "1000", err, sizeof err);
+    cfg_bad |= config_set(cfg, "buffer_size", "1000000", err, sizeof err);
+    cfg_bad |= config_set(cfg, "stats_interval", "86400", err, sizeof err);
+    snprintf(val, sizeof val, "%d", sample_batch);
+    cfg_bad |= config_set(cfg, "batch_size", val, err, sizeof err);
+    snprintf(val, sizeof val, "%d", batch);
+    cfg_bad |= config_set(cfg, "actor_batch", val, err, sizeof err);
+    if (cfg_bad) {
+        fprintf(stderr, "mpo bench replay: %s\n", err);
+        free(srv);
+        return 1;
+    }
+    log_level_t saved_level = log_level;
+    log_set_level(LOG_WARN); /* the server's start and stop lines are not the benchmark's output */
+
+    pthread_t server_thread, sampler_thread, *sender_threads = calloc((size_t)senders, sizeof(pthread_t));
+    s_sender_arg_t *sender_args = calloc((size_t)senders, sizeof *sender_args);
+    pthread_create(&server_thread, NULL, s_server, srv);
+    b.ctx = zmq_ctx_new();
+    for (int i = 0; i < senders; i++) {
+        sender_args[i] = (s_sender_arg_t){.b = &b, .index = i};
+        pthread_create(&sender_threads[i], NULL, s_sender, &sender_args[i]);
+    }
+    pthread_create(&sampler_thread, NULL, s_sampler, &b);
+
+    s_sleep(BENCH_WARMUP_S);
+    double t0 = s_now();
+    unsigned long long ins0 = atomic_load(&b.inserted), smp0 = atomic_load(&b.sampled);
+    s_sleep(seconds);
+    double t1 = s_now();
+    unsigned long long ins1 = atomic_load(&b.inserted), smp1 = atomic_load(&b.sampled);
+
+    atomic_store(&b.stop, 1);
+    for (int i = 0; i < senders; i++)
+        pthread_join(sender_threads[i], NULL);
+    pthread_join(sampler_thread, NULL);
+    zmq_ctx_term(b.ctx);
+    srv->stop = 1;
+    pthread_join(server_thread, NULL);
+    log_set_level(saved_level);
+    int rc = srv->rc == 0 && !atomic_load(&b.failed) ? 0 : 1;
+    free(srv);
+    free(sender_threads);
+    free(sender_args);
+    if (rc) {
+        fprintf(stderr, "mpo bench replay: the server or a client failed (see above)\n");
+        return 1;
+    }
+
+    double dt = t1 - t0;
+    double inserts_per_s = (double)(ins1 - ins0) / dt, batches_per_s = (double)(smp1 - smp0) / dt;
+    char cpu[256];
+    bench_cpu_model(cpu, sizeof cpu);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (json) {
+        printf("{\"bench\":\"replay\",\"senders\":%d,\"obs\":%d,\"act\":%d,\"batch\":%d,\"sample_batch\":%d,"
+               "\"seconds\":%.3f,\"inserts_per_s\":%.0f,\"sample_batches_per_s\":%.1f,\"samples_per_s\":%.0f,"
+               "\"cores\":%ld,\"cpu\":\"%s\"}\n",
+               senders, obs, act, batch, sample_batch, dt, inserts_per_s, batches_per_s,
+               batches_per_s * sample_batch, cores, cpu);
+    } else {
+        printf("replay over tcp loopback: %d senders, obs %d act %d, batches of %d; sampler batches of %d\n"
+               "  inserts   %12.0f transitions/s  (%.0f batches/s)\n"
+               "  samples   %12.1f batches/s      (%.0f transitions/s)\n"
+               "  cpu       %s, %ld cores\n",
+               senders, obs, act, batch, sample_batch, inserts_per_s, inserts_per_s / batch, batches_per_s,
+               batches_per_s * sample_batch, cpu, cores);
+    }
+    return 0;
+}

@@ -1,0 +1,484 @@
+/* launch: `mpo train` as a small cluster on this machine.
+ *
+ * The roles run as child processes of this one, started by fork + execv of the mpo program itself
+ * (`mpo replay|learner|actor --set key=value ...` with every key of the effective configuration),
+ * so exactly the code that runs on separate machines runs here, over loopback tcp. The parent
+ * only watches: it asks the replay server for its stats like `mpo stat` does, prints one combined
+ * progress line, stops the run when the server has inserted total_timesteps transitions, and then
+ * evaluates the learner's final checkpoint.
+ *
+ * Children run in their own process group, so a Ctrl-C at the terminal reaches the parent alone
+ * and the shutdown keeps its order: actors first (nothing more to insert), then the learner (it
+ * checkpoints on SIGTERM), then the replay server. PR_SET_PDEATHSIG takes them down if the parent
+ * dies without that ceremony. */
+#include "launch.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "common/env.h"
+#include "common/evaluate.h"
+#include "common/log.h"
+#include "common/wire.h"
+#include "mpo.h"
+
+#define STOP_GRACE_S 10.0
+#define STATS_PERIOD_S 0.5
+#define STATS_TIMEOUT_S 3.0
+
+typedef enum { ROLE_REPLAY = 0, ROLE_LEARNER, ROLE_ACTOR } s_role_t;
+static const char *const s_role_names[] = {"replay", "learner", "actor"};
+
+typedef struct {
+    s_role_t role;
+    int index;    /* actor number */
+    pid_t pid;    /* 0 once reaped */
+    int status;   /* wait status once reaped */
+    bool failed;
+} s_child_t;
+
+/* what the replay server last said */
+typedef struct {
+    double inserts, updates, actors;
+    double return_mean;
+    int n_returns;
+    bool valid;
+} s_stats_t;
+
+typedef struct {
+    config_t cfg;          /* the effective configuration, endpoints filled in */
+    const char *exe;
+    s_child_t *children;
+    int n_children;
+    char tmp_dir[64];      /* checkpoint_dir made here when none is configured */
+    void *ctx, *stats;     /* DEALER to the replay server, Hello role STAT */
+    bool stats_pending;
+    double stats_sent;
+    s_stats_t st;
+} launch_t;
+
+static double s_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* A port the kernel says is free now: bind to port 0 and read what it gave. Another process could
+ * take it before the child binds; the child then fails to bind and the run reports it. */
+static int s_free_port(int avoid) {
+    for (int attempt = 0; attempt < 16; attempt++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            return -1;
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        int port = -1;
+        if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+            port = ntohs(a.sin_port);
+        close(fd);
+        if (port > 0 && port != avoid)
+            return port;
+    }
+    return -1;
+}
+
+static int s_set(config_t *cfg, const char *key, const char *value) {
+    char err[256];
+    if (config_set(cfg, key, value, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Start one role: argv is `mpo ROLE --set key=value` for every key of cfg. */
+static int s_spawn(launch_t *self, s_child_t *c) {
+    config_t cfg = self->cfg;
+    char id[64];
+    /* children are quiet; the parent's line is the one users read */
+    if (s_set(&cfg, "log_level", log_level >= LOG_DEBUG ? "info" : "warn") != 0)
+        return -1;
+    if (c->role != ROLE_LEARNER && (s_set(&cfg, "run_dir", "") != 0 || s_set(&cfg, "resume", "") != 0))
+        return -1;
+    if (c->role == ROLE_ACTOR) {
+        /* fixed ids: reproducible seeds, readable stats */
+        snprintf(id, sizeof id, "actor-%d", c->index);
+        if (s_set(&cfg, "actor_id", id) != 0)
+            return -1;
+    }
+    size_t nkeys;
+    const config_key_t *keys = config_keys(&nkeys);
+    char **argv = calloc(2 * nkeys + 3, sizeof *argv);
+    char *text = malloc(nkeys * (CONFIG_STR_MAX + 64));
+    if (!argv || !text) {
+        free(argv);
+        free(text);
+        log_error("out of memory");
+        return -1;
+    }
+    int argc = 0;
+    argv[argc++] = (char *)self->exe;
+    argv[argc++] = (char *)s_role_names[c->role];
+    for (size_t i = 0; i < nkeys; i++) {
+        char *kv = text + i * (CONFIG_STR_MAX + 64), value[CONFIG_STR_MAX];
+        config_get(&cfg, &keys[i], value, sizeof value);
+        snprintf(kv, CONFIG_STR_MAX + 64, "%s=%s", keys[i].name, value);
+        argv[argc++] = "--set";
+        argv[argc++] = kv;
+    }
+    argv[argc] = NULL;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) /* the parent died before prctl took effect */
+            _exit(1);
+        execv(self->exe, argv);
+        fprintf(stderr, "mpo train: cannot start '%s': %s\n", self->exe, strerror(errno));
+        _exit(127);
+    }
+    free(argv);
+    free(text);
+    if (pid < 0) {
+        log_error("fork: %s", strerror(errno));
+        return -1;
+    }
+    c->pid = pid;
+    return 0;
+}
+
+static void s_describe(const s_child_t *c, char *out, size_t outlen) {
+    if (c->role == ROLE_ACTOR)
+        snprintf(out, outlen, "actor %d (pid %d)", c->index, (int)c->pid);
+    else
+        snprintf(out, outlen, "%s (pid %d)", s_role_names[c->role], (int)c->pid);
+}
+
+/* Record how a child ended; `expected` is true when we asked it to stop. */
+static void s_reaped(s_child_t *c, int status, bool expected) {
+    char who[64];
+    s_describe(c, who, sizeof who);
+    c->status = status;
+    c->pid = 0;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        if (!expected) {
+            log_error("%s exited early", who);
+            c->failed = true;
+        }
+        return;
+    }
+    c->failed = true;
+    if (WIFEXITED(status))
+        log_error("%s exited with status %d", who, WEXITSTATUS(status));
+    else
+        log_error("%s was killed by signal %d", who, WTERMSIG(status));
+}
+
+/* -1 when a child has ended on its own (the run cannot go on), else 0 */
+static int s_check_children(launch_t *self) {
+    int rc = 0;
+    for (int i = 0; i < self->n_children; i++) {
+        s_child_t *c = &self->children[i];
+        int status;
+        if (c->pid > 0 && waitpid(c->pid, &status, WNOHANG) == c->pid) {
+            s_reaped(c, status, false);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+/* SIGTERM every live child of this role, wait for them, SIGKILL after STOP_GRACE_S. */
+static void s_stop_role(launch_t *self, s_role_t role) {
+    for (int i = 0; i < self->n_children; i++)
+        if (self->children[i].role == role && self->children[i].pid > 0)
+            kill(self->children[i].pid, SIGTERM);
+    double t0 = s_now();
+    for (;;) {
+        int alive = 0;
+        for (int i = 0; i < self->n_children; i++) {
+            s_child_t *c = &self->children[i];
+            int status;
+            if (c->role != role || c->pid <= 0)
+                continue;
+            if (waitpid(c->pid, &status, WNOHANG) == c->pid)
+                s_reaped(c, status, true);
+            else
+                alive++;
+        }
+        if (!alive)
+            return;
+        if (s_now() - t0 > STOP_GRACE_S) {
+            for (int i = 0; i < self->n_children; i++) {
+                s_child_t *c = &self->children[i];
+                if (c->role != role || c->pid <= 0)
+                    continue;
+                char who[64];
+                s_describe(c, who, sizeof who);
+                log_warn("%s did not stop within %.0f s: killing it", who, STOP_GRACE_S);
+                kill(c->pid, SIGKILL);
+                int status;
+                waitpid(c->pid, &status, 0);
+                s_reaped(c, status, true);
+            }
+            return;
+        }
+        usleep(20000);
+    }
+}
+
+static int s_stats_connect(launch_t *self) {
+    self->ctx = zmq_ctx_new();
+    self->stats = self->ctx ? zmq_socket(self->ctx, ZMQ_DEALER) : NULL;
+    if (!self->stats)
+        return -1;
+    int zero = 0;
+    int64_t maxmsg = self->cfg.max_message_bytes;
+    zmq_setsockopt(self->stats, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(self->stats, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (zmq_connect(self->stats, self->cfg.replay_endpoint) != 0)
+        return -1;
+    Mpo__Message msg;
+    Mpo__Hello hello;
+    wire_init_message(&msg);
+    mpo__hello__init(&hello);
+    hello.role = MPO__ROLE__ROLE_STAT;
+    hello.env = self->cfg.env;
+    hello.id = "train";
+    msg.body_case = MPO__MESSAGE__BODY_HELLO;
+    msg.hello = &hello;
+    return wire_send(self->stats, NULL, 0, &msg, ZMQ_DONTWAIT);
+}
+
+static void s_stats_request(launch_t *self, double now) {
+    Mpo__Message msg;
+    Mpo__StatsRequest req;
+    wire_init_message(&msg);
+    mpo__stats_request__init(&req);
+    msg.body_case = MPO__MESSAGE__BODY_STATS_REQUEST;
+    msg.stats_request = &req;
+    if (wire_send(self->stats, NULL, 0, &msg, ZMQ_DONTWAIT) == 0) {
+        self->stats_pending = true;
+        self->stats_sent = now;
+    }
+}
+
+static void s_stats_receive(launch_t *self) {
+    zmq_msg_t frame;
+    zmq_msg_init(&frame);
+    if (zmq_msg_recv(&frame, self->stats, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&frame);
+        return;
+    }
+    wire_rejection_t why;
+    char reason[256];
+    Mpo__Message *msg = wire_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), &why, reason, sizeof reason);
+    zmq_msg_close(&frame);
+    if (!msg)
+        return;
+    if (msg->body_case == MPO__MESSAGE__BODY_STATS_REPLY) {
+        const Mpo__StatsReply *r = msg->stats_reply;
+        s_stats_t *st = &self->st;
+        for (size_t i = 0; i < r->n_stats; i++) {
+            const char *name = r->stats[i]->name ? r->stats[i]->name : "";
+            double v = r->stats[i]->value;
+            if (!strcmp(name, "inserts_total"))
+                st->inserts = v;
+            else if (!strcmp(name, "learner_updates"))
+                st->updates = v;
+            else if (!strcmp(name, "actors_connected"))
+                st->actors = v;
+        }
+        double sum = 0;
+        for (size_t i = 0; i < r->n_recent_returns; i++)
+            sum += r->recent_returns[i];
+        st->n_returns = (int)r->n_recent_returns;
+        st->return_mean = st->n_returns ? sum / st->n_returns : 0;
+        st->valid = true;
+        self->stats_pending = false;
+    } else if (msg->body_case == MPO__MESSAGE__BODY_ERROR) {
+        log_warn("replay server: %s", msg->error->reason ? msg->error->reason : "error");
+        self->stats_pending = false;
+    }
+    wire_free(msg);
+}
+
+static void s_launch_destroy(launch_t *self) {
+    if (self->stats)
+        zmq_close(self->stats);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    self->stats = self->ctx = NULL;
+    free(self->children);
+    self->children = NULL;
+}
+
+/* The final evaluation: the learner's last checkpoint, deterministic, as the sync trainer does. */
+static int s_evaluate(const launch_t *self, double wall, double *mean_out) {
+    const config_t *cfg = &self->cfg;
+    char err[512], path[CONFIG_STR_MAX + 32];
+    const env_ops_t *ops = env_find(cfg->env);
+    mpo_t *mpo = ops ? mpo_new(cfg, ops->spec, err, sizeof err) : NULL;
+    if (!mpo) {
+        log_error("evaluation: %s", ops ? err : "unknown environment");
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/learner.ckpt", cfg->checkpoint_dir);
+    int rc = -1;
+    double mean = 0, std = 0;
+    uint64_t seed = (uint64_t)cfg->seed + 1000003ULL; /* the sync trainer's evaluation seeds */
+    if (mpo_load(mpo, path, err, sizeof err) != 0) {
+        log_error("evaluation: %s", err);
+    } else if (evaluate_policy(&mean, &std, cfg->env, mpo_actor_layout(mpo), mpo_actor_params(mpo),
+                               (policy_type_t)policy_type_parse(cfg->policy), (int)cfg->eval_episodes, seed, err,
+                               sizeof err) != 0) {
+        log_error("evaluation: %s", err);
+    } else {
+        log_info("eval after %" PRId64 " updates: mean return %.2f ± %.2f over %lld episodes", mpo_updates(mpo), mean,
+                 std, cfg->eval_episodes);
+        if (cfg->run_dir[0]) {
+            snprintf(path, sizeof path, "%s/eval.csv", cfg->run_dir);
+            FILE *f = fopen(path, "w");
+            if (f) {
+                fprintf(f, "env_steps,wall_s,mean_return,std_return,episodes\n%.0f,%.3f,%.4f,%.4f,%lld\n",
+                        self->st.inserts, wall, mean, std, cfg->eval_episodes);
+                fclose(f);
+            }
+        }
+        *mean_out = mean;
+        rc = 0;
+    }
+    mpo_destroy(&mpo);
+    return rc;
+}
+
+static void s_progress(const launch_t *self, double dt, double updates_then) {
+    const s_stats_t *st = &self->st;
+    log_info("steps %.0f/%lld | updates %.0f | %.1f upd/s | actors %.0f/%lld | return %.1f (last %d)", st->inserts,
+             self->cfg.total_timesteps, st->updates, (st->updates - updates_then) / dt, st->actors, self->cfg.actors,
+             st->return_mean, st->n_returns);
+}
+
+int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, double *final_return) {
+    launch_t self_, *self = &self_;
+    memset(self, 0, sizeof *self);
+    self->cfg = *cfg_in;
+    self->exe = exe;
+    config_t *cfg = &self->cfg;
+    const env_ops_t *ops = env_find(cfg->env);
+    if (!ops) {
+        log_error("unknown environment '%s' (`mpo envs` lists them)", cfg->env);
+        return -1;
+    }
+    int rport = s_free_port(-1), wport = s_free_port(rport);
+    if (rport < 0 || wport < 0) {
+        log_error("no free loopback port: %s", strerror(errno));
+        return -1;
+    }
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", rport);
+    if (s_set(cfg, "replay_bind", ep) || s_set(cfg, "replay_endpoint", ep))
+        return -1;
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", wport);
+    if (s_set(cfg, "weights_bind", ep) || s_set(cfg, "weights_endpoint", ep))
+        return -1;
+    if (!cfg->checkpoint_dir[0]) {
+        snprintf(self->tmp_dir, sizeof self->tmp_dir, "/tmp/mpo-train-XXXXXX");
+        if (!mkdtemp(self->tmp_dir) || s_set(cfg, "checkpoint_dir", self->tmp_dir)) {
+            log_error("cannot make a temporary checkpoint directory: %s", strerror(errno));
+            return -1;
+        }
+    }
+    self->n_children = 2 + (int)cfg->actors;
+    self->children = calloc((size_t)self->n_children, sizeof *self->children);
+    if (!self->children)
+        return -1;
+    self->children[0].role = ROLE_REPLAY;
+    self->children[1].role = ROLE_LEARNER;
+    for (int i = 0; i < cfg->actors; i++)
+        self->children[2 + i] = (s_child_t){.role = ROLE_ACTOR, .index = i};
+
+    log_info("training %s seed %lld for %lld steps: replay on %s, learner weights on %s, %lld actors x %lld envs; "
+             "checkpoints in %s",
+             cfg->env, cfg->seed, cfg->total_timesteps, cfg->replay_bind, cfg->weights_bind, cfg->actors,
+             cfg->num_envs, cfg->checkpoint_dir);
+    double t0 = s_now();
+    int rc = 0;
+    for (int i = 0; i < self->n_children && rc == 0; i++)
+        rc = s_spawn(self, &self->children[i]);
+    if (rc == 0 && s_stats_connect(self) != 0) {
+        log_error("stats socket: %s", zmq_strerror(zmq_errno()));
+        rc = -1;
+    }
+    double last_log = t0, updates_at_log = 0, last_request = 0;
+    zmq_pollitem_t item = {self->stats, 0, ZMQ_POLLIN, 0};
+    while (rc == 0 && !*stop) {
+        double now = s_now();
+        if ((!self->stats_pending && now - last_request >= STATS_PERIOD_S) ||
+            (self->stats_pending && now - self->stats_sent > STATS_TIMEOUT_S)) {
+            s_stats_request(self, now);
+            last_request = now;
+        }
+        if (zmq_poll(&item, 1, 100) > 0)
+            s_stats_receive(self);
+        if (s_check_children(self) != 0) {
+            rc = -1;
+            break;
+        }
+        now = s_now();
+        if (now - last_log >= cfg->log_interval) {
+            s_progress(self, now - last_log, updates_at_log);
+            last_log = now;
+            updates_at_log = self->st.updates;
+        }
+        if (self->st.valid && self->st.inserts >= (double)cfg->total_timesteps)
+            break;
+    }
+    if (self->st.valid)
+        s_progress(self, s_now() - last_log > 0 ? s_now() - last_log : 1, updates_at_log);
+    /* actors first: nothing more to insert; then the learner, which checkpoints on SIGTERM */
+    s_stop_role(self, ROLE_ACTOR);
+    s_stop_role(self, ROLE_LEARNER);
+    s_stop_role(self, ROLE_REPLAY);
+    for (int i = 0; i < self->n_children; i++)
+        if (self->children[i].failed)
+            rc = -1;
+    double wall = s_now() - t0;
+    log_info("done: %.0f steps, %.0f updates in %.1f s", self->st.inserts, self->st.updates, wall);
+    double mean = 0;
+    if (cfg->eval_episodes > 0 && s_evaluate(self, wall, &mean) != 0)
+        rc = -1;
+    else {
+        printf("Mean reward: %.2f\n", mean);
+        fflush(stdout);
+        if (final_return)
+            *final_return = mean;
+    }
+    if (self->tmp_dir[0]) {
+        char path[CONFIG_STR_MAX + 32];
+        snprintf(path, sizeof path, "%s/learner.ckpt", self->tmp_dir);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/learner.state", self->tmp_dir);
+        unlink(path);
+        rmdir(self->tmp_dir);
+    }
+    s_launch_destroy(self);
+    return rc;
+}

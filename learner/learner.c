@@ -1,0 +1,461 @@
+/* learner: the learner role. Keeps sample_prefetch SampleRequests in flight at the replay server
+ * so a minibatch is usually waiting when an update ends, runs one MPO update per SampleBatch,
+ * publishes the actor's weights on a PUB socket, checkpoints.
+ *
+ * Weights: version v counts publications of new parameters (v = 1 is the first set the actors
+ * see; until then they act uniformly at random, as the synchronous trainer does before
+ * learning_starts). They go out every weight_sync_period updates and every
+ * weight_publish_interval seconds even with no update in between, so an actor that joins late,
+ * or whose SUB connected after the last publication (PUB drops what no one subscribes to yet),
+ * gets weights anyway.
+ *
+ * Restarts: the replay server may restart under us. Its requests then die with it, so after
+ * SAMPLE_TIMEOUT_S with nothing received the learner says hello again and issues a fresh set of
+ * requests. An answer to a superseded request still counts as data (the server was only slow) and
+ * is not replaced, which brings the number of requests held at the server back to
+ * sample_prefetch. */
+#include "learner.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "common/env.h"
+#include "common/log.h"
+#include "common/wire.h"
+#include "mpo.h"
+
+#define SAMPLE_TIMEOUT_S 10.0
+#define STATE_FILE "learner.state"
+#define CKPT_FILE "learner.ckpt"
+
+typedef struct {
+    const config_t *cfg;
+    const env_spec_t *spec;
+    int S, A;
+    char id[96];
+    mpo_t *mpo;
+    void *ctx, *dealer, *pub;
+
+    uint64_t *in_flight;  /* ids of the current request set, 0 for an answered one */
+    int n_in_flight;
+    uint64_t next_id;
+    double last_recv;
+
+    uint64_t version;       /* weights published so far */
+    int64_t published_at;   /* updates at the last publication of new weights */
+    double last_publish;
+    int64_t ckpt_at;        /* updates at the last checkpoint */
+
+    uint64_t batches, stale_batches, rejected, reissues;
+    mpo_metrics_t m;
+    FILE *progress;
+} learner_t;
+
+static double s_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* mkdir -p */
+static int s_mkdirs(const char *path) {
+    char buf[CONFIG_STR_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void s_learner_destroy(learner_t **self_p) {
+    learner_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->dealer)
+        zmq_close(self->dealer);
+    if (self->pub)
+        zmq_close(self->pub);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    if (self->progress)
+        fclose(self->progress);
+    mpo_destroy(&self->mpo);
+    free(self->in_flight);
+    free(self);
+    *self_p = NULL;
+}
+
+/* The counters beside the checkpoint, as `key value` lines. Written after learner.ckpt, so a crash
+ * between the two leaves an older state file, whose version is then only too low (harmless: actors
+ * take any version that differs from theirs). */
+static int s_write_state(const learner_t *self, const char *dir, char *err, size_t errlen) {
+    char path[CONFIG_STR_MAX + 32], tmp[CONFIG_STR_MAX + 40];
+    snprintf(path, sizeof path, "%s/" STATE_FILE, dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "updates %" PRId64 "\nweights_version %" PRIu64 "\nbatches %" PRIu64 "\nrejected %" PRIu64
+               "\nenv %s\n",
+            mpo_updates(self->mpo), self->version, self->batches, self->rejected, self->spec->name);
+    int ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static void s_checkpoint(learner_t *self) {
+    const char *dir = self->cfg->checkpoint_dir;
+    if (!dir[0])
+        return;
+    char err[512], path[CONFIG_STR_MAX + 32];
+    if (s_mkdirs(dir) != 0) {
+        log_error("cannot create checkpoint_dir '%s': %s", dir, strerror(errno));
+        return;
+    }
+    snprintf(path, sizeof path, "%s/" CKPT_FILE, dir);
+    if (mpo_save(self->mpo, path, err, sizeof err) != 0 || s_write_state(self, dir, err, sizeof err) != 0) {
+        log_error("checkpoint: %s", err);
+        return;
+    }
+    self->ckpt_at = mpo_updates(self->mpo);
+    log_info("checkpoint: %s at %" PRId64 " updates, weights v%" PRIu64, path, self->ckpt_at, self->version);
+}
+
+static int s_resume(learner_t *self, const char *dir) {
+    char err[512], path[CONFIG_STR_MAX + 32];
+    snprintf(path, sizeof path, "%s/" CKPT_FILE, dir);
+    if (mpo_load(self->mpo, path, err, sizeof err) != 0) {
+        log_error("cannot resume: %s", err);
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/" STATE_FILE, dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        char key[64];
+        unsigned long long v;
+        while (fscanf(f, "%63s %llu", key, &v) == 2)
+            if (!strcmp(key, "weights_version"))
+                self->version = v;
+        fclose(f);
+    } else {
+        log_warn("no %s beside the checkpoint: weights versions restart at 1", path);
+    }
+    self->published_at = self->ckpt_at = mpo_updates(self->mpo);
+    log_info("resumed from %s: %" PRId64 " updates, weights v%" PRIu64, dir, mpo_updates(self->mpo), self->version);
+    return 0;
+}
+
+static int s_open_progress(learner_t *self) {
+    const config_t *cfg = self->cfg;
+    if (!cfg->run_dir[0])
+        return 0;
+    char path[CONFIG_STR_MAX + 32];
+    if (s_mkdirs(cfg->run_dir) != 0) {
+        log_error("cannot create run_dir '%s': %s", cfg->run_dir, strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/config.ini", cfg->run_dir);
+    FILE *c = fopen(path, "w");
+    if (c) {
+        config_write(cfg, c);
+        fclose(c);
+    }
+    snprintf(path, sizeof path, "%s/progress.csv", cfg->run_dir);
+    self->progress = fopen(path, "w");
+    if (!self->progress) {
+        log_error("cannot write '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    size_t n;
+    const mpo_metric_info_t *mi = mpo_metric_info(&n);
+    fprintf(self->progress, "wall_s,updates,weights_version,batches");
+    for (size_t i = 0; i < n; i++)
+        fprintf(self->progress, ",%s", mi[i].name);
+    fprintf(self->progress, "\n");
+    return 0;
+}
+
+static learner_t *s_learner_new(const config_t *cfg) {
+    char err[512];
+    const env_ops_t *ops = env_find(cfg->env);
+    if (!ops) {
+        log_error("unknown environment '%s' (`mpo envs` lists them)", cfg->env);
+        return NULL;
+    }
+    learner_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = cfg;
+    self->spec = ops->spec;
+    self->S = ops->spec->obs_dim;
+    self->A = ops->spec->act_dim;
+    char host[64] = "host";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = 0;
+    snprintf(self->id, sizeof self->id, "learner-%s-%d", host, (int)getpid());
+    self->in_flight = calloc((size_t)cfg->sample_prefetch, sizeof(uint64_t));
+    self->mpo = mpo_new(cfg, ops->spec, err, sizeof err);
+    if (!self->mpo || !self->in_flight) {
+        log_error("%s", self->mpo ? "out of memory" : err);
+        s_learner_destroy(&self);
+        return NULL;
+    }
+    if ((cfg->resume[0] && s_resume(self, cfg->resume) != 0) || s_open_progress(self) != 0) {
+        s_learner_destroy(&self);
+        return NULL;
+    }
+    self->ctx = zmq_ctx_new();
+    self->dealer = self->ctx ? zmq_socket(self->ctx, ZMQ_DEALER) : NULL;
+    self->pub = self->ctx ? zmq_socket(self->ctx, ZMQ_PUB) : NULL;
+    if (!self->dealer || !self->pub) {
+        log_error("zmq: %s", zmq_strerror(zmq_errno()));
+        s_learner_destroy(&self);
+        return NULL;
+    }
+    int zero = 0, hwm = 1000, pub_hwm = 4;
+    int64_t maxmsg = cfg->max_message_bytes;
+    zmq_setsockopt(self->dealer, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(self->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    zmq_setsockopt(self->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(self->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(self->pub, ZMQ_LINGER, &zero, sizeof zero);
+    /* a slow subscriber gets fewer weights, never a queue of stale ones */
+    zmq_setsockopt(self->pub, ZMQ_SNDHWM, &pub_hwm, sizeof pub_hwm);
+    if (zmq_connect(self->dealer, cfg->replay_endpoint) != 0) {
+        log_error("cannot connect to replay '%s': %s", cfg->replay_endpoint, zmq_strerror(zmq_errno()));
+        s_learner_destroy(&self);
+        return NULL;
+    }
+    if (zmq_bind(self->pub, cfg->weights_bind) != 0) {
+        log_error("cannot bind weights_bind '%s': %s", cfg->weights_bind, zmq_strerror(zmq_errno()));
+        s_learner_destroy(&self);
+        return NULL;
+    }
+    self->next_id = 1;
+    return self;
+}
+
+static int s_send_hello(learner_t *self) {
+    Mpo__Message msg;
+    Mpo__Hello hello;
+    wire_init_message(&msg);
+    mpo__hello__init(&hello);
+    hello.role = MPO__ROLE__ROLE_LEARNER;
+    hello.env = (char *)self->spec->name;
+    hello.obs_dim = (uint32_t)self->S;
+    hello.act_dim = (uint32_t)self->A;
+    hello.id = self->id;
+    msg.body_case = MPO__MESSAGE__BODY_HELLO;
+    msg.hello = &hello;
+    return wire_send(self->dealer, NULL, 0, &msg, ZMQ_DONTWAIT);
+}
+
+static uint64_t s_request(learner_t *self) {
+    Mpo__Message msg;
+    Mpo__SampleRequest req;
+    wire_init_message(&msg);
+    mpo__sample_request__init(&req);
+    req.id = self->next_id++;
+    req.batch_size = (uint32_t)self->cfg->batch_size;
+    req.policy_version = self->version;
+    req.updates = (uint64_t)mpo_updates(self->mpo);
+    msg.body_case = MPO__MESSAGE__BODY_SAMPLE_REQUEST;
+    msg.sample_request = &req;
+    if (wire_send(self->dealer, NULL, 0, &msg, ZMQ_DONTWAIT) != 0)
+        return 0; /* HWM: counted as in flight anyway; the timeout reissues it */
+    return req.id;
+}
+
+/* a fresh set of sample_prefetch requests (start, and after a silence) */
+static void s_reissue(learner_t *self) {
+    s_send_hello(self);
+    for (int i = 0; i < self->cfg->sample_prefetch; i++)
+        self->in_flight[i] = s_request(self);
+    self->n_in_flight = (int)self->cfg->sample_prefetch;
+}
+
+static void s_publish(learner_t *self, double now) {
+    int64_t updates = mpo_updates(self->mpo);
+    if (updates > self->published_at || (self->version == 0 && updates > 0)) {
+        self->version++;
+        self->published_at = updates;
+    }
+    self->last_publish = now;
+    if (self->version == 0)
+        return; /* nothing learnt yet: the actors' uniform actions are the better policy */
+    Mpo__Message msg;
+    Mpo__PolicyWeights w;
+    Mpo__PolicyLayout l;
+    wire_init_message(&msg);
+    mpo__policy_weights__init(&w);
+    mpo__policy_layout__init(&l);
+    l.obs_dim = (uint32_t)self->S;
+    l.act_dim = (uint32_t)self->A;
+    l.hidden = (uint32_t)self->cfg->hidden;
+    l.layers = (uint32_t)self->cfg->layers;
+    l.policy = (char *)self->cfg->policy;
+    l.min_std = (float)self->cfg->min_std;
+    l.env = (char *)self->spec->name;
+    w.version = self->version;
+    w.learner_step = (uint64_t)updates;
+    w.layout = &l;
+    w.params = (float *)mpo_actor_params(self->mpo);
+    w.n_params = mpo_actor_floats(self->mpo);
+    msg.body_case = MPO__MESSAGE__BODY_WEIGHTS;
+    msg.weights = &w;
+    if (wire_send(self->pub, NULL, 0, &msg, ZMQ_DONTWAIT) != 0 && zmq_errno() != EAGAIN)
+        log_warn("publishing weights: %s", zmq_strerror(zmq_errno()));
+}
+
+static void s_on_sample(learner_t *self, const Mpo__SampleBatch *b) {
+    char reason[256];
+    int slot = -1;
+    for (int i = 0; i < self->n_in_flight; i++)
+        if (self->in_flight[i] == b->request_id)
+            slot = i;
+    if (slot >= 0)
+        self->in_flight[slot] = s_request(self); /* keep the pipeline full before updating */
+    else
+        self->stale_batches++;
+    wire_rejection_t why = wire_check_sample_batch(b, self->S, self->A, reason, sizeof reason);
+    if (why == WIRE_OK && b->n > (uint32_t)self->cfg->batch_size) {
+        why = WIRE_TOO_LARGE;
+        snprintf(reason, sizeof reason, "%u transitions, batch_size is %lld", b->n, self->cfg->batch_size);
+    }
+    if (why != WIRE_OK) {
+        if (self->rejected++ % 100 == 0)
+            log_warn("refused a sample batch (%s): %s", wire_rejection_name(why), reason);
+        return;
+    }
+    /* the decoded arrays are the batch: no copy */
+    transition_batch_t batch = {b->obs, b->action, b->reward, b->done, b->next_obs, (int)b->n};
+    mpo_update(self->mpo, &batch, &self->m);
+    self->batches++;
+}
+
+static void s_on_message(learner_t *self) {
+    zmq_msg_t frame;
+    zmq_msg_init(&frame);
+    if (zmq_msg_recv(&frame, self->dealer, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&frame);
+        return;
+    }
+    wire_rejection_t why;
+    char reason[256];
+    Mpo__Message *msg = wire_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), &why, reason, sizeof reason);
+    zmq_msg_close(&frame);
+    if (!msg) {
+        self->rejected++;
+        log_warn("dropped a message from the replay server: %s", reason);
+        return;
+    }
+    switch (msg->body_case) {
+    case MPO__MESSAGE__BODY_SAMPLE_BATCH:
+        s_on_sample(self, msg->sample_batch);
+        break;
+    case MPO__MESSAGE__BODY_ACK:
+        break; /* the hello's answer */
+    case MPO__MESSAGE__BODY_ERROR:
+        if (msg->error->code == MPO__ERROR_CODE__ERROR_NO_HELLO) {
+            log_warn("the replay server does not know us (restarted?): hello again, new requests");
+            s_reissue(self);
+            self->reissues++;
+        } else {
+            log_warn("the replay server: %s", msg->error->reason ? msg->error->reason : "error");
+        }
+        break;
+    default:
+        log_warn("unexpected message %d from the replay server", (int)msg->body_case);
+    }
+    wire_free(msg);
+}
+
+static void s_progress(learner_t *self, double now, double t0, double dt, int64_t updates_then) {
+    const mpo_metrics_t *m = &self->m;
+    int64_t u = mpo_updates(self->mpo);
+    log_info("updates %" PRId64 " | %.1f upd/s | eta %.3g | kl_mu %.2e kl_sigma %.2e | q %.2f | critic %.3g | "
+             "weights v%" PRIu64,
+             u, (u - updates_then) / dt, m->temperature, m->kl_mean, m->kl_stddev, m->q_mean, m->critic_loss,
+             self->version);
+    if (self->progress) {
+        size_t n;
+        const mpo_metric_info_t *mi = mpo_metric_info(&n);
+        fprintf(self->progress, "%.3f,%" PRId64 ",%" PRIu64 ",%" PRIu64, now - t0, u, self->version, self->batches);
+        for (size_t i = 0; i < n; i++)
+            fprintf(self->progress, ",%.6g", *(const double *)((const char *)m + mi[i].offset));
+        fprintf(self->progress, "\n");
+        fflush(self->progress);
+    }
+}
+
+int learner_run(const config_t *cfg, volatile int *stop) {
+    openblas_set_num_threads((int)cfg->threads);
+    learner_t *self = s_learner_new(cfg);
+    if (!self)
+        return -1;
+    log_info("learner %s: %s (obs %d, act %d), batch %lld, %lld requests in flight; replay %s, weights on %s",
+             self->id, self->spec->name, self->S, self->A, cfg->batch_size, cfg->sample_prefetch,
+             cfg->replay_endpoint, cfg->weights_bind);
+    double t0 = s_now(), last_log = t0;
+    int64_t updates_at_log = mpo_updates(self->mpo);
+    self->last_recv = self->last_publish = t0;
+    s_reissue(self);
+    zmq_pollitem_t item = {self->dealer, 0, ZMQ_POLLIN, 0};
+    int rc = 0;
+    while (!*stop) {
+        if (zmq_poll(&item, 1, 100) < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            log_error("poll: %s", zmq_strerror(zmq_errno()));
+            rc = -1;
+            break;
+        }
+        double now = s_now();
+        if (item.revents & ZMQ_POLLIN) {
+            s_on_message(self);
+            self->last_recv = now = s_now();
+        } else if (now - self->last_recv > SAMPLE_TIMEOUT_S) {
+            log_warn("nothing from the replay server for %.0f s: hello again, new requests", SAMPLE_TIMEOUT_S);
+            s_reissue(self);
+            self->reissues++;
+            self->last_recv = now;
+        }
+        int64_t u = mpo_updates(self->mpo);
+        if (u - self->published_at >= cfg->weight_sync_period || now - self->last_publish >= cfg->weight_publish_interval)
+            s_publish(self, now);
+        if (u - self->ckpt_at >= cfg->checkpoint_every)
+            s_checkpoint(self);
+        if (now - last_log >= cfg->log_interval) {
+            s_progress(self, now, t0, now - last_log, updates_at_log);
+            last_log = now;
+            updates_at_log = u;
+        }
+    }
+    /* always, even with no update since the last one: checkpoint_dir may differ from the resume
+     * directory, and `mpo train` evaluates what it finds there */
+    if (rc == 0)
+        s_checkpoint(self);
+    log_info("stopping: %" PRId64 " updates, weights v%" PRIu64 ", %" PRIu64 " stale and %" PRIu64 " refused batches",
+             mpo_updates(self->mpo), self->version, self->stale_batches, self->rejected);
+    s_learner_destroy(&self);
+    return rc;
+}

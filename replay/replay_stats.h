@@ -1,0 +1,54 @@
+/* replay_stats: the replay server's stats, one X-macro table (name, unit, type, help).
+ *
+ * The table drives the StatsReply (values in table order), `mpo stat` (units and help), its --json
+ * output, the server's log line and a Prometheus endpoint: adding a stat is one line here plus the
+ * line in server.c that fills it. Rates are sampled on a timer from the cumulative counters. */
+#ifndef MPO_REPLAY_STATS_H
+#define MPO_REPLAY_STATS_H
+
+#include <stddef.h>
+
+/* X(name, unit, type, help); type is "counter" (only grows) or "gauge" (Prometheus' words) */
+#define REPLAY_STATS(X)                                                                                      \
+    X(size, "transitions", "gauge", "transitions held")                                                     \
+    X(capacity, "transitions", "gauge", "ring capacity (buffer_size)")                                      \
+    X(inserts_total, "transitions", "counter", "transitions stored")                                        \
+    X(samples_total, "transitions", "counter", "transitions sampled")                                       \
+    X(sample_batches_total, "batches", "counter", "sample batches served")                                  \
+    X(insert_rate, "transitions/s", "gauge", "transitions stored per second (last interval)")               \
+    X(sample_rate, "transitions/s", "gauge", "transitions sampled per second (last interval)")              \
+    X(samples_per_insert_actual, "ratio", "gauge", "sample_rate / insert_rate over the last interval")      \
+    X(samples_per_insert_target, "ratio", "gauge", "the rate limiter's target; 0: off")                     \
+    X(actors_held_seconds_total, "seconds", "counter", "time inserts waited on the rate limiter")           \
+    X(learner_held_seconds_total, "seconds", "counter", "time samples waited (rate limiter, learning_starts)") \
+    X(limiter_timeouts_total, "items", "counter", "held items served anyway after rate_limit_timeout")      \
+    X(pending_inserts, "batches", "gauge", "transition batches held by the rate limiter")                   \
+    X(pending_samples, "requests", "gauge", "sample requests held")                                         \
+    X(dropped_total, "messages", "counter", "held-queue overflows: batches unacked, requests unanswered")   \
+    X(duplicates_total, "batches", "counter", "resent batches already stored: acked again, not stored")     \
+    X(resent_held_total, "batches", "counter", "resent batches still held by the rate limiter (kept once)") \
+    X(actors_connected, "actors", "gauge", "actors heard from in the last 10 s")                            \
+    X(episodes_total, "episodes", "counter", "finished episodes reported by actors")                        \
+    X(learner_updates, "updates", "gauge", "the learner's update count (from its requests)")                \
+    X(learner_policy_version, "version", "gauge", "the learner's newest weights version")                   \
+    X(rejected_total, "messages", "counter", "messages refused (by reason in `rejected`)")                  \
+    X(memory_bytes, "bytes", "gauge", "ring buffer plus held batches")                                      \
+    X(uptime_seconds, "seconds", "counter", "seconds since the server started")                             \
+    X(learning_started, "bool", "gauge", "1 once size >= learning_starts")
+
+#define REPLAY_STAT_ENUM(name, unit, type, help) REPLAY_STAT_##name,
+typedef enum { REPLAY_STATS(REPLAY_STAT_ENUM) REPLAY_STAT_COUNT } replay_stat_id_t;
+
+typedef struct {
+    const char *name;
+    const char *unit;
+    const char *type;
+    const char *help;
+} replay_stat_info_t;
+
+/* the table, and its length */
+const replay_stat_info_t *replay_stats_table(size_t *count);
+/* by name; NULL for a name this build does not know (a newer server) */
+const replay_stat_info_t *replay_stats_find(const char *name);
+
+#endif

@@ -1,0 +1,325 @@
+/* stat: `mpo stat`, a replay server's stats for people (a table) and for programs (--json).
+ *
+ * A DEALER says Hello as a stats client, asks with StatsRequest and prints the StatsReply. Units and
+ * help come from this build's stats table (replay/replay_stats.h); a stat a newer server sends that
+ * this build does not know is still printed, without a unit. */
+#include "stat.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "common/wire.h"
+#include "replay/replay_stats.h"
+
+#define STAT_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
+#define STAT_SLICE_MS 100 /* waits are cut in slices so Ctrl-C is noticed promptly */
+
+static volatile sig_atomic_t s_interrupted;
+
+static void s_on_signal(int sig) {
+    (void)sig;
+    s_interrupted = 1;
+}
+
+static double s_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void s_usage(FILE *out) {
+    fprintf(out,
+            "usage: mpo stat [ENDPOINT] [--json] [--watch SECONDS] [--timeout SECONDS]\n"
+            "Show a replay server's stats: size, rates, samples per insert, rate-limiter waits, actors,\n"
+            "recent episode returns and refused messages by reason.\n"
+            "  ENDPOINT           the replay server (default " STAT_DEFAULT_ENDPOINT ")\n"
+            "  --json             one JSON object (with --watch: one per line)\n"
+            "  --watch SECONDS    repeat every SECONDS until Ctrl-C\n"
+            "  --timeout SECONDS  give up when the server does not answer in time (default 3)\n"
+            "Exit status 0, or 1 when the server does not answer or refuses.\n");
+}
+
+/* ------------------------------------------------------------ printing */
+
+static void s_json_string(FILE *out, const char *s) {
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static void s_json_number(FILE *out, double v) {
+    if (!isfinite(v))
+        fputs("null", out);
+    else if (v == floor(v) && fabs(v) < 1e15)
+        fprintf(out, "%.0f", v);
+    else
+        fprintf(out, "%.10g", v);
+}
+
+static void s_print_json(FILE *out, const char *endpoint, const Mpo__StatsReply *r) {
+    fputs("{\"endpoint\":", out);
+    s_json_string(out, endpoint);
+    fputs(",\"env\":", out);
+    s_json_string(out, r->env);
+    for (size_t i = 0; i < r->n_stats; i++) {
+        fputc(',', out);
+        s_json_string(out, r->stats[i]->name);
+        fputc(':', out);
+        s_json_number(out, r->stats[i]->value);
+    }
+    fputs(",\"actors\":[", out);
+    for (size_t i = 0; i < r->n_actors; i++) {
+        const Mpo__ActorStat *a = r->actors[i];
+        fputs(i ? ",{\"id\":" : "{\"id\":", out);
+        s_json_string(out, a->id);
+        fprintf(out,
+                ",\"transitions\":%llu,\"batches\":%llu,\"policy_version\":%llu,\"version_lag\":%lld,"
+                "\"last_seen_s\":",
+                (unsigned long long)a->transitions, (unsigned long long)a->batches,
+                (unsigned long long)a->policy_version, (long long)a->version_lag);
+        s_json_number(out, a->last_seen_s);
+        fprintf(out, ",\"episodes\":%llu}", (unsigned long long)a->episodes);
+    }
+    fputs("],\"recent_returns\":[", out);
+    for (size_t i = 0; i < r->n_recent_returns; i++) {
+        if (i)
+            fputc(',', out);
+        s_json_number(out, r->recent_returns[i]);
+    }
+    fputs("],\"rejected\":{", out);
+    for (size_t i = 0; i < r->n_rejected; i++) {
+        if (i)
+            fputc(',', out);
+        s_json_string(out, r->rejected[i]->reason);
+        fprintf(out, ":%llu", (unsigned long long)r->rejected[i]->count);
+    }
+    fputs("}}\n", out);
+    fflush(out);
+}
+
+static void s_format_value(char *buf, size_t len, double v) {
+    if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(buf, len, "%.0f", v);
+    else
+        snprintf(buf, len, "%.2f", v);
+}
+
+static void s_print_table(FILE *out, const char *endpoint, const Mpo__StatsReply *r) {
+    fprintf(out, "replay %s  env %s\n", endpoint, r->env);
+    for (size_t i = 0; i < r->n_stats; i++) {
+        const replay_stat_info_t *info = replay_stats_find(r->stats[i]->name);
+        char v[64];
+        s_format_value(v, sizeof v, r->stats[i]->value);
+        fprintf(out, "  %-28s %16s  %-14s %s\n", r->stats[i]->name, v, info ? info->unit : "",
+                info ? info->help : "");
+    }
+    fprintf(out, "actors: %zu\n", r->n_actors);
+    if (r->n_actors)
+        fprintf(out, "  %-32s %12s %9s %8s %6s %10s %9s\n", "id", "transitions", "batches", "version", "lag",
+                "last seen", "episodes");
+    for (size_t i = 0; i < r->n_actors; i++) {
+        const Mpo__ActorStat *a = r->actors[i];
+        fprintf(out, "  %-32.32s %12llu %9llu %8llu %6lld %8.1f s %9llu\n", a->id, (unsigned long long)a->transitions,
+                (unsigned long long)a->batches, (unsigned long long)a->policy_version, (long long)a->version_lag,
+                a->last_seen_s, (unsigned long long)a->episodes);
+    }
+    if (r->n_recent_returns) {
+        double sum = 0, lo = INFINITY, hi = -INFINITY;
+        for (size_t i = 0; i < r->n_recent_returns; i++) {
+            double x = r->recent_returns[i];
+            sum += x;
+            lo = x < lo ? x : lo;
+            hi = x > hi ? x : hi;
+        }
+        fprintf(out, "recent returns: %zu episodes  mean %.2f  min %.2f  max %.2f  last %.2f\n", r->n_recent_returns,
+                sum / (double)r->n_recent_returns, lo, hi, r->recent_returns[r->n_recent_returns - 1]);
+    } else {
+        fprintf(out, "recent returns: none yet\n");
+    }
+    fprintf(out, "rejected:");
+    int any = 0;
+    for (size_t i = 0; i < r->n_rejected; i++)
+        if (r->rejected[i]->count) {
+            fprintf(out, "%s %s %llu", any ? "," : "", r->rejected[i]->reason,
+                    (unsigned long long)r->rejected[i]->count);
+            any = 1;
+        }
+    fprintf(out, "%s\n", any ? "" : " none");
+    fflush(out);
+}
+
+/* ------------------------------------------------------------ talking */
+
+static int s_send_body(void *sock, Mpo__Message *msg) { return wire_send(sock, NULL, 0, msg, ZMQ_DONTWAIT); }
+
+/* Ask once and wait for the StatsReply until the deadline. 0 with *reply set; -1 with a reason. */
+static int s_ask(void *sock, double timeout, Mpo__Message **reply, char *err, size_t errlen) {
+    Mpo__Message msg;
+    Mpo__StatsRequest q;
+    wire_init_message(&msg);
+    mpo__stats_request__init(&q);
+    msg.body_case = MPO__MESSAGE__BODY_STATS_REQUEST;
+    msg.stats_request = &q;
+    if (s_send_body(sock, &msg) != 0 && errno != EAGAIN) {
+        snprintf(err, errlen, "cannot send: %s", zmq_strerror(errno));
+        return -1;
+    }
+    double deadline = s_now() + timeout;
+    while (!s_interrupted) {
+        double left = deadline - s_now();
+        if (left <= 0)
+            break;
+        zmq_pollitem_t it = {.socket = sock, .events = ZMQ_POLLIN};
+        int ms = (int)(left * 1000) + 1;
+        int n = zmq_poll(&it, 1, ms < STAT_SLICE_MS ? ms : STAT_SLICE_MS);
+        if (n < 0 && errno != EINTR) {
+            snprintf(err, errlen, "poll: %s", zmq_strerror(errno));
+            return -1;
+        }
+        if (n <= 0)
+            continue;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            continue;
+        }
+        wire_rejection_t why;
+        char reason[256];
+        Mpo__Message *got = wire_decode(zmq_msg_data(&m), zmq_msg_size(&m), &why, reason, sizeof reason);
+        zmq_msg_close(&m);
+        if (!got)
+            continue; /* not ours to judge; keep waiting for the reply */
+        if (got->body_case == MPO__MESSAGE__BODY_STATS_REPLY) {
+            *reply = got;
+            return 0;
+        }
+        if (got->body_case == MPO__MESSAGE__BODY_ERROR) {
+            snprintf(err, errlen, "the server refused: %s", got->error->reason ? got->error->reason : "");
+            wire_free(got);
+            return -1;
+        }
+        wire_free(got); /* the Ack to our Hello */
+    }
+    if (s_interrupted)
+        snprintf(err, errlen, "interrupted");
+    else
+        snprintf(err, errlen, "no answer within %g s", timeout);
+    return -1;
+}
+
+int stat_main(int argc, char **argv) {
+    const char *endpoint = NULL;
+    int json = 0;
+    double watch = 0, timeout = 3;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            s_usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if ((!strcmp(a, "--watch") || !strcmp(a, "--timeout")) && i + 1 < argc) {
+            char *end;
+            double v = strtod(argv[++i], &end);
+            if (*end || !(v > 0) || v > 86400) {
+                fprintf(stderr, "mpo stat: %s '%s': expected seconds in (0, 86400]\n", a, argv[i]);
+                return 1;
+            }
+            if (!strcmp(a, "--watch"))
+                watch = v;
+            else
+                timeout = v;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "mpo stat: unknown option '%s' (mpo stat --help)\n", a);
+            return 1;
+        } else if (!endpoint) {
+            endpoint = a;
+        } else {
+            fprintf(stderr, "mpo stat: one endpoint please ('%s' and '%s')\n", endpoint, a);
+            return 1;
+        }
+    }
+    if (!endpoint)
+        endpoint = STAT_DEFAULT_ENDPOINT;
+
+    s_interrupted = 0;
+    struct sigaction old_int, old_term;
+    if (watch > 0) { /* Ctrl-C ends the watch cleanly, with status 0 */
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = s_on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+    }
+    void *ctx = zmq_ctx_new();
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    int zero = 0, rc = 0;
+    int64_t maxmsg = 256 << 20; /* a StatsReply with 1024 actors is well below this */
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (zmq_connect(sock, endpoint) != 0) {
+        fprintf(stderr, "mpo stat: cannot connect to '%s': %s\n", endpoint, zmq_strerror(errno));
+        rc = 1;
+        goto done;
+    }
+    Mpo__Message hello_msg;
+    Mpo__Hello hello;
+    char id[64];
+    snprintf(id, sizeof id, "stat-%d", (int)getpid());
+    wire_init_message(&hello_msg);
+    mpo__hello__init(&hello);
+    hello.role = MPO__ROLE__ROLE_STAT;
+    hello.id = id;
+    hello_msg.body_case = MPO__MESSAGE__BODY_HELLO;
+    hello_msg.hello = &hello;
+    s_send_body(sock, &hello_msg);
+    for (;;) {
+        Mpo__Message *reply = NULL;
+        char err[300];
+        if (s_ask(sock, timeout, &reply, err, sizeof err) != 0) {
+            if (s_interrupted && watch > 0)
+                break;
+            fprintf(stderr, "mpo stat: %s: %s\n", endpoint, err);
+            rc = 1;
+            break;
+        }
+        if (json)
+            s_print_json(stdout, endpoint, reply->stats_reply);
+        else
+            s_print_table(stdout, endpoint, reply->stats_reply);
+        wire_free(reply);
+        if (watch <= 0)
+            break;
+        double until = s_now() + watch;
+        while (!s_interrupted && s_now() < until)
+            usleep(STAT_SLICE_MS * 1000);
+        if (s_interrupted)
+            break;
+        if (!json)
+            printf("\n");
+    }
+done:
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    if (watch > 0) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
+    return rc;
+}

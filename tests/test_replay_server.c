@@ -1,0 +1,664 @@
+/* replay server: the real server in a thread on a tcp loopback port, driven by DEALER clients.
+ * Valid flows (hello, inserts, dedup, held samples, the rate limiter holding actors, timeouts),
+ * every kind of bad input answered with the right Error and counted without storing anything,
+ * `mpo stat` against it, and a prompt clean stop. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/wire.h"
+#include "replay/server.h"
+#include "replay/stat.h"
+
+#define OBS 3 /* Pendulum-v1 */
+#define ACT 1
+
+typedef struct {
+    config_t cfg;
+    char endpoint[64];
+    volatile int stop;
+    int rc;
+    pthread_t thread;
+    void *ctx;
+} fixture_t;
+
+static double s_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* A free loopback port: bind port 0 (the OS picks), read it back, let it go. */
+static int s_free_port(void) {
+    void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_ROUTER);
+    assert_int_equal(zmq_bind(s, "tcp://127.0.0.1:*"), 0);
+    char ep[128];
+    size_t len = sizeof ep;
+    zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, ep, &len);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return atoi(strrchr(ep, ':') + 1);
+}
+
+static void *s_server_thread(void *arg) {
+    fixture_t *f = arg;
+    f->rc = replay_server_run(&f->cfg, &f->stop);
+    return NULL;
+}
+
+static void s_set(config_t *cfg, const char *k, const char *v) {
+    char err[256];
+    if (config_set(cfg, k, v, err, sizeof err) != 0)
+        fail_msg("config %s=%s: %s", k, v, err);
+}
+
+/* defaults for the tests: small buffer, rate limiter off unless a test turns it on */
+static fixture_t *s_fixture_new(void) {
+    fixture_t *f = calloc(1, sizeof *f);
+    config_defaults(&f->cfg);
+    s_set(&f->cfg, "env", "Pendulum-v1");
+    s_set(&f->cfg, "buffer_size", "1000");
+    s_set(&f->cfg, "learning_starts", "20");
+    s_set(&f->cfg, "batch_size", "8");
+    s_set(&f->cfg, "actor_batch", "5");
+    s_set(&f->cfg, "samples_per_insert", "0");
+    s_set(&f->cfg, "max_message_bytes", "4096");
+    s_set(&f->cfg, "stats_interval", "1000");
+    return f;
+}
+
+static void s_start(fixture_t *f) {
+    int port = s_free_port();
+    char bind[64];
+    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", port);
+    snprintf(f->endpoint, sizeof f->endpoint, "tcp://127.0.0.1:%d", port);
+    s_set(&f->cfg, "replay_bind", bind);
+    f->rc = -2;
+    assert_int_equal(pthread_create(&f->thread, NULL, s_server_thread, f), 0);
+    f->ctx = zmq_ctx_new();
+}
+
+static double s_stop(fixture_t *f) {
+    double t0 = s_now();
+    f->stop = 1;
+    pthread_join(f->thread, NULL);
+    double dt = s_now() - t0;
+    zmq_ctx_term(f->ctx);
+    return dt;
+}
+
+static int s_setup(void **state) {
+    log_set_level(LOG_ERROR); /* refusals are expected here; keep the output to the results */
+    *state = s_fixture_new();
+    return 0;
+}
+
+static int s_teardown(void **state) {
+    free(*state);
+    return 0;
+}
+
+/* ------------------------------------------------------------ client helpers */
+
+static void *s_client(fixture_t *f) {
+    void *s = zmq_socket(f->ctx, ZMQ_DEALER);
+    int zero = 0, timeout = 3000;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    assert_int_equal(zmq_connect(s, f->endpoint), 0);
+    return s;
+}
+
+static void s_send(void *s, Mpo__Message *m) { assert_int_equal(wire_send(s, NULL, 0, m, 0), 0); }
+
+/* the next message, or NULL when none comes within timeout_ms */
+static Mpo__Message *s_recv_within(void *s, int timeout_ms) {
+    zmq_pollitem_t it = {.socket = s, .events = ZMQ_POLLIN};
+    if (zmq_poll(&it, 1, timeout_ms) <= 0)
+        return NULL;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    assert_true(zmq_msg_recv(&m, s, 0) >= 0);
+    assert_false(zmq_msg_more(&m));
+    wire_rejection_t why;
+    char reason[256];
+    Mpo__Message *msg = wire_decode(zmq_msg_data(&m), zmq_msg_size(&m), &why, reason, sizeof reason);
+    zmq_msg_close(&m);
+    if (!msg)
+        fail_msg("server sent something undecodable: %s", reason);
+    return msg;
+}
+
+static Mpo__Message *s_recv(void *s) {
+    Mpo__Message *m = s_recv_within(s, 3000);
+    if (!m)
+        fail_msg("no reply within 3 s");
+    return m;
+}
+
+static void s_hello_msg(Mpo__Message *m, Mpo__Hello *h, Mpo__Role role, const char *env, uint32_t obs, uint32_t act,
+                        const char *id) {
+    wire_init_message(m);
+    mpo__hello__init(h);
+    h->role = role;
+    h->env = (char *)env;
+    h->obs_dim = obs;
+    h->act_dim = act;
+    h->id = (char *)id;
+    m->body_case = MPO__MESSAGE__BODY_HELLO;
+    m->hello = h;
+}
+
+/* say Hello and expect an Ack with seq 0 */
+static void s_hello(void *s, Mpo__Role role, const char *id) {
+    Mpo__Message m;
+    Mpo__Hello h;
+    s_hello_msg(&m, &h, role, "Pendulum-v1", OBS, ACT, id);
+    s_send(s, &m);
+    Mpo__Message *r = s_recv(s);
+    if (r->body_case != MPO__MESSAGE__BODY_ACK)
+        fail_msg("hello answered with body %d (%s)", r->body_case,
+                 r->body_case == MPO__MESSAGE__BODY_ERROR ? r->error->reason : "");
+    assert_true(r->ack->seq == 0);
+    wire_free(r);
+}
+
+/* a valid batch of n transitions with reward = base + i; storage is owned by the caller */
+typedef struct {
+    float obs[64 * OBS], act[64 * ACT], rew[64], done[64], next[64 * OBS];
+    Mpo__Episode ep, *eps[1];
+    Mpo__TransitionBatch b;
+    Mpo__Message m;
+} batch_t;
+
+static void s_batch(batch_t *x, uint64_t seq, uint32_t n, float base) {
+    memset(x, 0, sizeof *x);
+    for (uint32_t i = 0; i < n * OBS; i++)
+        x->obs[i] = x->next[i] = 0.5f * (float)i;
+    for (uint32_t i = 0; i < n; i++) {
+        x->act[i] = 0.1f;
+        x->rew[i] = base + (float)i;
+        x->done[i] = i == n - 1;
+    }
+    wire_init_message(&x->m);
+    mpo__transition_batch__init(&x->b);
+    mpo__episode__init(&x->ep);
+    x->ep.episode_return = base;
+    x->ep.length = n;
+    x->eps[0] = &x->ep;
+    x->b.seq = seq;
+    x->b.n = n;
+    x->b.n_obs = x->b.n_next_obs = n * OBS;
+    x->b.n_action = n * ACT;
+    x->b.n_reward = x->b.n_done = n;
+    x->b.obs = x->obs;
+    x->b.next_obs = x->next;
+    x->b.action = x->act;
+    x->b.reward = x->rew;
+    x->b.done = x->done;
+    x->b.n_episodes = 1;
+    x->b.episodes = x->eps;
+    x->b.policy_version = 3;
+    x->m.body_case = MPO__MESSAGE__BODY_TRANSITIONS;
+    x->m.transitions = &x->b;
+}
+
+/* send a batch and expect its Ack; returns the size the Ack reports */
+static uint64_t s_insert(void *s, uint64_t seq, uint32_t n, float base) {
+    batch_t x;
+    s_batch(&x, seq, n, base);
+    s_send(s, &x.m);
+    Mpo__Message *r = s_recv(s);
+    if (r->body_case != MPO__MESSAGE__BODY_ACK)
+        fail_msg("batch %llu answered with body %d (%s)", (unsigned long long)seq, r->body_case,
+                 r->body_case == MPO__MESSAGE__BODY_ERROR ? r->error->reason : "");
+    assert_true(r->ack->seq == seq);
+    uint64_t size = r->ack->size;
+    wire_free(r);
+    return size;
+}
+
+static Mpo__Message *s_stats(fixture_t *f) {
+    void *s = s_client(f);
+    Mpo__Message m;
+    Mpo__StatsRequest q;
+    wire_init_message(&m);
+    mpo__stats_request__init(&q);
+    m.body_case = MPO__MESSAGE__BODY_STATS_REQUEST;
+    m.stats_request = &q;
+    s_send(s, &m);
+    Mpo__Message *r = s_recv(s);
+    zmq_close(s);
+    assert_int_equal(r->body_case, MPO__MESSAGE__BODY_STATS_REPLY);
+    return r;
+}
+
+static double s_stat(const Mpo__Message *r, const char *name) {
+    for (size_t i = 0; i < r->stats_reply->n_stats; i++)
+        if (strcmp(r->stats_reply->stats[i]->name, name) == 0)
+            return r->stats_reply->stats[i]->value;
+    fail_msg("no stat %s", name);
+    return NAN;
+}
+
+static uint64_t s_rejected(const Mpo__Message *r, const char *reason) {
+    for (size_t i = 0; i < r->stats_reply->n_rejected; i++)
+        if (strcmp(r->stats_reply->rejected[i]->reason, reason) == 0)
+            return r->stats_reply->rejected[i]->count;
+    fail_msg("no rejection reason %s", reason);
+    return 0;
+}
+
+static double s_stat_now(fixture_t *f, const char *name) {
+    Mpo__Message *r = s_stats(f);
+    double v = s_stat(r, name);
+    wire_free(r);
+    return v;
+}
+
+/* expect an Error of this code as the next message */
+static void s_expect_error(void *s, Mpo__ErrorCode code, const char *what) {
+    Mpo__Message *r = s_recv(s);
+    if (r->body_case != MPO__MESSAGE__BODY_ERROR)
+        fail_msg("%s: answered with body %d, expected an Error", what, r->body_case);
+    if (r->error->code != code)
+        fail_msg("%s: error code %d (%s), expected %d", what, r->error->code, r->error->reason, code);
+    assert_true(r->error->reason && r->error->reason[0]);
+    wire_free(r);
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_hello_insert_stats(void **state) {
+    fixture_t *f = *state;
+    s_start(f);
+    void *a = s_client(f);
+    s_hello(a, MPO__ROLE__ROLE_ACTOR, "actor-a");
+    assert_true(s_insert(a, 1, 5, 10) == 5);
+    assert_true(s_insert(a, 2, 5, 20) == 10);
+    Mpo__Message *r = s_stats(f);
+    const Mpo__StatsReply *sr = r->stats_reply;
+    assert_string_equal(sr->env, "Pendulum-v1");
+    assert_true(s_stat(r, "size") == 10);
+    assert_true(s_stat(r, "inserts_total") == 10);
+    assert_true(s_stat(r, "capacity") == 1000);
+    assert_true(s_stat(r, "episodes_total") == 2);
+    assert_true(s_stat(r, "actors_connected") == 1);
+    assert_true(s_stat(r, "learning_started") == 0);
+    assert_true(s_stat(r, "rejected_total") == 0);
+    assert_true(s_stat(r, "memory_bytes") >= 1000.0 * (2 * OBS + ACT + 2) * 4);
+    assert_int_equal(sr->n_actors, 1);
+    assert_string_equal(sr->actors[0]->id, "actor-a");
+    assert_true(sr->actors[0]->transitions == 10);
+    assert_true(sr->actors[0]->batches == 2);
+    assert_true(sr->actors[0]->policy_version == 3);
+    assert_true(sr->actors[0]->episodes == 2);
+    assert_int_equal(sr->n_recent_returns, 2);
+    assert_true(sr->recent_returns[0] == 10 && sr->recent_returns[1] == 20); /* newest last */
+    wire_free(r);
+    zmq_close(a);
+    assert_true(s_stop(f) < 1.0);
+    assert_int_equal(f->rc, 0);
+}
+
+static void test_bad_input(void **state) {
+    fixture_t *f = *state;
+    s_start(f);
+    void *a = s_client(f);
+    s_hello(a, MPO__ROLE__ROLE_ACTOR, "actor-a");
+    assert_true(s_insert(a, 1, 5, 0) == 5);
+
+    /* truncated frame: the first half of a valid batch */
+    batch_t x;
+    s_batch(&x, 2, 5, 0);
+    x.m.version = WIRE_VERSION;
+    size_t len = mpo__message__get_packed_size(&x.m);
+    uint8_t *buf = malloc(len);
+    mpo__message__pack(&x.m, buf);
+    assert_int_equal(zmq_send(a, buf, len / 2, 0), (int)(len / 2));
+    s_expect_error(a, MPO__ERROR_CODE__ERROR_MALFORMED, "truncated");
+    free(buf);
+
+    /* garbage bytes */
+    uint8_t junk[64];
+    memset(junk, 0xff, sizeof junk);
+    zmq_send(a, junk, sizeof junk, 0);
+    s_expect_error(a, MPO__ERROR_CODE__ERROR_MALFORMED, "garbage");
+
+    /* oversized: above max_message_bytes (4096), below ZeroMQ's own limit */
+    uint8_t *big = calloc(1, 10000);
+    zmq_send(a, big, 10000, 0);
+    s_expect_error(a, MPO__ERROR_CODE__ERROR_TOO_LARGE, "oversized");
+    free(big);
+
+    /* wrong protocol version (packed by hand: wire_send always writes ours) */
+    {
+        Mpo__Message m;
+        Mpo__Hello h;
+        s_hello_msg(&m, &h, MPO__ROLE__ROLE_ACTOR, "Pendulum-v1", OBS, ACT, "actor-a");
+        m.version = 99;
+        uint8_t out[256];
+        size_t n = mpo__message__pack(&m, out);
+        zmq_send(a, out, n, 0);
+        s_expect_error(a, MPO__ERROR_CODE__ERROR_WRONG_VERSION, "version");
+    }
+
+    /* wrong env and wrong sizes at hello, from a fresh peer */
+    void *b = s_client(f);
+    {
+        Mpo__Message m;
+        Mpo__Hello h;
+        s_hello_msg(&m, &h, MPO__ROLE__ROLE_ACTOR, "HalfCheetah-v4", OBS, ACT, "actor-b");
+        s_send(b, &m);
+        s_expect_error(b, MPO__ERROR_CODE__ERROR_WRONG_ENV, "env");
+        s_hello_msg(&m, &h, MPO__ROLE__ROLE_ACTOR, "Pendulum-v1", OBS + 1, ACT, "actor-b");
+        s_send(b, &m);
+        s_expect_error(b, MPO__ERROR_CODE__ERROR_WRONG_SIZES, "sizes");
+    }
+    /* b never said a valid Hello: its batch is refused */
+    s_batch(&x, 1, 5, 0);
+    s_send(b, &x.m);
+    s_expect_error(b, MPO__ERROR_CODE__ERROR_NO_HELLO, "no hello");
+
+    /* lengths that disagree with n */
+    s_batch(&x, 2, 5, 0);
+    x.b.n_reward = 4;
+    s_send(a, &x.m);
+    s_expect_error(a, MPO__ERROR_CODE__ERROR_BAD_LENGTHS, "lengths");
+
+    /* NaN */
+    s_batch(&x, 2, 5, 0);
+    x.obs[7] = NAN;
+    s_send(a, &x.m);
+    s_expect_error(a, MPO__ERROR_CODE__ERROR_BAD_VALUE, "nan");
+
+    /* an unexpected body: an Ack sent to the server */
+    {
+        Mpo__Message m;
+        Mpo__Ack ack;
+        wire_init_message(&m);
+        mpo__ack__init(&ack);
+        m.body_case = MPO__MESSAGE__BODY_ACK;
+        m.ack = &ack;
+        s_send(a, &m);
+        s_expect_error(a, MPO__ERROR_CODE__ERROR_UNEXPECTED, "ack");
+    }
+
+    /* two frames in one message */
+    {
+        s_batch(&x, 2, 5, 0);
+        x.m.version = WIRE_VERSION;
+        uint8_t out[4096];
+        size_t n = mpo__message__pack(&x.m, out);
+        zmq_send(a, out, n, ZMQ_SNDMORE);
+        zmq_send(a, out, n, 0);
+        s_expect_error(a, MPO__ERROR_CODE__ERROR_MALFORMED, "multi-frame");
+    }
+
+    /* a sample request from an actor, and one with batch_size 0 from a learner */
+    {
+        void *l = s_client(f);
+        s_hello(l, MPO__ROLE__ROLE_LEARNER, "learner");
+        Mpo__Message m;
+        Mpo__SampleRequest q;
+        wire_init_message(&m);
+        mpo__sample_request__init(&q);
+        m.body_case = MPO__MESSAGE__BODY_SAMPLE_REQUEST;
+        m.sample_request = &q;
+        q.id = 1;
+        q.batch_size = 4;
+        s_send(a, &m);
+        s_expect_error(a, MPO__ERROR_CODE__ERROR_UNEXPECTED, "sample from actor");
+        q.batch_size = 0;
+        s_send(l, &m);
+        s_expect_error(l, MPO__ERROR_CODE__ERROR_BAD_VALUE, "batch_size 0");
+        q.batch_size = WIRE_MAX_BATCH + 1;
+        s_send(l, &m);
+        s_expect_error(l, MPO__ERROR_CODE__ERROR_BAD_VALUE, "batch_size too large");
+        zmq_close(l);
+    }
+
+    Mpo__Message *r = s_stats(f);
+    assert_true(s_stat(r, "size") == 5); /* nothing stored */
+    assert_true(s_rejected(r, "malformed") == 3);
+    assert_true(s_rejected(r, "too_large") == 1);
+    assert_true(s_rejected(r, "wrong_version") == 1);
+    assert_true(s_rejected(r, "wrong_env") == 1);
+    assert_true(s_rejected(r, "wrong_sizes") == 1);
+    assert_true(s_rejected(r, "no_hello") == 1);
+    assert_true(s_rejected(r, "bad_lengths") == 1);
+    assert_true(s_rejected(r, "bad_value") == 3);
+    assert_true(s_rejected(r, "unexpected") == 2);
+    assert_true(s_stat(r, "rejected_total") == 14);
+    wire_free(r);
+
+    /* and the server still serves: a valid batch after all that is stored */
+    assert_true(s_insert(a, 2, 5, 0) == 10);
+    assert_true(s_stat_now(f, "size") == 10);
+    zmq_close(a);
+    zmq_close(b);
+    assert_true(s_stop(f) < 1.0);
+    assert_int_equal(f->rc, 0);
+}
+
+static void s_sample_request(void *l, uint64_t id, uint32_t n) {
+    Mpo__Message m;
+    Mpo__SampleRequest q;
+    wire_init_message(&m);
+    mpo__sample_request__init(&q);
+    q.id = id;
+    q.batch_size = n;
+    q.policy_version = 7;
+    q.updates = 42;
+    m.body_case = MPO__MESSAGE__BODY_SAMPLE_REQUEST;
+    m.sample_request = &q;
+    s_send(l, &m);
+}
+
+static void s_expect_sample(void *l, uint64_t id, uint32_t n) {
+    Mpo__Message *r = s_recv(l);
+    if (r->body_case != MPO__MESSAGE__BODY_SAMPLE_BATCH)
+        fail_msg("sample request answered with body %d", r->body_case);
+    assert_true(r->sample_batch->request_id == id);
+    char reason[256];
+    assert_int_equal(wire_check_sample_batch(r->sample_batch, OBS, ACT, reason, sizeof reason), WIRE_OK);
+    assert_int_equal(r->sample_batch->n, n);
+    /* every reward is one the actor sent (base 100 + i, i < 5) */
+    for (uint32_t i = 0; i < n; i++) {
+        float rw = r->sample_batch->reward[i];
+        assert_true(rw >= 100 && rw <= 104 && rw == floorf(rw));
+    }
+    wire_free(r);
+}
+
+static void test_samples_held_until_learning_starts(void **state) {
+    fixture_t *f = *state;
+    s_start(f);
+    void *a = s_client(f), *l = s_client(f);
+    s_hello(a, MPO__ROLE__ROLE_ACTOR, "actor-a");
+    s_hello(l, MPO__ROLE__ROLE_LEARNER, "learner");
+    s_sample_request(l, 1, 8);
+    s_sample_request(l, 2, 8);
+    for (uint64_t seq = 1; seq <= 3; seq++)
+        s_insert(a, seq, 5, 100); /* 15 < learning_starts 20 */
+    assert_null(s_recv_within(l, 200));
+    assert_true(s_stat_now(f, "pending_samples") == 2);
+    s_insert(a, 4, 5, 100); /* 20: both held requests are answered, in order */
+    s_expect_sample(l, 1, 8);
+    s_expect_sample(l, 2, 8);
+    s_sample_request(l, 3, 8); /* now served at once */
+    s_expect_sample(l, 3, 8);
+    Mpo__Message *r = s_stats(f);
+    assert_true(s_stat(r, "pending_samples") == 0);
+    assert_true(s_stat(r, "sample_batches_total") == 3);
+    assert_true(s_stat(r, "samples_total") == 24);
+    assert_true(s_stat(r, "learning_started") == 1);
+    assert_true(s_stat(r, "learner_updates") == 42);
+    assert_true(s_stat(r, "learner_policy_version") == 7);
+    assert_true(s_stat(r, "learner_held_seconds_total") > 0.1);
+    assert_true(r->stats_reply->actors[0]->version_lag == 7 - 3);
+    wire_free(r);
+    zmq_close(a);
+    zmq_close(l);
+    assert_true(s_stop(f) < 1.0);
+    assert_int_equal(f->rc, 0);
+}
+
+static void test_dedup_and_reconnect(void **state) {
+    fixture_t *f = *state;
+    s_start(f);
+    void *a = s_client(f);
+    s_hello(a, MPO__ROLE__ROLE_ACTOR, "actor-a");
+    assert_true(s_insert(a, 1, 5, 0) == 5);
+    assert_true(s_insert(a, 1, 5, 0) == 5); /* resent: acked, not stored */
+    zmq_close(a);
+    /* the same actor on a new connection keeps its dedup state and counters */
+    void *a2 = s_client(f);
+    s_hello(a2, MPO__ROLE__ROLE_ACTOR, "actor-a");
+    assert_true(s_insert(a2, 1, 5, 0) == 5);
+    assert_true(s_insert(a2, 2, 5, 0) == 10);
+    /* seq 0 is not a seq */
+    batch_t x;
+    s_batch(&x, 0, 5, 0);
+    s_send(a2, &x.m);
+    s_expect_error(a2, MPO__ERROR_CODE__ERROR_BAD_VALUE, "seq 0");
+    Mpo__Message *r = s_stats(f);
+    assert_true(s_stat(r, "size") == 10);
+    assert_true(s_stat(r, "duplicates_total") == 2);
+    assert_int_equal(r->stats_reply->n_actors, 1);
+    assert_true(r->stats_reply->actors[0]->batches == 2);
+    assert_true(r->stats_reply->actors[0]->transitions == 10);
+    wire_free(r);
+    zmq_close(a2);
+    assert_true(s_stop(f) < 1.0);
+    assert_int_equal(f->rc, 0);
+}
+
+/* SPI 4, min_size 10, tolerance 4 → error 16, window [24, 56]; actor_batch 5, batch 10:
+ * 2*16 = 32 >= 4*5 + 10 = 30. */
+static void test_rate_limiter_holds_actor(void **state) {
+    fixture_t *f = *state;
+    s_set(&f->cfg, "samples_per_insert", "4");
+    s_set(&f->cfg, "learning_starts", "10");
+    s_set(&f->cfg, "batch_size", "10");
+    s_set(&f->cfg, "rate_limit_tolerance", "4");
+    s_set(&f->cfg, "rate_limit_timeout", "30");
+    s_start(f);
+    void *a = s_client(f), *l = s_client(f);
+    s_hello(a, MPO__ROLE__ROLE_ACTOR, "actor-a");
+    s_hello(l, MPO__ROLE__ROLE_LEARNER, "learner");
+    s_insert(a, 1, 5, 100);
+    s_insert(a, 2, 5, 100); /* free until min_size: d = 40 */
+    batch_t x;
+    s_batch(&x, 3, 5, 100); /* d would be 60 > 56: held, no ack */
+    s_send(a, &x.m);
+    assert_null(s_recv_within(a, 300));
+    Mpo__Message *r = s_stats(f);
+    assert_true(s_stat(r, "pending_inserts") == 1);
+    assert_true(s_stat(r, "size") == 10);
+    assert_true(s_stat(r, "samples_per_insert_target") == 4);
+    wire_free(r);
+    s_send(a, &x.m); /* a resend of the held seq is ignored, not held twice */
+    assert_null(s_recv_within(a, 100));
+    s_sample_request(l, 1, 10); /* d = 30 >= 24: served, and the held batch fits again (50) */
+    s_expect_sample(l, 1, 10);
+    Mpo__Message *ack = s_recv(a);
+    assert_int_equal(ack->body_case, MPO__MESSAGE__BODY_ACK);
+    assert_true(ack->ack->seq == 3 && ack->ack->size == 15);
+    wire_free(ack);
+    assert_null(s_recv_within(a, 100)); /* exactly one ack */
+    r = s_stats(f);
+    assert_true(s_stat(r, "pending_inserts") == 0);
+    assert_true(s_stat(r, "actors_held_seconds_total") > 0.3);
+    assert_true(s_stat(r, "resent_held_total") == 1); /* kept once, not a stored duplicate */
+    assert_true(s_stat(r, "duplicates_total") == 0);
+    assert_true(s_stat(r, "limiter_timeouts_total") == 0);
+    wire_free(r);
+    zmq_close(a);
+    zmq_close(l);
+    assert_true(s_stop(f) < 1.0);
+    assert_int_equal(f->rc, 0);
+}
+
+/* no learner: a held batch is stored anyway after rate_limit_timeout, and counted */
+static void test_rate_limiter_timeout(void **state) {
+    fixture_t *f = *state;
+    s_set(&f->cfg, "samples_per_insert", "4");
+    s_set(&f->cfg, "learning_starts", "10");
+    s_set(&f->cfg, "batch_size", "10");
+    s_set(&f->cfg, "rate_limit_tolerance", "4");
+    s_set(&f->cfg, "rate_limit_timeout", "0.3");
+    s_start(f);
+    void *a = s_client(f);
+    s_hello(a, MPO__ROLE__ROLE_ACTOR, "actor-a");
+    s_insert(a, 1, 5, 100);
+    s_insert(a, 2, 5, 100);
+    double t0 = s_now();
+    assert_true(s_insert(a, 3, 5, 100) == 15); /* acked after the timeout */
+    double waited = s_now() - t0;
+    assert_true(waited >= 0.25 && waited < 2.0);
+    assert_true(s_stat_now(f, "limiter_timeouts_total") == 1);
+    zmq_close(a);
+    assert_true(s_stop(f) < 1.0);
+    assert_int_equal(f->rc, 0);
+}
+
+static void test_bad_window_refused_at_start(void **state) {
+    fixture_t *f = *state;
+    s_set(&f->cfg, "samples_per_insert", "4");
+    s_set(&f->cfg, "rate_limit_tolerance", "1"); /* 2*4 < 4*5 + 8 */
+    s_start(f);
+    pthread_join(f->thread, NULL);
+    assert_int_equal(f->rc, -1);
+    zmq_ctx_term(f->ctx);
+}
+
+/* mpo stat against the live server: table, --json, and a server that does not answer */
+static void test_stat_command(void **state) {
+    fixture_t *f = *state;
+    s_start(f);
+    void *a = s_client(f);
+    s_hello(a, MPO__ROLE__ROLE_ACTOR, "actor-a");
+    s_insert(a, 1, 5, 0);
+    char *argv1[] = {"stat", f->endpoint, NULL};
+    assert_int_equal(stat_main(2, argv1), 0);
+    char *argv2[] = {"stat", f->endpoint, "--json", NULL};
+    assert_int_equal(stat_main(3, argv2), 0);
+    char *argv3[] = {"stat", "tcp://127.0.0.1:1", "--timeout", "0.3", NULL};
+    double t0 = s_now();
+    assert_int_equal(stat_main(4, argv3), 1);
+    assert_true(s_now() - t0 < 2.0);
+    char *argv4[] = {"stat", "--bogus", NULL};
+    assert_int_equal(stat_main(2, argv4), 1);
+    zmq_close(a);
+    assert_true(s_stop(f) < 1.0);
+    assert_int_equal(f->rc, 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_hello_insert_stats, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_samples_held_until_learning_starts, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_dedup_and_reconnect, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limiter_holds_actor, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limiter_timeout, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_window_refused_at_start, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_stat_command, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
