@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "common/clock.h"
 #include "common/env.h"
 #include "common/log.h"
 #include "common/mlp.h"
@@ -97,12 +98,6 @@ typedef struct {
     double recent[RECENT_EPISODES];
     int n_recent;
 } actor_t;
-
-static double s_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* FNV-1a: spreads the actor id into its environment and action seeds */
 static uint64_t s_hash(const char *s) {
@@ -258,18 +253,7 @@ oom:
 }
 
 static int s_send_hello(actor_t *self) {
-    Mpo__Message msg;
-    Mpo__Hello hello;
-    wire_init_message(&msg);
-    mpo__hello__init(&hello);
-    hello.role = MPO__ROLE__ROLE_ACTOR;
-    hello.env = (char *)self->spec->name;
-    hello.obs_dim = (uint32_t)self->S;
-    hello.act_dim = (uint32_t)self->A;
-    hello.id = self->id;
-    msg.body_case = MPO__MESSAGE__BODY_HELLO;
-    msg.hello = &hello;
-    return wire_send(self->dealer, NULL, 0, &msg, ZMQ_DONTWAIT);
+    return wire_send_hello(self->dealer, MPO__ROLE__ROLE_ACTOR, self->spec->name, self->S, self->A, self->id);
 }
 
 static int s_send_slot(actor_t *self, s_slot_t *sl) {
@@ -362,16 +346,11 @@ static void s_on_ack(actor_t *self, const Mpo__Ack *ack, double now) {
 
 /* 0, or -1 when the server refuses us for good (another environment or protocol) */
 static int s_on_replay(actor_t *self, double now) {
-    zmq_msg_t frame;
-    zmq_msg_init(&frame);
-    if (zmq_msg_recv(&frame, self->dealer, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&frame);
-        return 0;
-    }
     wire_rejection_t why;
     char reason[256];
-    Mpo__Message *msg = wire_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), &why, reason, sizeof reason);
-    zmq_msg_close(&frame);
+    Mpo__Message *msg = wire_recv(self->dealer, &why, reason, sizeof reason);
+    if (!msg && why == WIRE_OK)
+        return 0;
     if (!msg) {
         log_warn("dropped a message from the replay server: %s", reason);
         return 0;
@@ -401,16 +380,11 @@ static int s_on_replay(actor_t *self, double now) {
 
 /* Adopt weights whose layout fits our environment; refuse others with a reason and keep going. */
 static void s_on_weights(actor_t *self) {
-    zmq_msg_t frame;
-    zmq_msg_init(&frame);
-    if (zmq_msg_recv(&frame, self->sub, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&frame);
-        return;
-    }
     wire_rejection_t why;
     char reason[256];
-    Mpo__Message *msg = wire_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), &why, reason, sizeof reason);
-    zmq_msg_close(&frame);
+    Mpo__Message *msg = wire_recv(self->sub, &why, reason, sizeof reason);
+    if (!msg && why == WIRE_OK)
+        return;
     if (!msg) {
         log_warn("dropped a weights message: %s", reason);
         self->weights_refused++;
@@ -567,7 +541,7 @@ int actor_run(const config_t *cfg, volatile int *stop) {
     log_info("actor %s: %d x %s (obs %d, act %d), batches of %d, credit %d; replay %s, weights %s", self->id,
              self->K, self->spec->name, self->S, self->A, self->B, self->credit, cfg->replay_endpoint,
              cfg->weights_endpoint);
-    double now = s_now();
+    double now = clock_now();
     self->last_resync = now;
     self->last_ack = now;
     double last_hello = now, last_log = now;
@@ -587,7 +561,7 @@ int actor_run(const config_t *cfg, volatile int *stop) {
             rc = -1;
             break;
         }
-        now = s_now();
+        now = clock_now();
         if (items[0].revents & ZMQ_POLLIN) {
             /* drain: acks are small and each frees credit */
             for (int i = 0; i < 64 && (items[0].revents & ZMQ_POLLIN); i++) {

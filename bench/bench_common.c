@@ -4,13 +4,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "bench.h"
-
-static double s_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 void bench_cpu_model(char *out, size_t outlen) {
     snprintf(out, outlen, "unknown");
@@ -43,12 +38,12 @@ double bench_sgemm_gflops(double seconds) {
         b[i] = (float)(i % 5) * 0.01f;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n); /* warm */
-    double t0 = s_now(), t;
+    double t0 = clock_now(), t;
     long reps = 0;
     do {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
         reps++;
-        t = s_now() - t0;
+        t = clock_now() - t0;
     } while (t < seconds);
     free(a);
     free(b);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/env.h"
 #include "common/mlp.h"
 #include "common/policy.h"
@@ -30,12 +31,6 @@
 #define BENCH_ENV_MAX_ENVS 4096
 #define BENCH_ENV_MAX_SECONDS 3600.0
 #define BENCH_ENV_WARMUP_S 0.05 /* untimed steps before each phase (caches, lazy pages) */
-
-static double s_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* s as the body of a JSON string */
 static void s_json_str(FILE *out, const char *s) {
@@ -95,7 +90,7 @@ static int s_run_raw(const char *name, double seconds, s_result_t *res, char *er
         act[i] = spec->act_low[i] > 0 ? spec->act_low[i] : spec->act_high[i] < 0 ? spec->act_high[i] : 0;
     env_reset(env, 1, obs);
     long steps = 0;
-    double t_start = 0, t = s_now(), t_warm = t + BENCH_ENV_WARMUP_S;
+    double t_start = 0, t = clock_now(), t_warm = t + BENCH_ENV_WARMUP_S;
     bool warm = false;
     for (;;) {
         for (int i = 0; i < 64; i++) {
@@ -104,7 +99,7 @@ static int s_run_raw(const char *name, double seconds, s_result_t *res, char *er
             if (term || trunc)
                 env_reset_next(env, obs);
         }
-        t = s_now();
+        t = clock_now();
         if (!warm) {
             if (t < t_warm)
                 continue;
@@ -157,12 +152,12 @@ static int s_run_actor(const char *name, int K, double seconds, s_result_t *res,
         env_reset(envs[k], (uint64_t)k + 1, obs + (size_t)k * O);
 
     long iters = 0, episodes = 0;
-    double t_infer = 0, t_start = 0, t = s_now(), t_warm = t + BENCH_ENV_WARMUP_S;
+    double t_infer = 0, t_start = 0, t = clock_now(), t_warm = t + BENCH_ENV_WARMUP_S;
     bool warm = false;
     for (;;) {
-        double t0 = s_now();
+        double t0 = clock_now();
         policy_act(act, &net, params, obs, K, POLICY_SQUASHED, BENCH_ENV_MIN_STD, false, &rng, acts);
-        double t1 = s_now();
+        double t1 = clock_now();
         for (int k = 0; k < K; k++) {
             float env_act[ENV_MAX_ACT];
             bool term, trunc;
@@ -174,7 +169,7 @@ static int s_run_actor(const char *name, int K, double seconds, s_result_t *res,
                 episodes += warm;
             }
         }
-        t = s_now();
+        t = clock_now();
         if (!warm) {
             if (t >= t_warm) {
                 warm = true;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "common/clock.h"
 #include "bench.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -39,12 +40,6 @@ typedef struct {
     int index;
 } s_sender_arg_t;
 
-static double s_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void s_sleep(double s) {
     struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
     nanosleep(&ts, NULL);
@@ -63,34 +58,15 @@ static Mpo__Message *s_recv(void *s, int timeout_ms) {
     zmq_pollitem_t it = {.socket = s, .events = ZMQ_POLLIN};
     if (zmq_poll(&it, 1, timeout_ms) <= 0)
         return NULL;
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    if (zmq_msg_recv(&m, s, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&m);
-        return NULL;
-    }
     wire_rejection_t why;
     char reason[256];
-    Mpo__Message *msg = wire_decode(zmq_msg_data(&m), zmq_msg_size(&m), &why, reason, sizeof reason);
-    zmq_msg_close(&m);
-    return msg;
+    return wire_recv(s, &why, reason, sizeof reason);
 }
 
 static int s_hello(s_bench_t *b, void *s, Mpo__Role role, const char *id) {
-    Mpo__Message m;
-    Mpo__Hello h;
-    wire_init_message(&m);
-    mpo__hello__init(&h);
-    h.role = role;
-    h.env = b->env;
-    h.obs_dim = (uint32_t)b->obs;
-    h.act_dim = (uint32_t)b->act;
-    h.id = (char *)id;
-    m.body_case = MPO__MESSAGE__BODY_HELLO;
-    m.hello = &h;
     /* the server may still be starting: say Hello until it answers */
     for (int tries = 0; tries < 50 && !atomic_load(&b->stop); tries++) {
-        wire_send(s, NULL, 0, &m, ZMQ_DONTWAIT);
+        wire_send_hello(s, role, b->env, b->obs, b->act, id);
         Mpo__Message *r = s_recv(s, 200);
         if (!r)
             continue;
@@ -330,10 +306,10 @@ int bench_replay_main(int argc, char **argv) {
     pthread_create(&sampler_thread, NULL, s_sampler, &b);
 
     s_sleep(BENCH_WARMUP_S);
-    double t0 = s_now();
+    double t0 = clock_now();
     unsigned long long ins0 = atomic_load(&b.inserted), smp0 = atomic_load(&b.sampled);
     s_sleep(seconds);
-    double t1 = s_now();
+    double t1 = clock_now();
     unsigned long long ins1 = atomic_load(&b.inserted), smp1 = atomic_load(&b.sampled);
 
     atomic_store(&b.stop, 1);

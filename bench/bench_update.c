@@ -6,16 +6,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "bench.h"
 #include "common/config.h"
 #include "common/env.h"
 #include "learner/mpo.h"
-
-static double s_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void s_usage(FILE *out) {
     fprintf(out,
@@ -90,12 +85,12 @@ int bench_update_main(int argc, char **argv) {
     double sgemm = bench_sgemm_gflops(seconds < 4 ? 1.0 : 2.0);
     mpo_metrics_t m;
     mpo_update(mpo, &tb, &m); /* warm up */
-    double t0 = s_now(), t;
+    double t0 = clock_now(), t;
     long n = 0;
     do {
         mpo_update(mpo, &tb, &m);
         n++;
-        t = s_now() - t0;
+        t = clock_now() - t0;
     } while (t < seconds);
     double ups = n / t, gflop = mpo_flops_per_update(mpo, batch) / 1e9;
     double ratio = gflop * ups / sgemm;

@@ -73,6 +73,34 @@ int wire_send(void *socket, const void *routing_id, size_t id_len, Mpo__Message 
     return 0;
 }
 
+Mpo__Message *wire_recv(void *socket, wire_rejection_t *why, char *reason, size_t reasonlen) {
+    *why = WIRE_OK;
+    zmq_msg_t frame;
+    zmq_msg_init(&frame);
+    if (zmq_msg_recv(&frame, socket, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&frame);
+        return NULL;
+    }
+    Mpo__Message *msg = wire_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), why, reason, reasonlen);
+    zmq_msg_close(&frame);
+    return msg;
+}
+
+int wire_send_hello(void *socket, Mpo__Role role, const char *env, int obs_dim, int act_dim, const char *id) {
+    Mpo__Message msg;
+    Mpo__Hello hello;
+    wire_init_message(&msg);
+    mpo__hello__init(&hello);
+    hello.role = role;
+    hello.env = (char *)(env ? env : "");
+    hello.obs_dim = (uint32_t)obs_dim;
+    hello.act_dim = (uint32_t)act_dim;
+    hello.id = (char *)(id ? id : "");
+    msg.body_case = MPO__MESSAGE__BODY_HELLO;
+    msg.hello = &hello;
+    return wire_send(socket, NULL, 0, &msg, ZMQ_DONTWAIT);
+}
+
 int wire_send_error(void *socket, const void *routing_id, size_t id_len, wire_rejection_t code, const char *reason) {
     Mpo__Message msg;
     Mpo__Error err;

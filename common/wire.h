@@ -43,6 +43,11 @@ void wire_free(Mpo__Message *msg);
 /* Encode msg (its version is set here) and send it as one frame, optionally after a routing-id
  * frame (ROUTER sockets). zmq flags apply to the last frame (ZMQ_DONTWAIT). 0 or -1 (errno). */
 int wire_send(void *socket, const void *routing_id, size_t id_len, Mpo__Message *msg, int flags);
+/* Receive one frame without waiting and decode it. NULL when nothing is waiting (*why = WIRE_OK)
+ * or when the frame is refused (*why and reason say why). */
+Mpo__Message *wire_recv(void *socket, wire_rejection_t *why, char *reason, size_t reasonlen);
+/* Say Hello: role, environment name and sizes (NULL/0 for a stats client), our id. */
+int wire_send_hello(void *socket, Mpo__Role role, const char *env, int obs_dim, int act_dim, const char *id);
 /* Send an Error. */
 int wire_send_error(void *socket, const void *routing_id, size_t id_len, wire_rejection_t code, const char *reason);
 

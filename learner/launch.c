@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "common/clock.h"
 #include "common/env.h"
 #include "common/evaluate.h"
 #include "common/log.h"
@@ -69,12 +70,6 @@ typedef struct {
     double stats_sent;
     s_stats_t st;
 } launch_t;
-
-static double s_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* A port the kernel says is free now: bind to port 0 and read what it gave. Another process could
  * take it before the child binds; the child then fails to bind and the run reports it. */
@@ -210,7 +205,7 @@ static void s_stop_role(launch_t *self, s_role_t role) {
     for (int i = 0; i < self->n_children; i++)
         if (self->children[i].role == role && self->children[i].pid > 0)
             kill(self->children[i].pid, SIGTERM);
-    double t0 = s_now();
+    double t0 = clock_now();
     for (;;) {
         int alive = 0;
         for (int i = 0; i < self->n_children; i++) {
@@ -225,7 +220,7 @@ static void s_stop_role(launch_t *self, s_role_t role) {
         }
         if (!alive)
             return;
-        if (s_now() - t0 > STOP_GRACE_S) {
+        if (clock_now() - t0 > STOP_GRACE_S) {
             for (int i = 0; i < self->n_children; i++) {
                 s_child_t *c = &self->children[i];
                 if (c->role != role || c->pid <= 0)
@@ -255,16 +250,7 @@ static int s_stats_connect(launch_t *self) {
     zmq_setsockopt(self->stats, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     if (zmq_connect(self->stats, self->cfg.replay_endpoint) != 0)
         return -1;
-    Mpo__Message msg;
-    Mpo__Hello hello;
-    wire_init_message(&msg);
-    mpo__hello__init(&hello);
-    hello.role = MPO__ROLE__ROLE_STAT;
-    hello.env = self->cfg.env;
-    hello.id = "train";
-    msg.body_case = MPO__MESSAGE__BODY_HELLO;
-    msg.hello = &hello;
-    return wire_send(self->stats, NULL, 0, &msg, ZMQ_DONTWAIT);
+    return wire_send_hello(self->stats, MPO__ROLE__ROLE_STAT, self->cfg.env, 0, 0, "train");
 }
 
 static void s_stats_request(launch_t *self, double now) {
@@ -281,16 +267,11 @@ static void s_stats_request(launch_t *self, double now) {
 }
 
 static void s_stats_receive(launch_t *self) {
-    zmq_msg_t frame;
-    zmq_msg_init(&frame);
-    if (zmq_msg_recv(&frame, self->stats, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&frame);
-        return;
-    }
     wire_rejection_t why;
     char reason[256];
-    Mpo__Message *msg = wire_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), &why, reason, sizeof reason);
-    zmq_msg_close(&frame);
+    Mpo__Message *msg = wire_recv(self->stats, &why, reason, sizeof reason);
+    if (!msg && why == WIRE_OK)
+        return;
     if (!msg)
         return;
     if (msg->body_case == MPO__MESSAGE__BODY_STATS_REPLY) {
@@ -419,7 +400,7 @@ int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, do
              "checkpoints in %s",
              cfg->env, cfg->seed, cfg->total_timesteps, cfg->replay_bind, cfg->weights_bind, cfg->actors,
              cfg->num_envs, cfg->checkpoint_dir);
-    double t0 = s_now();
+    double t0 = clock_now();
     int rc = 0;
     for (int i = 0; i < self->n_children && rc == 0; i++)
         rc = s_spawn(self, &self->children[i]);
@@ -430,7 +411,7 @@ int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, do
     double last_log = t0, updates_at_log = 0, last_request = 0;
     zmq_pollitem_t item = {self->stats, 0, ZMQ_POLLIN, 0};
     while (rc == 0 && !*stop) {
-        double now = s_now();
+        double now = clock_now();
         if ((!self->stats_pending && now - last_request >= STATS_PERIOD_S) ||
             (self->stats_pending && now - self->stats_sent > STATS_TIMEOUT_S)) {
             s_stats_request(self, now);
@@ -442,7 +423,7 @@ int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, do
             rc = -1;
             break;
         }
-        now = s_now();
+        now = clock_now();
         if (now - last_log >= cfg->log_interval) {
             s_progress(self, now - last_log, updates_at_log);
             last_log = now;
@@ -452,7 +433,7 @@ int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, do
             break;
     }
     if (self->st.valid)
-        s_progress(self, s_now() - last_log > 0 ? s_now() - last_log : 1, updates_at_log);
+        s_progress(self, clock_now() - last_log > 0 ? clock_now() - last_log : 1, updates_at_log);
     /* actors first: nothing more to insert; then the learner, which checkpoints on SIGTERM */
     s_stop_role(self, ROLE_ACTOR);
     s_stop_role(self, ROLE_LEARNER);
@@ -460,7 +441,7 @@ int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, do
     for (int i = 0; i < self->n_children; i++)
         if (self->children[i].failed)
             rc = -1;
-    double wall = s_now() - t0;
+    double wall = clock_now() - t0;
     log_info("done: %.0f steps, %.0f updates in %.1f s", self->st.inserts, self->st.updates, wall);
     double mean = 0;
     if (cfg->eval_episodes > 0 && s_evaluate(self, wall, &mean) != 0)

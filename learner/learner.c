@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "common/clock.h"
 #include "common/env.h"
 #include "common/log.h"
 #include "common/wire.h"
@@ -58,12 +59,6 @@ typedef struct {
     mpo_metrics_t m;
     FILE *progress;
 } learner_t;
-
-static double s_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* mkdir -p */
 static int s_mkdirs(const char *path) {
@@ -255,18 +250,7 @@ static learner_t *s_learner_new(const config_t *cfg) {
 }
 
 static int s_send_hello(learner_t *self) {
-    Mpo__Message msg;
-    Mpo__Hello hello;
-    wire_init_message(&msg);
-    mpo__hello__init(&hello);
-    hello.role = MPO__ROLE__ROLE_LEARNER;
-    hello.env = (char *)self->spec->name;
-    hello.obs_dim = (uint32_t)self->S;
-    hello.act_dim = (uint32_t)self->A;
-    hello.id = self->id;
-    msg.body_case = MPO__MESSAGE__BODY_HELLO;
-    msg.hello = &hello;
-    return wire_send(self->dealer, NULL, 0, &msg, ZMQ_DONTWAIT);
+    return wire_send_hello(self->dealer, MPO__ROLE__ROLE_LEARNER, self->spec->name, self->S, self->A, self->id);
 }
 
 static uint64_t s_request(learner_t *self) {
@@ -353,16 +337,11 @@ static void s_on_sample(learner_t *self, const Mpo__SampleBatch *b) {
 }
 
 static void s_on_message(learner_t *self) {
-    zmq_msg_t frame;
-    zmq_msg_init(&frame);
-    if (zmq_msg_recv(&frame, self->dealer, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&frame);
-        return;
-    }
     wire_rejection_t why;
     char reason[256];
-    Mpo__Message *msg = wire_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), &why, reason, sizeof reason);
-    zmq_msg_close(&frame);
+    Mpo__Message *msg = wire_recv(self->dealer, &why, reason, sizeof reason);
+    if (!msg && why == WIRE_OK)
+        return;
     if (!msg) {
         self->rejected++;
         log_warn("dropped a message from the replay server: %s", reason);
@@ -415,7 +394,7 @@ int learner_run(const config_t *cfg, volatile int *stop) {
     log_info("learner %s: %s (obs %d, act %d), batch %lld, %lld requests in flight; replay %s, weights on %s",
              self->id, self->spec->name, self->S, self->A, cfg->batch_size, cfg->sample_prefetch,
              cfg->replay_endpoint, cfg->weights_bind);
-    double t0 = s_now(), last_log = t0;
+    double t0 = clock_now(), last_log = t0;
     int64_t updates_at_log = mpo_updates(self->mpo);
     self->last_recv = self->last_publish = t0;
     s_reissue(self);
@@ -429,10 +408,10 @@ int learner_run(const config_t *cfg, volatile int *stop) {
             rc = -1;
             break;
         }
-        double now = s_now();
+        double now = clock_now();
         if (item.revents & ZMQ_POLLIN) {
             s_on_message(self);
-            self->last_recv = now = s_now();
+            self->last_recv = now = clock_now();
         } else if (now - self->last_recv > SAMPLE_TIMEOUT_S) {
             log_warn("nothing from the replay server for %.0f s: hello again, new requests", SAMPLE_TIMEOUT_S);
             s_reissue(self);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/env.h"
 #include "common/evaluate.h"
 #include "common/log.h"
@@ -15,12 +16,6 @@
 #include "replay/replay_buffer.h"
 
 #define RECENT_EPISODES 10
-
-static double s_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 typedef struct {
     FILE *progress, *eval;
@@ -122,7 +117,7 @@ int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_retu
     log_info("training %s (obs %d, act %d) seed %lld for %lld steps; policy %s, batch %d, N %lld, hidden %lldx%lld",
              spec->name, S, A, cfg->seed, cfg->total_timesteps, cfg->policy, B, cfg->n_action_samples,
              cfg->layers, cfg->hidden);
-    double t0 = s_now(), last_log = t0, ep_return = 0;
+    double t0 = clock_now(), last_log = t0, ep_return = 0;
     double recent[RECENT_EPISODES];
     int n_recent = 0, episodes = 0;
     int64_t updates_at_log = 0;
@@ -154,7 +149,7 @@ int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_retu
             replay_buffer_sample(rb, &sample_rng, &batch);
             mpo_update(mpo, &batch, &m);
         }
-        double now = s_now();
+        double now = clock_now();
         if (now - last_log >= cfg->log_interval || step + 1 == cfg->total_timesteps) {
             double mean_ret = 0;
             for (int i = 0; i < n_recent; i++)
@@ -179,14 +174,14 @@ int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_retu
         }
         if (cfg->eval_every > 0 && (step + 1) % cfg->eval_every == 0 && step + 1 < cfg->total_timesteps) {
             double mean;
-            if (s_evaluate(mpo, cfg, type, step + 1, s_now() - t0, &files, &mean) != 0)
+            if (s_evaluate(mpo, cfg, type, step + 1, clock_now() - t0, &files, &mean) != 0)
                 goto done;
         }
     }
     double mean = 0;
-    if (cfg->eval_episodes > 0 && s_evaluate(mpo, cfg, type, step, s_now() - t0, &files, &mean) != 0)
+    if (cfg->eval_episodes > 0 && s_evaluate(mpo, cfg, type, step, clock_now() - t0, &files, &mean) != 0)
         goto done;
-    log_info("done: %lld steps, %lld updates in %.1f s", step, (long long)mpo_updates(mpo), s_now() - t0);
+    log_info("done: %lld steps, %lld updates in %.1f s", step, (long long)mpo_updates(mpo), clock_now() - t0);
     printf("Mean reward: %.2f\n", mean);
     fflush(stdout);
     if (final_return)

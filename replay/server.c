@@ -16,6 +16,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "common/clock.h"
 #include "common/env.h"
 #include "common/log.h"
 #include "common/rng.h"
@@ -116,12 +117,6 @@ typedef struct {
     double insert_rate, sample_rate;
     double log_t;
 } s_server_t;
-
-static double s_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static size_t s_transition_floats(const s_server_t *self) { return 2 * (size_t)self->obs_dim + self->act_dim + 2; }
 
@@ -702,7 +697,7 @@ static int s_recv_one(s_server_t *self, zmq_msg_t *id, zmq_msg_t *body) {
         return -1;
     const void *rid = zmq_msg_data(id);
     size_t rlen = zmq_msg_size(id);
-    double now = s_now();
+    double now = clock_now();
     if (!zmq_msg_more(id) || rlen == 0 || rlen > SERVER_RID_MAX) {
         s_reject(self, rid, rlen, WIRE_MALFORMED, "a message without a body frame", 0);
         return 0;
@@ -838,7 +833,7 @@ static s_server_t *s_new(const config_t *cfg) {
         log_error("replay: cannot bind %s: %s", cfg->replay_bind, zmq_strerror(errno));
         goto fail;
     }
-    self->started = self->rate_t = self->log_t = s_now();
+    self->started = self->rate_t = self->log_t = clock_now();
     return self;
 fail:
     s_destroy(&self);
@@ -871,7 +866,7 @@ int replay_server_run(const config_t *cfg, volatile int *stop) {
         for (int i = 0; n > 0 && i < SERVER_RECV_BURST && !*stop; i++)
             if (s_recv_one(self, &id, &body) != 0)
                 break;
-        double now = s_now();
+        double now = clock_now();
         s_serve_held(self, now);
         s_timers(self, now);
     }

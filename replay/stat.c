@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "common/clock.h"
 #include "common/wire.h"
 #include "replay/replay_stats.h"
 
@@ -26,12 +27,6 @@ static volatile sig_atomic_t s_interrupted;
 static void s_on_signal(int sig) {
     (void)sig;
     s_interrupted = 1;
-}
-
-static double s_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static void s_usage(FILE *out) {
@@ -178,9 +173,9 @@ static int s_ask(void *sock, double timeout, Mpo__Message **reply, char *err, si
         snprintf(err, errlen, "cannot send: %s", zmq_strerror(errno));
         return -1;
     }
-    double deadline = s_now() + timeout;
+    double deadline = clock_now() + timeout;
     while (!s_interrupted) {
-        double left = deadline - s_now();
+        double left = deadline - clock_now();
         if (left <= 0)
             break;
         zmq_pollitem_t it = {.socket = sock, .events = ZMQ_POLLIN};
@@ -278,17 +273,9 @@ int stat_main(int argc, char **argv) {
         rc = 1;
         goto done;
     }
-    Mpo__Message hello_msg;
-    Mpo__Hello hello;
     char id[64];
     snprintf(id, sizeof id, "stat-%d", (int)getpid());
-    wire_init_message(&hello_msg);
-    mpo__hello__init(&hello);
-    hello.role = MPO__ROLE__ROLE_STAT;
-    hello.id = id;
-    hello_msg.body_case = MPO__MESSAGE__BODY_HELLO;
-    hello_msg.hello = &hello;
-    s_send_body(sock, &hello_msg);
+    wire_send_hello(sock, MPO__ROLE__ROLE_STAT, NULL, 0, 0, id);
     for (;;) {
         Mpo__Message *reply = NULL;
         char err[300];
@@ -306,8 +293,8 @@ int stat_main(int argc, char **argv) {
         wire_free(reply);
         if (watch <= 0)
             break;
-        double until = s_now() + watch;
-        while (!s_interrupted && s_now() < until)
+        double until = clock_now() + watch;
+        while (!s_interrupted && clock_now() < until)
             usleep(STAT_SLICE_MS * 1000);
         if (s_interrupted)
             break;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "common/clock.h"
 #include "common/wire.h"
 
 #define STEPS 3000
@@ -58,12 +59,6 @@ static void s_kill_all(void) {
             waitpid(s_pids[i], NULL, 0);
             s_pids[i] = 0;
         }
-}
-
-static double s_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static int s_free_port(int avoid) {
@@ -130,18 +125,18 @@ static pid_t s_start(const char *role, const char *log, const char *const *extra
 static int s_stop(pid_t pid, double limit, double *took) {
     s_track(pid, false);
     kill(pid, SIGTERM);
-    double t0 = s_now();
+    double t0 = clock_now();
     int status;
-    while (s_now() - t0 < limit) {
+    while (clock_now() - t0 < limit) {
         if (waitpid(pid, &status, WNOHANG) == pid) {
-            *took = s_now() - t0;
+            *took = clock_now() - t0;
             return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         }
         usleep(20000);
     }
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
-    *took = s_now() - t0;
+    *took = clock_now() - t0;
     return -1;
 }
 
@@ -182,8 +177,8 @@ static Mpo__Message *s_stats(s_client_t *c) {
     msg.stats_request = &r;
     if (wire_send(c->sock, NULL, 0, &msg, ZMQ_DONTWAIT) != 0)
         return NULL;
-    double t0 = s_now();
-    while (s_now() - t0 < 2.0) {
+    double t0 = clock_now();
+    while (clock_now() - t0 < 2.0) {
         zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&it, 1, 100) <= 0)
             continue;
@@ -261,9 +256,9 @@ static void s_cluster(const char *const *ns, const char *tag) {
     s_client_t c;
     s_client_open(&c);
     /* run until STEPS are stored and both actors act with learner weights */
-    double t0 = s_now();
+    double t0 = clock_now();
     bool ready = false;
-    while (!ready && s_now() - t0 < 150) {
+    while (!ready && clock_now() - t0 < 150) {
         usleep(200000);
         Mpo__Message *m = s_stats(&c);
         if (!m)
@@ -331,9 +326,9 @@ static void s_cluster(const char *const *ns, const char *tag) {
     snprintf(log[2], sizeof log[2], "%s-actor-c.log", tag);
     learner = s_start_in(ns[1], "learner", log[1], resume_extra);
     pid_t actor = s_start_in(ns[2], "actor", log[2], (const char *[]){"actor_id=actor-c", NULL});
-    t0 = s_now();
+    t0 = clock_now();
     double resumed_updates = 0;
-    while (s_now() - t0 < 60 && resumed_updates <= saved + 50) {
+    while (clock_now() - t0 < 60 && resumed_updates <= saved + 50) {
         usleep(200000);
         Mpo__Message *m2 = s_stats(&c);
         if (m2) {
@@ -447,9 +442,9 @@ static void test_resume_missing(void **state) {
     const char *extra[] = {arg, "checkpoint_dir=", NULL};
     pid_t p = s_start("learner", "learner-missing.log", extra);
     int status;
-    double t0 = s_now();
+    double t0 = clock_now();
     while (waitpid(p, &status, WNOHANG) != p) {
-        if (s_now() - t0 > 10) {
+        if (clock_now() - t0 > 10) {
             fail_msg("a learner with a missing checkpoint kept running");
         }
         usleep(20000);
