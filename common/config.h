@@ -62,7 +62,7 @@
     X(samples_per_insert, FLOAT, "-1", -1, 1e6, NULL,                                             \
       "rate limiter: transitions sampled per transition inserted; -1: batch_size (one update "    \
       "per env step, as --sync); 0: off")                                                         \
-    X(rate_limit_tolerance, INT, "2000", 1, 1e9, NULL,                                            \
+    X(rate_limit_tolerance, INT, "256", 1, 1e9, NULL,                                             \
       "rate limiter: transitions the inserts may run ahead of or behind the target ratio")       \
     X(rate_limit_timeout, FLOAT, "60", 0.1, 86400, NULL,                                          \
       "seconds a held insert or sample waits before it is served anyway (counted in stats)")     \

@@ -64,15 +64,21 @@ static void test_hand_worked_sequence(void **state) {
     assert_null(rl);
 }
 
-/* The server's defaults: SPI = batch_size 256, tolerance 2000 → error 512000, window
- * [1000*256 - 512000, 1000*256 + 512000] = [-256000, 768000]. */
+/* The server's defaults: SPI = batch_size 256, tolerance 256 → error 65536, window
+ * [1000*256 - 65536, 1000*256 + 65536] = [190464, 321536]. */
 static void test_defaults_window(void **state) {
     (void)state;
-    rate_limiter_t *rl = s_make(256, 1000, 2000, 64, 256);
-    assert_true(rate_limiter_min_diff(rl) == -256000);
-    assert_true(rate_limiter_max_diff(rl) == 768000);
+    rate_limiter_t *rl = s_make(256, 1000, 256, 64, 256);
+    assert_true(rate_limiter_min_diff(rl) == 190464);
+    assert_true(rate_limiter_max_diff(rl) == 321536);
     assert_false(rate_limiter_can_sample(rl, 256, 999));
-    assert_true(rate_limiter_can_sample(rl, 256, 1000)); /* d = 0 - 256 >= -256000 */
+    /* 1000 inserts are free (below min_size); then d = 256000 and samples may run 65536 past it */
+    for (uint64_t size = 0; size < 1000; size += 100)
+        assert_true(rate_limiter_admit(rl, RATE_LIMITER_INSERT, 100, size, 0, 0) == RATE_LIMITER_ALLOW);
+    assert_true(rate_limiter_can_sample(rl, 256, 1000));
+    /* and inserts may run 256 transitions ahead: 1000 + 256 = 1256 is the last allowed total */
+    assert_true(rate_limiter_can_insert(rl, 256, 1000));
+    assert_false(rate_limiter_can_insert(rl, 257, 1000));
     rate_limiter_destroy(&rl);
 }
 
