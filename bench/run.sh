@@ -1,5 +1,5 @@
 #!/bin/sh
-# make bench [BENCH=update|learning|env|replay|all]: run the benchmarks and print their figures.
+# make bench [BENCH=update|learning|env|replay|distributed|all]: run the benchmarks and print their figures.
 # The figures mean something only beside the CPU model and the sgemm rate printed with them;
 # docs/benchmarks.md records measured ones with the command that produced them.
 set -eu
@@ -51,12 +51,32 @@ bench_learning() {
     echo "wall time: $(( $(date +%s) - start )) s for 3 runs, $jobs at a time"
 }
 
+# mpo train (2 actors) against mpo train --sync on the same seed: return and wall time of each
+bench_distributed() {
+    seed=${BENCH_SEED:-1}
+    steps=${BENCH_STEPS:-20000}
+    out=${BENCH_OUT:-build/bench/distributed}
+    mkdir -p "$out"
+    echo "## mpo train (2 actors) vs mpo train --sync: Pendulum-v1, seed $seed, $steps steps"
+    for mode in distributed sync; do
+        flag=""; [ "$mode" = sync ] && flag=--sync
+        start=$(date +%s.%N)
+        # shellcheck disable=SC2086
+        "$MPO" train $flag --seed "$seed" --total-timesteps "$steps" --set actors=2 \
+            --checkpoint-dir "$out/ckpt-$mode" --log-level warn > "$out/$mode.log" 2>&1
+        end=$(date +%s.%N)
+        ret=$(sed -n 's/^Mean reward: //p' "$out/$mode.log")
+        printf '%-12s return %10s   wall %7.1f s\n' "$mode" "${ret:-failed}" "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')"
+    done
+}
+
 case "$what" in
 update) bench_update ;;
 learning) bench_learning ;;
 env) "$MPO" bench env --env HalfCheetah-v4 --num-envs 1 && "$MPO" bench env --env HalfCheetah-v4 --num-envs 8 &&
      "$MPO" bench env --env HalfCheetah-v4 --num-envs 32 ;;
 replay) "$MPO" bench replay --senders 4 ;;
+distributed) bench_distributed ;;
 all) bench_update; bench_learning ;;
-*) echo "usage: bench/run.sh [update|learning|env|replay|all]" >&2; exit 2 ;;
+*) echo "usage: bench/run.sh [update|learning|env|replay|distributed|all]" >&2; exit 2 ;;
 esac

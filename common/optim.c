@@ -2,10 +2,13 @@
 
 #include <math.h>
 
+#include "simd.h"
+
 adam_config_t adam_defaults(float lr) {
     return (adam_config_t){.lr = lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
 }
 
+MPO_SIMD_CLONES
 double grad_norm(const float *g, size_t n) {
     double s = 0;
     for (size_t i = 0; i < n; i++)
@@ -23,6 +26,7 @@ double grad_clip(float *g, size_t n, double max_norm) {
     return norm;
 }
 
+MPO_SIMD_CLONES
 void adam_step(float *p, float *m, float *v, const float *g, size_t n, const adam_config_t *cfg, int64_t t) {
     float b1 = cfg->beta1, b2 = cfg->beta2;
     /* bias corrections folded into the step size, as PyTorch does */
@@ -35,6 +39,7 @@ void adam_step(float *p, float *m, float *v, const float *g, size_t n, const ada
     }
 }
 
+MPO_SIMD_CLONES
 void polyak_update(float *target, const float *online, size_t n, float tau) {
     for (size_t i = 0; i < n; i++)
         target[i] += tau * (online[i] - target[i]);
