@@ -124,6 +124,7 @@ test-run: $(TEST_BIN) $(MPO)
 	    [ $$fail = 0 ] && echo "== all tests passed ($(BUILD))" || { echo "== tests FAILED ($(BUILD))"; exit 1; }
 
 test: $(CONFIG_MK)
+	$(Q)./deploy/install-deps.sh --test
 	$(Q)$(MAKE) --no-print-directory test-run
 	$(Q)$(MAKE) --no-print-directory test-run BUILD=build/sanitize SANITIZE=address,undefined OPT="-O1 -g"
 check: test

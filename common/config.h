@@ -72,7 +72,7 @@
     X(num_envs, INT, "1", 1, 4096, NULL, "environments per actor, stepped with one batched forward") \
     X(actor_batch, INT, "64", 1, 65536, NULL, "transitions per message from an actor")             \
     X(actor_credit, INT, "2", 1, 64, NULL, "batches an actor may have unacknowledged")             \
-    X(ack_timeout, FLOAT, "5", 0.1, 3600, NULL,                                                    \
+    X(ack_timeout, FLOAT, "30", 0.1, 3600, NULL,                                                   \
       "seconds an actor waits for an ack before it says hello again and resends")                 \
     X(actor_id, STR, "", 0, 0, NULL, "actor's unique id; empty: made from host, pid and time")      \
     X(actors, INT, "2", 0, 1024, NULL, "actors `mpo train` starts")                                  \

@@ -8,6 +8,7 @@
 #include "common/config.h"
 #include "common/env.h"
 #include "common/log.h"
+#include "common/plot.h"
 #include "actor/actor.h"
 #include "learner/launch.h"
 #include "learner/learner.h"
@@ -202,6 +203,8 @@ static int s_cmd_actor(int argc, char **argv) {
 
 static int s_cmd_stat(int argc, char **argv) { return stat_main(argc, argv); }
 
+static int s_cmd_plot(int argc, char **argv) { return plot_main(argc, argv); }
+
 static int s_cmd_config(int argc, char **argv) {
     if (s_wants_help(argc, argv)) {
         printf("usage: mpo config [options] | mpo config --markdown\n"
@@ -275,6 +278,7 @@ static const s_command_t s_commands[] = {
     {"learner", s_cmd_learner, "run the learner"},
     {"actor", s_cmd_actor, "run an actor"},
     {"stat", s_cmd_stat, "show a replay server's stats (table, --json, --watch)"},
+    {"plot", s_cmd_plot, "draw a run's learning curve as a PNG (gnuplot)"},
     {"envs", s_cmd_envs, "list the environments"},
     {"config", s_cmd_config, "print the configuration; --help lists every key"},
     {"bench", s_cmd_bench, "benchmarks: update speed, environment speed"},

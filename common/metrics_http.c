@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <microhttpd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 #define S_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -35,14 +35,8 @@ struct metrics_http_t {
     int have_snapshot;
     unsigned long scrapes;
     char start_err[256]; /* the first message libmicrohttpd logs while starting */
-    int started;
+    _Atomic int started; /* read by the logger, which may run on the HTTP thread */
 };
-
-static double s_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---------------------------------------------------------------- the text buffer and format */
 
@@ -235,8 +229,12 @@ static void s_logger(void *cls, const char *fmt, va_list ap) {
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
     if (!self->started) {
+        /* "Failed to bind to port 0: Address already in use": the port it names is the unused
+         * argument (we pass a socket address), so keep only the reason */
+        const char *colon = strrchr(msg, ':');
+        const char *reason = strstr(msg, "bind") && colon && colon[1] == ' ' && colon[2] ? colon + 2 : msg;
         if (!self->start_err[0])
-            snprintf(self->start_err, sizeof self->start_err, "%s", msg);
+            snprintf(self->start_err, sizeof self->start_err, "%s", reason);
         return;
     }
     log_debug("metrics http: %s", msg);
@@ -321,10 +319,11 @@ metrics_http_t *metrics_http_new(int port, metrics_http_render_fn render, void *
      * second process on the same port is refused) */
     self->daemon = MHD_start_daemon(MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
                                     0, NULL, NULL, s_handler, self,
+                                    /* the logger first, or libmicrohttpd complains about its place */
+                                    MHD_OPTION_EXTERNAL_LOGGER, s_logger, self,
                                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32,
                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-                                    MHD_OPTION_EXTERNAL_LOGGER, s_logger, self,
                                     MHD_OPTION_END);
     if (!self->daemon) {
         if (err)
@@ -381,7 +380,7 @@ int metrics_http_publish(metrics_http_t *self, const char *text, size_t len) {
 void metrics_http_render_now(metrics_http_t *self) {
     if (!self || !self->render)
         return;
-    self->last_render = s_now();
+    self->last_render = clock_now();
     metrics_http_buf_reset(&self->scratch);
     self->render(self->ctx, &self->scratch);
     if (self->scratch.oom) {
@@ -395,7 +394,7 @@ void metrics_http_render_now(metrics_http_t *self) {
 int metrics_http_poll(metrics_http_t *self) {
     if (!self || !self->render)
         return 0;
-    if (s_now() - self->last_render < METRICS_HTTP_INTERVAL)
+    if (clock_now() - self->last_render < METRICS_HTTP_INTERVAL)
         return 0;
     metrics_http_render_now(self);
     return 1;

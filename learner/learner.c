@@ -28,6 +28,7 @@
 #include <zmq.h>
 
 #include "common/clock.h"
+#include "common/metrics_http.h"
 #include "common/env.h"
 #include "common/log.h"
 #include "common/wire.h"
@@ -386,6 +387,34 @@ static void s_progress(learner_t *self, double now, double t0, double dt, int64_
     }
 }
 
+/* /metrics: the learner's counters and the last update's metrics (the MPO_METRICS table) */
+static void s_render_metrics(void *ctx, metrics_http_buf_t *b) {
+    const learner_t *self = ctx;
+    const struct {
+        const char *name, *type, *help;
+        double value;
+    } counters[] = {
+        {"mpo_learner_updates_total", "counter", "updates done", (double)mpo_updates(self->mpo)},
+        {"mpo_learner_weights_version", "gauge", "weights versions published", (double)self->version},
+        {"mpo_learner_batches_total", "counter", "sample batches received and used", (double)self->batches},
+        {"mpo_learner_stale_batches_total", "counter", "answers to requests given up on", (double)self->stale_batches},
+        {"mpo_learner_rejected_total", "counter", "sample batches refused", (double)self->rejected},
+        {"mpo_learner_reissues_total", "counter", "times the requests were sent again", (double)self->reissues},
+    };
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+        metrics_http_family(b, counters[i].name, counters[i].type, counters[i].help);
+        metrics_http_sample(b, counters[i].name, NULL, 0, counters[i].value);
+    }
+    size_t n;
+    const mpo_metric_info_t *mi = mpo_metric_info(&n);
+    char name[128];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "mpo_learner_%s", mi[i].name);
+        metrics_http_family(b, name, "gauge", mi[i].help);
+        metrics_http_sample(b, name, NULL, 0, *(const double *)((const char *)&self->m + mi[i].offset));
+    }
+}
+
 int learner_run(const config_t *cfg, volatile int *stop) {
     openblas_set_num_threads((int)cfg->threads);
     learner_t *self = s_learner_new(cfg);
@@ -398,6 +427,15 @@ int learner_run(const config_t *cfg, volatile int *stop) {
     int64_t updates_at_log = mpo_updates(self->mpo);
     self->last_recv = self->last_publish = t0;
     s_reissue(self);
+    char err[256];
+    metrics_http_t *metrics = metrics_http_new((int)cfg->metrics_port, s_render_metrics, self, err, sizeof err);
+    if (!metrics && err[0]) {
+        log_error("%s", err);
+        s_learner_destroy(&self);
+        return -1;
+    }
+    if (metrics)
+        log_info("metrics on http://*:%d/metrics", metrics_http_port(metrics));
     zmq_pollitem_t item = {self->dealer, 0, ZMQ_POLLIN, 0};
     int rc = 0;
     while (!*stop) {
@@ -428,7 +466,9 @@ int learner_run(const config_t *cfg, volatile int *stop) {
             last_log = now;
             updates_at_log = u;
         }
+        metrics_http_poll(metrics);
     }
+    metrics_http_destroy(&metrics);
     /* always, even with no update since the last one: checkpoint_dir may differ from the resume
      * directory, and `mpo train` evaluates what it finds there */
     if (rc == 0)

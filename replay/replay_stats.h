@@ -33,7 +33,7 @@
     X(learner_policy_version, "version", "gauge", "the learner's newest weights version")                   \
     X(rejected_total, "messages", "counter", "messages refused (by reason in `rejected`)")                  \
     X(memory_bytes, "bytes", "gauge", "ring buffer plus held batches")                                      \
-    X(uptime_seconds, "seconds", "counter", "seconds since the server started")                             \
+    X(uptime_seconds, "seconds", "gauge",   "seconds since the server started")                             \
     X(learning_started, "bool", "gauge", "1 once size >= learning_starts")
 
 #define REPLAY_STAT_ENUM(name, unit, type, help) REPLAY_STAT_##name,

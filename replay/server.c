@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "common/clock.h"
+#include "common/metrics_http.h"
 #include "common/env.h"
 #include "common/log.h"
 #include "common/rng.h"
@@ -599,6 +600,47 @@ static void s_fill_stats(const s_server_t *self, double now, double *v) {
     v[REPLAY_STAT_learning_started] = s_learning_started(self);
 }
 
+/* /metrics: the same figures as a StatsReply (the stats table, rejections by reason, per actor),
+ * rendered on this loop's thread by metrics_http_poll */
+static void s_render_metrics(void *ctx, metrics_http_buf_t *b) {
+    const s_server_t *self = ctx;
+    double now = clock_now(), v[REPLAY_STAT_COUNT];
+    s_fill_stats(self, now, v);
+    const replay_stat_info_t *t = replay_stats_table(NULL);
+    char name[128];
+    for (int i = 0; i < REPLAY_STAT_COUNT; i++) {
+        snprintf(name, sizeof name, "mpo_replay_%s", t[i].name);
+        metrics_http_family(b, name, t[i].type, t[i].help);
+        metrics_http_sample(b, name, NULL, 0, v[i]);
+    }
+    metrics_http_family(b, "mpo_replay_rejected_by_reason_total", "counter", "messages refused, by reason");
+    for (int i = 1; i < WIRE_REJECTION_COUNT; i++) {
+        metrics_http_label_t l = {"reason", wire_rejection_name((wire_rejection_t)i)};
+        metrics_http_sample(b, "mpo_replay_rejected_by_reason_total", &l, 1, (double)self->rejected[i]);
+    }
+    static const struct {
+        const char *name, *type, *help;
+    } actor_series[] = {
+        {"mpo_replay_actor_transitions_total", "counter", "transitions stored from this actor"},
+        {"mpo_replay_actor_episodes_total", "counter", "episodes this actor finished"},
+        {"mpo_replay_actor_policy_version", "gauge", "weights version of this actor's last batch"},
+        {"mpo_replay_actor_version_lag", "gauge", "learner's newest weights version minus the actor's"},
+        {"mpo_replay_actor_last_seen_seconds", "gauge", "seconds since this actor's last message"},
+    };
+    for (size_t k = 0; k < sizeof actor_series / sizeof actor_series[0]; k++) {
+        metrics_http_family(b, actor_series[k].name, actor_series[k].type, actor_series[k].help);
+        for (int i = 0; i < SERVER_MAX_ACTORS; i++) {
+            const s_actor_t *a = &self->actors[i];
+            if (!a->used)
+                continue;
+            double values[] = {(double)a->transitions, (double)a->episodes, (double)a->policy_version,
+                               (double)self->learner_version - (double)a->policy_version, now - a->last_seen};
+            metrics_http_label_t l = {"actor", a->id};
+            metrics_http_sample(b, actor_series[k].name, &l, 1, values[k]);
+        }
+    }
+}
+
 static void s_on_stats_request(s_server_t *self, const void *rid, size_t len, double now) {
     double v[REPLAY_STAT_COUNT];
     s_fill_stats(self, now, v);
@@ -853,6 +895,15 @@ int replay_server_run(const config_t *cfg, volatile int *stop) {
     zmq_msg_t id, body;
     zmq_msg_init(&id);
     zmq_msg_init(&body);
+    char err[256];
+    metrics_http_t *metrics = metrics_http_new((int)cfg->metrics_port, s_render_metrics, self, err, sizeof err);
+    if (!metrics && err[0]) {
+        log_error("replay: %s", err);
+        s_destroy(&self);
+        return -1;
+    }
+    if (metrics)
+        log_info("replay: metrics on http://*:%d/metrics", metrics_http_port(metrics));
     zmq_pollitem_t item = {.socket = self->sock, .events = ZMQ_POLLIN};
     while (!*stop) {
         int n = zmq_poll(&item, 1, SERVER_POLL_MS);
@@ -869,7 +920,9 @@ int replay_server_run(const config_t *cfg, volatile int *stop) {
         double now = clock_now();
         s_serve_held(self, now);
         s_timers(self, now);
+        metrics_http_poll(metrics);
     }
+    metrics_http_destroy(&metrics);
     zmq_msg_close(&id);
     zmq_msg_close(&body);
     log_info("replay: stopping with %zu transitions held, %llu stored in all",
