@@ -101,6 +101,16 @@ int wire_send_hello(void *socket, Mpo__Role role, const char *env, int obs_dim, 
     return wire_send(socket, NULL, 0, &msg, ZMQ_DONTWAIT);
 }
 
+int wire_send_stats_request(void *socket) {
+    Mpo__Message msg;
+    Mpo__StatsRequest req;
+    wire_init_message(&msg);
+    mpo__stats_request__init(&req);
+    msg.body_case = MPO__MESSAGE__BODY_STATS_REQUEST;
+    msg.stats_request = &req;
+    return wire_send(socket, NULL, 0, &msg, ZMQ_DONTWAIT);
+}
+
 int wire_send_error(void *socket, const void *routing_id, size_t id_len, wire_rejection_t code, const char *reason) {
     Mpo__Message msg;
     Mpo__Error err;

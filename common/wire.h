@@ -48,6 +48,8 @@ int wire_send(void *socket, const void *routing_id, size_t id_len, Mpo__Message 
 Mpo__Message *wire_recv(void *socket, wire_rejection_t *why, char *reason, size_t reasonlen);
 /* Say Hello: role, environment name and sizes (NULL/0 for a stats client), our id. */
 int wire_send_hello(void *socket, Mpo__Role role, const char *env, int obs_dim, int act_dim, const char *id);
+/* Ask for stats (a StatsRequest). */
+int wire_send_stats_request(void *socket);
 /* Send an Error. */
 int wire_send_error(void *socket, const void *routing_id, size_t id_len, wire_rejection_t code, const char *reason);
 

@@ -254,13 +254,7 @@ static int s_stats_connect(launch_t *self) {
 }
 
 static void s_stats_request(launch_t *self, double now) {
-    Mpo__Message msg;
-    Mpo__StatsRequest req;
-    wire_init_message(&msg);
-    mpo__stats_request__init(&req);
-    msg.body_case = MPO__MESSAGE__BODY_STATS_REQUEST;
-    msg.stats_request = &req;
-    if (wire_send(self->stats, NULL, 0, &msg, ZMQ_DONTWAIT) == 0) {
+    if (wire_send_stats_request(self->stats) == 0) {
         self->stats_pending = true;
         self->stats_sent = now;
     }

@@ -31,6 +31,7 @@
 #include "common/metrics_http.h"
 #include "common/env.h"
 #include "common/log.h"
+#include "common/run_dir.h"
 #include "common/wire.h"
 #include "mpo.h"
 
@@ -60,20 +61,6 @@ typedef struct {
     mpo_metrics_t m;
     FILE *progress;
 } learner_t;
-
-/* mkdir -p */
-static int s_mkdirs(const char *path) {
-    char buf[CONFIG_STR_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 static void s_learner_destroy(learner_t **self_p) {
     learner_t *self = *self_p;
@@ -123,7 +110,7 @@ static void s_checkpoint(learner_t *self) {
     if (!dir[0])
         return;
     char err[512], path[CONFIG_STR_MAX + 32];
-    if (s_mkdirs(dir) != 0) {
+    if (run_dir_mkdirs(dir) != 0) {
         log_error("cannot create checkpoint_dir '%s': %s", dir, strerror(errno));
         return;
     }
@@ -161,32 +148,17 @@ static int s_resume(learner_t *self, const char *dir) {
 }
 
 static int s_open_progress(learner_t *self) {
-    const config_t *cfg = self->cfg;
-    if (!cfg->run_dir[0])
-        return 0;
-    char path[CONFIG_STR_MAX + 32];
-    if (s_mkdirs(cfg->run_dir) != 0) {
-        log_error("cannot create run_dir '%s': %s", cfg->run_dir, strerror(errno));
+    int failed = 0;
+    if (run_dir_prepare(self->cfg) != 0)
         return -1;
-    }
-    snprintf(path, sizeof path, "%s/config.ini", cfg->run_dir);
-    FILE *c = fopen(path, "w");
-    if (c) {
-        config_write(cfg, c);
-        fclose(c);
-    }
-    snprintf(path, sizeof path, "%s/progress.csv", cfg->run_dir);
-    self->progress = fopen(path, "w");
-    if (!self->progress) {
-        log_error("cannot write '%s': %s", path, strerror(errno));
+    self->progress = run_dir_open(self->cfg, "progress.csv", &failed);
+    if (failed)
         return -1;
+    if (self->progress) {
+        fprintf(self->progress, "wall_s,updates,weights_version,batches");
+        mpo_metrics_csv_header(self->progress);
+        fprintf(self->progress, "\n");
     }
-    size_t n;
-    const mpo_metric_info_t *mi = mpo_metric_info(&n);
-    fprintf(self->progress, "wall_s,updates,weights_version,batches");
-    for (size_t i = 0; i < n; i++)
-        fprintf(self->progress, ",%s", mi[i].name);
-    fprintf(self->progress, "\n");
     return 0;
 }
 
@@ -377,11 +349,8 @@ static void s_progress(learner_t *self, double now, double t0, double dt, int64_
              u, (u - updates_then) / dt, m->temperature, m->kl_mean, m->kl_stddev, m->q_mean, m->critic_loss,
              self->version);
     if (self->progress) {
-        size_t n;
-        const mpo_metric_info_t *mi = mpo_metric_info(&n);
         fprintf(self->progress, "%.3f,%" PRId64 ",%" PRIu64 ",%" PRIu64, now - t0, u, self->version, self->batches);
-        for (size_t i = 0; i < n; i++)
-            fprintf(self->progress, ",%.6g", *(const double *)((const char *)m + mi[i].offset));
+        mpo_metrics_csv_row(self->progress, m);
         fprintf(self->progress, "\n");
         fflush(self->progress);
     }

@@ -55,6 +55,16 @@ const mpo_metric_info_t *mpo_metric_info(size_t *count) {
     return s_metric_info;
 }
 
+void mpo_metrics_csv_header(FILE *out) {
+    for (size_t i = 0; i < sizeof s_metric_info / sizeof s_metric_info[0]; i++)
+        fprintf(out, ",%s", s_metric_info[i].name);
+}
+
+void mpo_metrics_csv_row(FILE *out, const mpo_metrics_t *m) {
+    for (size_t i = 0; i < sizeof s_metric_info / sizeof s_metric_info[0]; i++)
+        fprintf(out, ",%.6g", *(const double *)((const char *)m + s_metric_info[i].offset));
+}
+
 static float *s_alloc(size_t n, int *failed) {
     float *p = calloc(n ? n : 1, sizeof(float));
     if (!p)

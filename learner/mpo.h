@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/config.h"
 #include "common/env.h"
@@ -44,6 +45,10 @@ typedef struct {
     size_t offset;
 } mpo_metric_info_t;
 const mpo_metric_info_t *mpo_metric_info(size_t *count);
+
+/* the metrics as CSV columns: ",name,..." and ",value,..." (no newline), for progress.csv */
+void mpo_metrics_csv_header(FILE *out);
+void mpo_metrics_csv_row(FILE *out, const mpo_metrics_t *m);
 
 typedef struct mpo_s mpo_t;
 

@@ -1,17 +1,16 @@
 #include "trainer.h"
 
 #include <cblas.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "common/clock.h"
 #include "common/env.h"
 #include "common/evaluate.h"
 #include "common/log.h"
+#include "common/run_dir.h"
 #include "mpo.h"
 #include "replay/replay_buffer.h"
 
@@ -23,34 +22,20 @@ typedef struct {
 
 static int s_open_run_dir(s_files_t *f, const config_t *cfg) {
     memset(f, 0, sizeof *f);
-    if (!cfg->run_dir[0])
-        return 0;
-    if (mkdir(cfg->run_dir, 0755) != 0 && errno != EEXIST) {
-        log_error("cannot create run_dir '%s': %s", cfg->run_dir, strerror(errno));
+    int failed = 0;
+    if (run_dir_prepare(cfg) != 0)
         return -1;
-    }
-    char path[CONFIG_STR_MAX + 32];
-    snprintf(path, sizeof path, "%s/config.ini", cfg->run_dir);
-    FILE *c = fopen(path, "w");
-    if (c) {
-        config_write(cfg, c);
-        fclose(c);
-    }
-    snprintf(path, sizeof path, "%s/progress.csv", cfg->run_dir);
-    f->progress = fopen(path, "w");
-    snprintf(path, sizeof path, "%s/eval.csv", cfg->run_dir);
-    f->eval = fopen(path, "w");
-    if (!f->progress || !f->eval) {
-        log_error("cannot write in run_dir '%s': %s", cfg->run_dir, strerror(errno));
+    f->progress = run_dir_open(cfg, "progress.csv", &failed);
+    f->eval = run_dir_open(cfg, "eval.csv", &failed);
+    if (failed)
         return -1;
+    if (f->progress) {
+        fprintf(f->progress, "env_steps,wall_s,updates,episode_return");
+        mpo_metrics_csv_header(f->progress);
+        fprintf(f->progress, "\n");
     }
-    size_t n;
-    const mpo_metric_info_t *mi = mpo_metric_info(&n);
-    fprintf(f->progress, "env_steps,wall_s,updates,episode_return");
-    for (size_t i = 0; i < n; i++)
-        fprintf(f->progress, ",%s", mi[i].name);
-    fprintf(f->progress, "\n");
-    fprintf(f->eval, "env_steps,wall_s,mean_return,std_return,episodes\n");
+    if (f->eval)
+        fprintf(f->eval, "env_steps,wall_s,mean_return,std_return,episodes\n");
     return 0;
 }
 
@@ -161,11 +146,8 @@ int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_retu
                      step + 1, cfg->total_timesteps, ups, episodes, mean_ret, n_recent, m.temperature,
                      m.kl_mean, m.kl_stddev, m.q_mean, m.critic_loss);
             if (files.progress) {
-                size_t n;
-                const mpo_metric_info_t *mi = mpo_metric_info(&n);
                 fprintf(files.progress, "%lld,%.3f,%lld,%.4f", step + 1, now - t0, (long long)mpo_updates(mpo), mean_ret);
-                for (size_t i = 0; i < n; i++)
-                    fprintf(files.progress, ",%.6g", *(const double *)((const char *)&m + mi[i].offset));
+                mpo_metrics_csv_row(files.progress, &m);
                 fprintf(files.progress, "\n");
                 fflush(files.progress);
             }

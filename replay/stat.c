@@ -159,17 +159,9 @@ static void s_print_table(FILE *out, const char *endpoint, const Mpo__StatsReply
 
 /* ------------------------------------------------------------ talking */
 
-static int s_send_body(void *sock, Mpo__Message *msg) { return wire_send(sock, NULL, 0, msg, ZMQ_DONTWAIT); }
-
 /* Ask once and wait for the StatsReply until the deadline. 0 with *reply set; -1 with a reason. */
 static int s_ask(void *sock, double timeout, Mpo__Message **reply, char *err, size_t errlen) {
-    Mpo__Message msg;
-    Mpo__StatsRequest q;
-    wire_init_message(&msg);
-    mpo__stats_request__init(&q);
-    msg.body_case = MPO__MESSAGE__BODY_STATS_REQUEST;
-    msg.stats_request = &q;
-    if (s_send_body(sock, &msg) != 0 && errno != EAGAIN) {
+    if (wire_send_stats_request(sock) != 0 && errno != EAGAIN) {
         snprintf(err, errlen, "cannot send: %s", zmq_strerror(errno));
         return -1;
     }
