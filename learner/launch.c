@@ -62,6 +62,7 @@ typedef struct {
 typedef struct {
     config_t cfg;          /* the effective configuration, endpoints filled in */
     const char *exe;
+    char exe_path[4096]; /* exe resolved, so the roles show as `mpo …` in ps, not `exe …` */
     s_child_t *children;
     int n_children;
     char tmp_dir[64];      /* checkpoint_dir made here when none is configured */
@@ -355,7 +356,7 @@ int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, do
     launch_t self_, *self = &self_;
     memset(self, 0, sizeof *self);
     self->cfg = *cfg_in;
-    self->exe = exe;
+    self->exe = realpath(exe, self->exe_path) ? self->exe_path : exe;
     config_t *cfg = &self->cfg;
     const env_ops_t *ops = env_find(cfg->env);
     if (!ops) {
