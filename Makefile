@@ -91,7 +91,8 @@ $(BUILD)/proto/mpo.pb-c.o: $(PROTO_C)
 	@$(if $(Q),echo "  CC $<")
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-.PRECIOUS: $(BUILD)/gen/%_xml.c $(BUILD)/tests/%.o
+# keep generated sources and test objects: make would delete them as intermediates
+.SECONDARY:
 $(BUILD)/gen/%_xml.c: common/models/%.xml
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  GEN $@")
