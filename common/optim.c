@@ -16,31 +16,37 @@ double grad_norm(const float *g, size_t n) {
     return sqrt(s);
 }
 
-double grad_clip(float *g, size_t n, double max_norm) {
-    double norm = grad_norm(g, n);
-    if (max_norm > 0 && norm > max_norm) {
-        float scale = (float)(max_norm / (norm + 1e-6));
-        for (size_t i = 0; i < n; i++)
-            g[i] *= scale;
-    }
-    return norm;
+float grad_clip_scale(double norm, double max_norm) {
+    return max_norm > 0 && norm > max_norm ? (float)(max_norm / (norm + 1e-6)) : 1.0f;
 }
 
 MPO_SIMD_CLONES
-void adam_step(float *p, float *m, float *v, const float *g, size_t n, const adam_config_t *cfg, int64_t t) {
+void adam_polyak_step(float *restrict p, float *restrict m, float *restrict v, const float *restrict g, float g_scale,
+                      float *restrict target, float tau, size_t n, const adam_config_t *cfg, int64_t t) {
     float b1 = cfg->beta1, b2 = cfg->beta2;
     /* bias corrections folded into the step size, as PyTorch does */
     float bc1 = 1.0f - powf(b1, (float)t), bc2 = 1.0f - powf(b2, (float)t);
     float step = cfg->lr / bc1, bc2_sqrt = sqrtf(bc2);
-    for (size_t i = 0; i < n; i++) {
-        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-        p[i] -= step * m[i] / (sqrtf(v[i]) / bc2_sqrt + cfg->eps);
-    }
+    float eps = cfg->eps;
+    /* two loops rather than a test per element, so each vectorises */
+#define S_ADAM(i)                                                   \
+    do {                                                            \
+        float gi = g[i] * g_scale;                                  \
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;                        \
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;                   \
+        p[i] -= step * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);       \
+    } while (0)
+    if (target)
+        for (size_t i = 0; i < n; i++) {
+            S_ADAM(i);
+            target[i] += tau * (p[i] - target[i]);
+        }
+    else
+        for (size_t i = 0; i < n; i++)
+            S_ADAM(i);
+#undef S_ADAM
 }
 
-MPO_SIMD_CLONES
-void polyak_update(float *target, const float *online, size_t n, float tau) {
-    for (size_t i = 0; i < n; i++)
-        target[i] += tau * (online[i] - target[i]);
+void adam_step(float *p, float *m, float *v, const float *g, size_t n, const adam_config_t *cfg, int64_t t) {
+    adam_polyak_step(p, m, v, g, 1.0f, NULL, 0.0f, n, cfg, t);
 }

@@ -1,5 +1,5 @@
-/* optim: Adam with optional global gradient-norm clipping, and Polyak averaging, each one loop
- * over a flat buffer (any network or group of networks laid out contiguously). */
+/* optim: Adam with optional global gradient-norm clipping and Polyak averaging of a target copy,
+ * in one loop over a flat buffer (any network or group of networks laid out contiguously). */
 #ifndef MPO_OPTIM_H
 #define MPO_OPTIM_H
 
@@ -15,13 +15,16 @@ adam_config_t adam_defaults(float lr);
 
 /* Euclidean norm of g (n), accumulated in double. */
 double grad_norm(const float *g, size_t n);
-/* Scale g so its norm is at most max_norm (no-op for max_norm <= 0). Returns the norm before. */
-double grad_clip(float *g, size_t n, double max_norm);
+
+/* The factor that brings a gradient of this norm down to max_norm (1 when it is within it, or when
+ * max_norm <= 0); adam_polyak_step applies it as it reads the gradient. */
+float grad_clip_scale(double norm, double max_norm);
 
 /* One Adam step at step count t (1 for the first step): m, v updated in place, p -= update. */
 void adam_step(float *p, float *m, float *v, const float *g, size_t n, const adam_config_t *cfg, int64_t t);
-
-/* target <- (1 - tau) * target + tau * online */
-void polyak_update(float *target, const float *online, size_t n, float tau);
+/* The same step on the gradient g * g_scale, then target <- (1 - tau) target + tau p, in one pass
+ * over the buffers (the learner's update: clipping, Adam and Polyak of one network group). */
+void adam_polyak_step(float *p, float *m, float *v, const float *g, float g_scale, float *target, float tau,
+                      size_t n, const adam_config_t *cfg, int64_t t);
 
 #endif

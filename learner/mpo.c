@@ -35,7 +35,10 @@ struct mpo_s {
     float *xsa;                  /* (B, S+A) [obs | action] */
     float *tgt_in, *tgt_acts;    /* (2B, S) [next_obs; obs], actor cache of 2B rows */
     float *mu_t, *sigma_t;       /* (2B, A): first B rows for next_obs, next B for obs */
-    float *eps, *u, *a;          /* (B*max(N,M), A) */
+    float *eps;                  /* (B*max(N,M), A) standard normals */
+    float *u, *a;                /* (B*N, A) E-step samples: pre-squash, policy space */
+    float *u_next, *a_next;      /* (B*M, A) target-policy samples at next_obs */
+    float *q_next;               /* (B*M) their target Q */
     float *split_scratch;        /* mlp_forward_split's scratch for B states */
     float *q, *q_other;          /* (B*max(N,M)) */
     float *y;                    /* (B) */
@@ -131,8 +134,11 @@ mpo_t *mpo_new(const config_t *cfg, const env_spec_t *spec, char *err, size_t er
     self->mu_t = s_alloc((size_t)2 * B * A, &failed);
     self->sigma_t = s_alloc((size_t)2 * B * A, &failed);
     self->eps = s_alloc(R * A, &failed);
-    self->u = s_alloc(R * A, &failed);
-    self->a = s_alloc(R * A, &failed);
+    self->u = s_alloc((size_t)B * N * A, &failed);
+    self->a = s_alloc((size_t)B * N * A, &failed);
+    self->u_next = s_alloc((size_t)B * M * A, &failed);
+    self->a_next = s_alloc((size_t)B * M * A, &failed);
+    self->q_next = s_alloc((size_t)B * M, &failed);
     self->split_scratch = s_alloc(mlp_split_scratch_floats(&self->critic, B), &failed);
     self->q = s_alloc(R, &failed);
     self->q_other = s_alloc(R, &failed);
@@ -177,7 +183,8 @@ void mpo_destroy(mpo_t **self_p) {
     mpo_t *self = *self_p;
     float *bufs[] = {self->params, self->grads, self->adam_m, self->adam_v, self->target, self->duals,
                      self->dual_grads, self->dual_m, self->dual_v, self->xsa, self->tgt_in, self->tgt_acts,
-                     self->mu_t, self->sigma_t, self->eps, self->u, self->a, self->split_scratch,
+                     self->mu_t, self->sigma_t, self->eps, self->u, self->a, self->u_next, self->a_next,
+                     self->q_next, self->split_scratch,
                      self->q, self->q_other, self->y, self->q1_acts, self->q2_acts,
                      self->dq1, self->dq2, self->w, self->w_pen, self->cost, self->actor_acts,
                      self->dactor, self->mu, self->sigma, self->dmu, self->dsigma, self->scratch};
@@ -201,16 +208,25 @@ static void s_target_q(mpo_t *self, float *q, const float *state, const float *a
 
 static double s_dual(const mpo_t *self, int i) { return policy_softplus_d(self->duals[i]) + 1e-8; }
 
+/* 2. E-step samples: u ~ N(mu'(s), sigma'(s)) from the target actor, scored by the target critics */
+static void s_estep(mpo_t *self, const transition_batch_t *batch) {
+    int B = batch->n, A = self->A, N = self->N;
+    rng_normal_fill(&self->rng, self->eps, B * N * A);
+    policy_sample(self->u, self->a, self->mu_t + (size_t)B * A, self->sigma_t + (size_t)B * A, self->eps, B, N, A,
+                  self->type);
+    s_target_q(self, self->q, batch->obs, self->a, B, N);
+}
+
 /* 1. Critic: clipped double-Q regression on y = r + gamma (1 - d) mean_j min Q'(s', a'_j) */
 static void s_critic_step(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *m) {
     int B = batch->n, S = self->S, A = self->A, M = self->M;
     rng_normal_fill(&self->rng, self->eps, B * M * A);
-    policy_sample(self->u, self->a, self->mu_t, self->sigma_t, self->eps, B, M, A, self->type);
-    s_target_q(self, self->q, batch->next_obs, self->a, B, M);
+    policy_sample(self->u_next, self->a_next, self->mu_t, self->sigma_t, self->eps, B, M, A, self->type);
+    s_target_q(self, self->q_next, batch->next_obs, self->a_next, B, M);
     for (int b = 0; b < B; b++) {
         double mean = 0;
         for (int j = 0; j < M; j++)
-            mean += self->q[b * M + j];
+            mean += self->q_next[b * M + j];
         mean /= M;
         self->y[b] = (float)(batch->reward[b] + self->gamma * (1.0 - batch->done[b]) * mean);
     }
@@ -233,8 +249,12 @@ static void s_critic_step(mpo_t *self, const transition_batch_t *batch, mpo_metr
     memset(g, 0, nc * sizeof(float));
     mlp_backward(&self->critic, NULL, g, self->dq1, self->xsa, self->q1_acts, p1, self->scratch, B);
     mlp_backward(&self->critic, NULL, g + self->n_critic, self->dq2, self->xsa, self->q2_acts, p2, self->scratch, B);
-    m->critic_grad_norm = grad_clip(g, nc, self->grad_clip);
-    adam_step(p1, self->adam_m + self->q1_off, self->adam_v + self->q1_off, g, nc, &self->adam, self->updates + 1);
+    /* clip, Adam and Polyak in one pass: nothing reads the target critics after this step (the
+     * E-step scored its samples before it) */
+    m->critic_grad_norm = grad_norm(g, nc);
+    adam_polyak_step(p1, self->adam_m + self->q1_off, self->adam_v + self->q1_off, g,
+                     grad_clip_scale(m->critic_grad_norm, self->grad_clip), self->target + self->q1_off, self->tau,
+                     nc, &self->adam, self->updates + 1);
 }
 
 /* Action-penalty cost of a sample (gaussian policy): -|a_env - clip(a_env)|, a_env unclipped */
@@ -249,14 +269,10 @@ static float s_penalty_cost(const mpo_t *self, const float *u) {
     return (float)-sqrt(s);
 }
 
-/* 2-4. E-step on the target actor and critics, temperature dual, decoupled M-step and its duals */
+/* 2-4. E-step weights, temperature dual, decoupled M-step and its duals */
 static void s_policy_step(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *m) {
     int B = batch->n, A = self->A, N = self->N;
     const float *mu_t = self->mu_t + (size_t)B * A, *sigma_t = self->sigma_t + (size_t)B * A;
-    /* E-step */
-    rng_normal_fill(&self->rng, self->eps, B * N * A);
-    policy_sample(self->u, self->a, mu_t, sigma_t, self->eps, B, N, A, self->type);
-    s_target_q(self, self->q, batch->obs, self->a, B, N);
     double eta = s_dual(self, 0);
     m->temperature = eta;
     m->kl_estep = mpo_estep_weights(self->w, self->q, B, N, eta);
@@ -308,8 +324,9 @@ static void s_policy_step(mpo_t *self, const transition_batch_t *batch, mpo_metr
     float *g = self->grads;
     memset(g, 0, self->n_actor * sizeof(float));
     mlp_backward(&self->actor, NULL, g, self->dactor, batch->obs, self->actor_acts, self->params, self->scratch, B);
-    m->actor_grad_norm = grad_clip(g, self->n_actor, self->grad_clip);
-    adam_step(self->params, self->adam_m, self->adam_v, g, self->n_actor, &self->adam, self->updates + 1);
+    m->actor_grad_norm = grad_norm(g, self->n_actor);
+    adam_polyak_step(self->params, self->adam_m, self->adam_v, g, grad_clip_scale(m->actor_grad_norm, self->grad_clip),
+                     self->target, self->tau, self->n_actor, &self->adam, self->updates + 1);
 
     /* KL duals: loss sum_k alpha_k (eps - sg(KL_k)), so dL/dalpha_k = eps - KL_k */
     double am = 0, as = 0, km = 0, ks = 0;
@@ -343,9 +360,11 @@ void mpo_update(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *met
     mlp_forward(&self->actor, self->tgt_acts, self->target, self->tgt_in, 2 * B);
     policy_head(self->mu_t, self->sigma_t, mlp_output(&self->actor, self->tgt_acts, 2 * B), 2 * B, A, self->min_std);
 
+    /* The E-step reads only target networks, which change only by Polyak at the end of each
+     * network's step: scoring its samples first lets each step fold Polyak into its Adam pass. */
+    s_estep(self, batch);
     s_critic_step(self, batch, &m);
     s_policy_step(self, batch, &m);
-    polyak_update(self->target, self->params, self->n_params, self->tau);
     self->updates++;
     if (metrics)
         *metrics = m;

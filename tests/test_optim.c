@@ -76,35 +76,51 @@ static void test_grad_norm(void **state) {
     CLOSE(grad_norm(g, 0), 0.0, 0);
 }
 
-static void test_grad_clip_scales_to_max_norm(void **state) {
+/* g * grad_clip_scale(|g|, max) has norm max when |g| > max, and is g itself otherwise */
+static void test_grad_clip_scale(void **state) {
     (void)state;
     float g[4] = {3.0f, -4.0f, 0.0f, 12.0f}; /* norm 13 */
-    double before = grad_clip(g, 4, 6.5);
-    CLOSE(before, 13.0, 1e-12);
+    float scale = grad_clip_scale(grad_norm(g, 4), 6.5);
+    for (int i = 0; i < 4; i++)
+        g[i] *= scale;
     CLOSE(grad_norm(g, 4), 6.5, 6.5 * 1e-6);
     /* direction kept: each coordinate halved */
     CLOSE(g[0], 1.5, 1e-5);
     CLOSE(g[1], -2.0, 1e-5);
     CLOSE(g[2], 0.0, 0);
     CLOSE(g[3], 6.0, 1e-5);
+    /* below the bound, 0 (off) and negative (off): no scaling */
+    assert_true(grad_clip_scale(13.0, 20.0) == 1.0f);
+    assert_true(grad_clip_scale(13.0, 0.0) == 1.0f);
+    assert_true(grad_clip_scale(13.0, -1.0) == 1.0f);
 }
 
-static void test_grad_clip_noop(void **state) {
+/* adam_polyak_step on g with g_scale is adam_step on g * g_scale, bit for bit */
+static void test_adam_polyak_scaled_gradient(void **state) {
     (void)state;
-    const float orig[4] = {3.0f, -4.0f, 0.0f, 12.0f};
-    float g[4];
-    /* below the bound */
-    memcpy(g, orig, sizeof g);
-    CLOSE(grad_clip(g, 4, 20.0), 13.0, 1e-12);
-    assert_memory_equal(g, orig, sizeof g);
-    /* max_norm 0: off, still returns the norm */
-    memcpy(g, orig, sizeof g);
-    CLOSE(grad_clip(g, 4, 0.0), 13.0, 1e-12);
-    assert_memory_equal(g, orig, sizeof g);
-    /* negative: off */
-    memcpy(g, orig, sizeof g);
-    CLOSE(grad_clip(g, 4, -1.0), 13.0, 1e-12);
-    assert_memory_equal(g, orig, sizeof g);
+    adam_config_t cfg = adam_defaults(1e-3f);
+    float g[5] = {0.3f, -2.0f, 1e-8f, 7.0f, -0.01f}, gs[5];
+    float p1[5] = {1, 2, 3, 4, 5}, m1[5] = {0}, v1[5] = {0};
+    float p2[5] = {1, 2, 3, 4, 5}, m2[5] = {0}, v2[5] = {0};
+    for (int t = 1; t <= 3; t++) {
+        for (int i = 0; i < 5; i++)
+            gs[i] = g[i] * 0.25f;
+        adam_step(p1, m1, v1, gs, 5, &cfg, t);
+        adam_polyak_step(p2, m2, v2, g, 0.25f, NULL, 0.0f, 5, &cfg, t);
+    }
+    assert_memory_equal(p1, p2, sizeof p1);
+    assert_memory_equal(m1, m2, sizeof m1);
+    assert_memory_equal(v1, v2, sizeof v1);
+}
+
+/* Polyak inside adam_polyak_step: with a zero gradient and zero moments the parameters stay put
+ * and the target moves by tau toward them */
+static void s_polyak(float *t, const float *online, size_t n, float tau) {
+    float p[8], m[8] = {0}, v[8] = {0}, g[8] = {0};
+    adam_config_t cfg = adam_defaults(1e-3f);
+    memcpy(p, online, n * sizeof(float));
+    adam_polyak_step(p, m, v, g, 1.0f, t, tau, n, &cfg, 1);
+    assert_memory_equal(p, online, n * sizeof(float));
 }
 
 static void test_polyak(void **state) {
@@ -114,23 +130,23 @@ static void test_polyak(void **state) {
     const float t0[3] = {3.0f, 4.0f, -6.0f};
 
     memcpy(t, t0, sizeof t);
-    polyak_update(t, online, 3, 0.0f);
+    s_polyak(t, online, 3, 0.0f);
     assert_memory_equal(t, t0, sizeof t);
 
     memcpy(t, t0, sizeof t);
-    polyak_update(t, online, 3, 1.0f);
+    s_polyak(t, online, 3, 1.0f);
     assert_memory_equal(t, online, sizeof t);
 
     memcpy(t, t0, sizeof t);
-    polyak_update(t, online, 3, 0.5f);
+    s_polyak(t, online, 3, 0.5f);
     CLOSE(t[0], 2.0, 1e-6);
     CLOSE(t[1], 1.0, 1e-6);
     CLOSE(t[2], 2.0, 1e-6);
 
     /* tau 0.005, twice: t <- t + tau (o - t), geometric approach */
     memcpy(t, t0, sizeof t);
-    polyak_update(t, online, 3, 0.005f);
-    polyak_update(t, online, 3, 0.005f);
+    s_polyak(t, online, 3, 0.005f);
+    s_polyak(t, online, 3, 0.005f);
     for (int i = 0; i < 3; i++)
         CLOSE(t[i], online[i] + (t0[i] - online[i]) * 0.995 * 0.995, 1e-5);
 }
@@ -141,8 +157,8 @@ int main(void) {
         cmocka_unit_test(test_adam_hand_steps),
         cmocka_unit_test(test_adam_first_step_is_lr_sign),
         cmocka_unit_test(test_grad_norm),
-        cmocka_unit_test(test_grad_clip_scales_to_max_norm),
-        cmocka_unit_test(test_grad_clip_noop),
+        cmocka_unit_test(test_grad_clip_scale),
+        cmocka_unit_test(test_adam_polyak_scaled_gradient),
         cmocka_unit_test(test_polyak),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
