@@ -2,7 +2,7 @@
 
 #include <math.h>
 
-#include "common/policy.h"
+#include "common/env.h"
 
 double mpo_critic_loss(float *dq1, float *dq2, const float *q1, const float *q2, const float *y, int B) {
     double loss = 0;
@@ -86,24 +86,34 @@ double mpo_mstep_loss(float *dmu, float *dsigma, double *kl_mean, double *kl_std
                       const float *u, const float *mu, const float *sigma, const float *mu_t,
                       const float *sigma_t, const double *alpha_mean, const double *alpha_std, int B,
                       int N, int A) {
+    /* Per state, with W = sum_i w_i:
+     *   -sum_i w_i [log N(u_i; mu, st) + log N(u_i; mu_t, s)]
+     *     = sum_k [ sum_i w_i (u_i - mu)^2 / (2 st^2) + sum_i w_i (u_i - mu_t)^2 / (2 s^2)
+     *               + W (log st + log s + log 2pi) ]
+     * so the logs are taken once per state and dimension, not once per sample. */
+    const double log_2pi = 1.83787706640934548356;
     double nll = 0;
     for (int b = 0; b < B; b++) {
         const float *mub = mu + (size_t)b * A, *sb = sigma + (size_t)b * A;
         const float *mutb = mu_t + (size_t)b * A, *stb = sigma_t + (size_t)b * A;
-        for (int k = 0; k < A; k++)
-            dmu[(size_t)b * A + k] = dsigma[(size_t)b * A + k] = 0;
+        double W = 0, sum_dm[ENV_MAX_ACT] = {0}, sum_dm2[ENV_MAX_ACT] = {0}, sum_dt2[ENV_MAX_ACT] = {0};
         for (int i = 0; i < N; i++) {
             double wi = w[(size_t)b * N + i];
             const float *ui = u + ((size_t)b * N + i) * A;
-            /* log N(u; mu, sigma_t) + log N(u; mu_t, sigma) */
-            nll -= wi * (policy_gaussian_log_prob(ui, mub, stb, A) + policy_gaussian_log_prob(ui, mutb, sb, A));
+            W += wi;
             for (int k = 0; k < A; k++) {
-                double st = stb[k], s = sb[k];
                 double dm = (double)ui[k] - mub[k], dt = (double)ui[k] - mutb[k];
-                /* d/dmu of -log N(u; mu, st) = -(u - mu)/st^2 ; d/dsigma of -log N(u; mu_t, s) = 1/s - dt^2/s^3 */
-                dmu[(size_t)b * A + k] += (float)(wi * (-dm / (st * st)));
-                dsigma[(size_t)b * A + k] += (float)(wi * (1.0 / s - dt * dt / (s * s * s)));
+                sum_dm[k] += wi * dm;
+                sum_dm2[k] += wi * dm * dm;
+                sum_dt2[k] += wi * dt * dt;
             }
+        }
+        for (int k = 0; k < A; k++) {
+            double st = stb[k], s = sb[k];
+            nll += sum_dm2[k] / (2.0 * st * st) + sum_dt2[k] / (2.0 * s * s) + W * (log(st) + log(s) + log_2pi);
+            /* d/dmu of -log N(u; mu, st) = -(u - mu)/st^2 ; d/dsigma of -log N(u; mu_t, s) = 1/s - dt^2/s^3 */
+            dmu[(size_t)b * A + k] = (float)(-sum_dm[k] / (st * st));
+            dsigma[(size_t)b * A + k] = (float)(W / s - sum_dt2[k] / (s * s * s));
         }
     }
     mpo_kl_decoupled(kl_mean, kl_std, mu, sigma, mu_t, sigma_t, B, A);
