@@ -1,0 +1,51 @@
+#!/bin/sh
+# An actor rides through a replay server restart: the server is killed (SIGKILL, no goodbye) and a
+# new one starts on the same endpoint; the actor says Hello again, resends its unacknowledged
+# batches once, and goes on inserting; nothing is refused or stored twice; SIGTERM then stops it
+# with status 0.
+set -u
+MPO=${MPO_BIN:-build/mpo}
+dir=$(mktemp -d /tmp/mpo-test-restart.XXXXXX)
+base=$((30000 + $$ % 20000))
+ep="tcp://127.0.0.1:$base"
+pids=""
+cleanup() { for p in $pids; do kill -9 "$p" 2>/dev/null; done; rm -rf "$dir"; }
+trap cleanup EXIT
+fail=0
+replay() { "$MPO" replay --bind "$ep" --set samples_per_insert=0 --set log_level=warn >"$dir/replay$1.log" 2>&1 & }
+stat_of() { "$MPO" stat "$ep" --json --timeout 3 2>/dev/null | grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2; }
+
+replay a
+ra=$!
+pids="$ra"
+sleep 0.5
+"$MPO" actor --replay "$ep" --learner "tcp://127.0.0.1:$((base + 1))" --id restart-actor \
+    --set ack_timeout=2 --set log_level=info --set log_interval=1 >"$dir/actor.log" 2>&1 &
+actor=$!
+pids="$pids $actor"
+sleep 2
+before=$(stat_of inserts_total)
+[ "${before:-0}" -gt 0 ] || { echo "FAIL: nothing inserted before the restart"; fail=1; }
+kill -9 "$ra"
+sleep 1
+replay b
+rb=$!
+pids="$pids $rb"
+sleep 5
+after=$(stat_of inserts_total)
+dups=$(stat_of duplicates_total)
+rejected=$(stat_of rejected_total)
+kill -0 "$actor" 2>/dev/null || { echo "FAIL: the actor died with the server"; fail=1; }
+[ "${after:-0}" -gt 0 ] || { echo "FAIL: the actor inserted nothing into the new server"; fail=1; }
+[ "${dups:-x}" = 0 ] || { echo "FAIL: $dups duplicates"; fail=1; }
+[ "${rejected:-x}" = 0 ] || { echo "FAIL: $rejected messages refused by the new server"; fail=1; }
+grep -q "saying hello again" "$dir/actor.log" || { echo "FAIL: the actor did not say hello again"; fail=1; }
+kill -TERM "$actor"
+rc=0
+wait "$actor" || rc=$?
+[ $rc = 0 ] || { echo "FAIL: the actor exited with $rc on SIGTERM"; fail=1; }
+kill -TERM "$rb"
+wait "$rb" || { echo "FAIL: the replay server exited non-zero on SIGTERM"; fail=1; }
+[ $fail = 0 ] && echo "replay restart: $before transitions before, $after after, 0 duplicates, 0 refused"
+[ $fail = 0 ] || { echo "--- actor log"; tail -5 "$dir/actor.log"; }
+exit $fail
