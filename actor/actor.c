@@ -12,7 +12,7 @@
  * Weights arrive on a SUB socket with ZMQ_CONFLATE: only the newest PolicyWeights is kept, which
  * is right for weights (an old version is worthless once a newer one exists) and is why the
  * learner sends them as one frame. */
-#include "actor.h"
+#include "actor/actor.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -25,10 +25,10 @@
 #include <zmq.h>
 
 #include "common/clock.h"
-#include "common/env.h"
+#include "env/env.h"
 #include "common/log.h"
-#include "common/mlp.h"
-#include "common/policy.h"
+#include "nn/mlp.h"
+#include "nn/policy.h"
 #include "common/rng.h"
 #include "common/wire.h"
 

@@ -1,10 +1,10 @@
-#include "run_dir.h"
+#include "common/run_dir.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "log.h"
+#include "common/log.h"
 
 int run_dir_mkdirs(const char *path) {
     char buf[CONFIG_STR_MAX];

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "config.h"
+#include "common/config.h"
 
 /* mkdir -p. 0, or -1 with errno set. */
 int run_dir_mkdirs(const char *path);

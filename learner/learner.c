@@ -14,7 +14,7 @@
  * requests. An answer to a superseded request still counts as data (the server was only slow) and
  * is not replaced, which brings the number of requests held at the server back to
  * sample_prefetch. */
-#include "learner.h"
+#include "learner/learner.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -29,11 +29,11 @@
 
 #include "common/clock.h"
 #include "common/metrics_http.h"
-#include "common/env.h"
+#include "env/env.h"
 #include "common/log.h"
 #include "common/run_dir.h"
 #include "common/wire.h"
-#include "mpo.h"
+#include "learner/mpo.h"
 
 #define SAMPLE_TIMEOUT_S 10.0
 #define STATE_FILE "learner.state"

@@ -1,4 +1,4 @@
-#include "mpo.h"
+#include "learner/mpo.h"
 
 #include <errno.h>
 #include <math.h>
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/optim.h"
-#include "mpo_loss.h"
+#include "nn/optim.h"
+#include "learner/mpo_loss.h"
 
 #define DUAL_MIN (-18.0f) /* free parameters of the duals are clamped below here */
 

@@ -13,10 +13,10 @@
 #include <stdio.h>
 
 #include "common/config.h"
-#include "common/env.h"
-#include "common/mlp.h"
-#include "common/policy.h"
-#include "replay/replay_buffer.h"
+#include "env/env.h"
+#include "nn/mlp.h"
+#include "nn/policy.h"
+#include "common/transition.h"
 
 /* X(name, help): what one update reports */
 #define MPO_METRICS(X)                                                                 \

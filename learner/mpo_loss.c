@@ -1,8 +1,8 @@
-#include "mpo_loss.h"
+#include "learner/mpo_loss.h"
 
 #include <math.h>
 
-#include "common/env.h"
+#include "env/env.h"
 
 double mpo_critic_loss(float *dq1, float *dq2, const float *q1, const float *q2, const float *y, int B) {
     double loss = 0;

@@ -1,4 +1,4 @@
-#include "rate_limiter.h"
+#include "replay/rate_limiter.h"
 
 #include <math.h>
 #include <stdio.h>

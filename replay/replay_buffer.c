@@ -1,4 +1,4 @@
-#include "replay_buffer.h"
+#include "replay/replay_buffer.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* replay_buffer: a ring of transitions (s, a, r, d, s') in flat float arrays, uniform sampling
  * with replacement. d is 1 only for a true terminal state; a truncated episode stores d = 0.
- * Actions are policy-space actions (see common/policy.h). */
+ * Actions are policy-space actions (see nn/policy.h). */
 #ifndef MPO_REPLAY_BUFFER_H
 #define MPO_REPLAY_BUFFER_H
 
@@ -8,18 +8,9 @@
 #include <stdint.h>
 
 #include "common/rng.h"
+#include "common/transition.h"
 
 typedef struct replay_buffer_s replay_buffer_t;
-
-/* A batch of transitions: views into caller-owned arrays. */
-typedef struct {
-    float *obs;      /* (n, obs_dim) */
-    float *action;   /* (n, act_dim) */
-    float *reward;   /* (n) */
-    float *done;     /* (n) 1 for terminal */
-    float *next_obs; /* (n, obs_dim) */
-    int n;
-} transition_batch_t;
 
 /* NULL when the memory cannot be had (capacity * transition size) */
 replay_buffer_t *replay_buffer_new(size_t capacity, int obs_dim, int act_dim);

@@ -1,4 +1,4 @@
-#include "replay_stats.h"
+#include "replay/replay_stats.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
  * then runs the timers. Nothing a peer sends can make the server block or stop: every reply is sent
  * with ZMQ_DONTWAIT, unroutable replies are dropped (ROUTER_MANDATORY off), and every refusal is an
  * Error reply plus a counter by reason. docs/protocol.md describes the flows. */
-#include "server.h"
+#include "replay/server.h"
 
 #include <errno.h>
 #include <math.h>
@@ -18,7 +18,7 @@
 
 #include "common/clock.h"
 #include "common/metrics_http.h"
-#include "common/env.h"
+#include "env/env.h"
 #include "common/log.h"
 #include "common/rng.h"
 #include "common/wire.h"
@@ -119,7 +119,7 @@ typedef struct {
     double log_t;
 } s_server_t;
 
-static size_t s_transition_floats(const s_server_t *self) { return 2 * (size_t)self->obs_dim + self->act_dim + 2; }
+static size_t s_transition_floats(const s_server_t *self) { return transition_floats(self->obs_dim, self->act_dim); }
 
 /* ---------------------------------------------------------------- environment */
 
@@ -298,12 +298,7 @@ static int s_serve_sample(s_server_t *self, const s_rid_t *rid, uint64_t request
         self->sample_cap = n;
     }
     size_t S = (size_t)self->obs_dim * n, A = (size_t)self->act_dim * n;
-    transition_batch_t out = {.obs = self->sample_data,
-                              .action = self->sample_data + S,
-                              .reward = self->sample_data + S + A,
-                              .done = self->sample_data + S + A + n,
-                              .next_obs = self->sample_data + S + A + 2 * (size_t)n,
-                              .n = (int)n};
+    transition_batch_t out = transition_batch_view(self->sample_data, (int)n, self->obs_dim, self->act_dim);
     if (replay_buffer_sample(self->buffer, &self->rng, &out) != 0)
         return -1;
     Mpo__Message msg;
@@ -338,15 +333,9 @@ static void s_serve_held(s_server_t *self, double now) {
             rate_limiter_verdict_t v = rate_limiter_admit(self->limiter, RATE_LIMITER_INSERT, h->n,
                                                           replay_buffer_size(self->buffer), h->since, now);
             if (v != RATE_LIMITER_HOLD) {
-                size_t S = (size_t)self->obs_dim * h->n, A = (size_t)self->act_dim * h->n;
-                transition_batch_t b = {.obs = h->data,
-                                        .action = h->data + S,
-                                        .reward = h->data + S + A,
-                                        .done = h->data + S + A + h->n,
-                                        .next_obs = h->data + S + A + 2 * (size_t)h->n,
-                                        .n = (int)h->n};
+                transition_batch_t b = transition_batch_view(h->data, (int)h->n, self->obs_dim, self->act_dim);
                 s_store(self, h->actor, h->gen, h->seq, h->policy_version, &b, h->n_episodes,
-                        h->data + 2 * S + A + 2 * (size_t)h->n);
+                        h->data + (size_t)h->n * transition_floats(self->obs_dim, self->act_dim));
                 s_send_ack(self, &h->rid, h->seq);
                 if (v == RATE_LIMITER_TIMEOUT)
                     log_debug("replay: a batch held %.1f s was stored anyway (rate_limit_timeout)", now - h->since);

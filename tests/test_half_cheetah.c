@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/env.h"
-#include "common/mujoco_env.h"
+#include "env/env.h"
+#include "env/mujoco_env.h"
 
 #define OBS 17
 #define ACT 6
@@ -60,7 +60,7 @@ static void test_model_masses(void **state) {
     half_cheetah_ops.destroy(st);
 
     char err[512] = "";
-    mjModel *m = mujoco_env_load_path("common/models/half_cheetah.xml", err, sizeof err);
+    mjModel *m = mujoco_env_load_path("env/models/half_cheetah.xml", err, sizeof err);
     if (!m)
         fail_msg("%s", err);
     s_check_masses(m);
@@ -296,7 +296,7 @@ static void test_bad_model_file(void **state) {
 }
 
 /* MPO_MODEL_DIR: a directory without the model (or with a broken one) fails cleanly; pointing it
- * at common/models loads the same model as the embedded copy */
+ * at env/models loads the same model as the embedded copy */
 static void test_model_dir(void **state) {
     (void)state;
     char dir[] = "/tmp/mpo-test-hc-XXXXXX";
@@ -319,7 +319,7 @@ static void test_model_dir(void **state) {
 
     float o1[OBS], o2[OBS], a[ACT] = {0.5f, -0.5f, 0.2f, 0.9f, -0.3f, 0.1f};
     bool term, trunc;
-    assert_int_equal(setenv("MPO_MODEL_DIR", "common/models", 1), 0);
+    assert_int_equal(setenv("MPO_MODEL_DIR", "env/models", 1), 0);
     err[0] = '\0';
     env = env_new("HalfCheetah-v4", err, sizeof err);
     if (!env)

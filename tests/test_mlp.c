@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/mlp.h"
+#include "nn/mlp.h"
 #include "common/rng.h"
 
 typedef struct {

@@ -13,10 +13,10 @@
 #include <string.h>
 
 #include "common/config.h"
-#include "common/env.h"
-#include "common/mlp.h"
-#include "common/optim.h"
-#include "common/policy.h"
+#include "env/env.h"
+#include "nn/mlp.h"
+#include "nn/optim.h"
+#include "nn/policy.h"
 #include "common/rng.h"
 #include "learner/mpo.h"
 #include "learner/mpo_loss.h"

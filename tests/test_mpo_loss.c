@@ -11,8 +11,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "common/optim.h"
-#include "common/policy.h"
+#include "nn/optim.h"
+#include "nn/policy.h"
 #include "common/rng.h"
 #include "learner/mpo_loss.h"
 

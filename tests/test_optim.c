@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "common/optim.h"
+#include "nn/optim.h"
 
 #define CLOSE(a, b, tol)                                                                      \
     do {                                                                                      \

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "common/env.h"
+#include "env/env.h"
 
 #define CLOSE(a, b, tol)                                                                      \
     do {                                                                                      \

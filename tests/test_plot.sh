@@ -10,7 +10,7 @@ if ! command -v gnuplot >/dev/null 2>&1; then
     exit 77
 fi
 if ! "$MPO" plot --help >/dev/null 2>&1; then
-    echo "this mpo has no plot command (common/main.c's command table); skipped"
+    echo "this mpo has no plot command (cli/main.c's command table); skipped"
     exit 77
 fi
 fail=0

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/mlp.h"
-#include "common/policy.h"
+#include "nn/mlp.h"
+#include "nn/policy.h"
 #include "common/rng.h"
 
 #define CLOSE(a, b, tol)                                                                      \

@@ -23,7 +23,7 @@
 #include "common/log.h"
 #include "common/wire.h"
 #include "replay/server.h"
-#include "replay/stat.h"
+#include "cli/stat.h"
 
 #define OBS 3 /* Pendulum-v1 */
 #define ACT 1

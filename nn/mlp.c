@@ -1,6 +1,6 @@
-#include "mlp.h"
+#include "nn/mlp.h"
 
-#include "simd.h"
+#include "nn/simd.h"
 
 #include <cblas.h>
 #include <math.h>

@@ -1,10 +1,10 @@
 /* HalfCheetah-v4, as Gymnasium's: MuJoCo state in double, observation in float.
  *
- * The model is common/models/half_cheetah.xml, embedded in the binary by the build (the byte array
+ * The model is env/models/half_cheetah.xml, embedded in the binary by the build (the byte array
  * half_cheetah_xml, generated into build/gen/) or read from $MPO_MODEL_DIR/half_cheetah.xml when
  * that variable is set. */
-#include "env.h"
-#include "mujoco_env.h"
+#include "env/env.h"
+#include "env/mujoco_env.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +18,7 @@
 #define HALF_CHEETAH_NU 6
 #define HALF_CHEETAH_OBS (HALF_CHEETAH_NQ - 1 + HALF_CHEETAH_NV)
 
-/* generated from common/models/half_cheetah.xml by the Makefile */
+/* generated from env/models/half_cheetah.xml by the Makefile */
 extern const unsigned char half_cheetah_xml[];
 extern const unsigned int half_cheetah_xml_len;
 

@@ -8,7 +8,7 @@
  * through OpenBLAS with whatever threads it was given (OPENBLAS_NUM_THREADS; reported). */
 #include <stddef.h> /* before bench.h, which uses size_t */
 
-#include "bench.h"
+#include "cli/bench.h"
 
 #include <cblas.h>
 #include <math.h> /* before policy.h, which uses expf/log1pf */
@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "common/env.h"
-#include "common/mlp.h"
-#include "common/policy.h"
+#include "env/env.h"
+#include "nn/mlp.h"
+#include "nn/policy.h"
 #include "common/rng.h"
 
 #define BENCH_ENV_HIDDEN 256

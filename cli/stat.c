@@ -3,7 +3,7 @@
  * A DEALER says Hello as a stats client, asks with StatsRequest and prints the StatsReply. Units and
  * help come from this build's stats table (replay/replay_stats.h); a stat a newer server sends that
  * this build does not know is still printed, without a unit. */
-#include "stat.h"
+#include "cli/stat.h"
 
 #include <errno.h>
 #include <math.h>

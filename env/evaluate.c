@@ -1,9 +1,9 @@
-#include "evaluate.h"
+#include "env/evaluate.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-#include "env.h"
+#include "env/env.h"
 
 int evaluate_policy(double *mean_out, double *std_out, const char *env_name, const mlp_t *net,
                     const float *params, policy_type_t type, int episodes, uint64_t seed, char *err,

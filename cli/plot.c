@@ -2,7 +2,7 @@
  *
  * The CSV files are parsed here (columns found by name, malformed or half-written lines skipped)
  * and handed to gnuplot as inline data blocks, so gnuplot never reads a path or a header of ours. */
-#include "common/plot.h"
+#include "cli/plot.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-#include "trainer.h"
+#include "cli/trainer.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -7,11 +7,11 @@
 #include <time.h>
 
 #include "common/clock.h"
-#include "common/env.h"
-#include "common/evaluate.h"
+#include "env/env.h"
+#include "env/evaluate.h"
 #include "common/log.h"
 #include "common/run_dir.h"
-#include "mpo.h"
+#include "learner/mpo.h"
 #include "replay/replay_buffer.h"
 
 #define RECENT_EPISODES 10
@@ -81,7 +81,7 @@ int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_retu
     if (cap > (size_t)cfg->total_timesteps)
         cap = (size_t)cfg->total_timesteps; /* never more than the run can fill */
     replay_buffer_t *rb = replay_buffer_new(cap, S, A);
-    float *bufs = calloc((size_t)B * (2 * S + A + 2), sizeof(float));
+    float *bufs = calloc((size_t)B * transition_floats(S, A), sizeof(float));
     s_files_t files = {0};
     int rc = -1;
     if (!mpo || !rb || !bufs) {
@@ -90,8 +90,7 @@ int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_retu
     }
     if (s_open_run_dir(&files, cfg) != 0)
         goto done;
-    transition_batch_t batch = {bufs, bufs + (size_t)B * S, bufs + (size_t)B * (S + A),
-                                bufs + (size_t)B * (S + A + 1), bufs + (size_t)B * (S + A + 2), B};
+    transition_batch_t batch = transition_batch_view(bufs, B, S, A);
 
     rng_t act_rng, sample_rng;
     rng_seed(&act_rng, (uint64_t)cfg->seed ^ 0x6163746f72ULL);    /* "actor" */

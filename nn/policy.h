@@ -14,8 +14,8 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "mlp.h"
-#include "rng.h"
+#include "nn/mlp.h"
+#include "common/rng.h"
 
 typedef enum { POLICY_SQUASHED = 0, POLICY_GAUSSIAN = 1 } policy_type_t;
 

@@ -2,7 +2,7 @@
  *
  * A model comes from one of two places, resolved when an environment instance is made:
  *   - $MPO_MODEL_DIR/<file> on disk, when MPO_MODEL_DIR is set and not empty;
- *   - otherwise the copy of common/models/<file> that the build embeds in the binary (loaded
+ *   - otherwise the copy of env/models/<file> that the build embeds in the binary (loaded
  *     through MuJoCo's virtual file system, so no path is needed at run time).
  * A compiled mjModel is shared read-only by every instance loaded from the same source (a small
  * reference-counted cache behind a mutex, so instances may be made from several threads); each
@@ -24,7 +24,7 @@
 
 #include <mujoco/mujoco.h>
 
-#include "rng.h"
+#include "common/rng.h"
 
 #define MUJOCO_ENV_SOURCE_LEN 512 /* longest model path */
 

@@ -4,17 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/bench.h"
+#include "cli/bench.h"
 #include "common/config.h"
-#include "common/env.h"
+#include "env/env.h"
 #include "common/log.h"
-#include "common/plot.h"
+#include "cli/plot.h"
 #include "actor/actor.h"
-#include "learner/launch.h"
+#include "cli/launch.h"
 #include "learner/learner.h"
-#include "learner/trainer.h"
+#include "cli/trainer.h"
 #include "replay/server.h"
-#include "replay/stat.h"
+#include "cli/stat.h"
 
 #define MPO_VERSION "0.1.0"
 

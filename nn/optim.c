@@ -1,8 +1,8 @@
-#include "optim.h"
+#include "nn/optim.h"
 
 #include <math.h>
 
-#include "simd.h"
+#include "nn/simd.h"
 
 adam_config_t adam_defaults(float lr) {
     return (adam_config_t){.lr = lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};

@@ -5,8 +5,8 @@
 
 #include <stdint.h>
 
-#include "mlp.h"
-#include "policy.h"
+#include "nn/mlp.h"
+#include "nn/policy.h"
 
 /* Mean return over `episodes` episodes of env_name with the mean action; episode e is reset with
  * seed + e. std_out (may be NULL) gets the standard deviation. 0, or -1 with a reason. */

@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "common/clock.h"
-#include "bench.h"
+#include "cli/bench.h"
 
 void bench_cpu_model(char *out, size_t outlen) {
     snprintf(out, outlen, "unknown");

@@ -1,6 +1,6 @@
 /* Pendulum-v1, exactly as Gymnasium's: state in double, observation in float. */
-#include "env.h"
-#include "rng.h"
+#include "env/env.h"
+#include "common/rng.h"
 
 #include <math.h>
 #include <stdio.h>

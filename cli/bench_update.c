@@ -7,9 +7,9 @@
 #include <time.h>
 
 #include "common/clock.h"
-#include "bench.h"
+#include "cli/bench.h"
 #include "common/config.h"
-#include "common/env.h"
+#include "env/env.h"
 #include "learner/mpo.h"
 
 static void s_usage(FILE *out) {
@@ -75,10 +75,11 @@ int bench_update_main(int argc, char **argv) {
     rng_t rng;
     rng_seed(&rng, 1);
     size_t S = obs, A = act, B = batch;
-    float *buf = malloc(sizeof(float) * B * (2 * S + A + 2));
-    for (size_t i = 0; i < B * (2 * S + A + 2); i++)
+    size_t floats = B * transition_floats((int)S, (int)A);
+    float *buf = malloc(sizeof(float) * floats);
+    for (size_t i = 0; i < floats; i++)
         buf[i] = (float)rng_uniform_range(&rng, -1, 1);
-    transition_batch_t tb = {buf, buf + B * S, buf + B * (S + A), buf + B * (S + A + 1), buf + B * (S + A + 2), batch};
+    transition_batch_t tb = transition_batch_view(buf, batch, (int)S, (int)A);
     for (size_t b = 0; b < B; b++)
         tb.done[b] = 0;
 

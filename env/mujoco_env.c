@@ -1,4 +1,4 @@
-#include "mujoco_env.h"
+#include "env/mujoco_env.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -15,7 +15,7 @@
 #include <zmq.h>
 
 #include "common/clock.h"
-#include "bench.h"
+#include "cli/bench.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/wire.h"

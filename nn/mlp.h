@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rng.h"
+#include "common/rng.h"
 
 #define MLP_MAX_LAYERS 8
 

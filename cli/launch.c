@@ -11,7 +11,7 @@
  * and the shutdown keeps its order: actors first (nothing more to insert), then the learner (it
  * checkpoints on SIGTERM), then the replay server. PR_SET_PDEATHSIG takes them down if the parent
  * dies without that ceremony. */
-#include "launch.h"
+#include "cli/launch.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,11 +30,11 @@
 #include <zmq.h>
 
 #include "common/clock.h"
-#include "common/env.h"
-#include "common/evaluate.h"
+#include "env/env.h"
+#include "env/evaluate.h"
 #include "common/log.h"
 #include "common/wire.h"
-#include "mpo.h"
+#include "learner/mpo.h"
 
 #define STOP_GRACE_S 10.0
 #define STATS_PERIOD_S 0.5

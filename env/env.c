@@ -1,4 +1,4 @@
-#include "env.h"
+#include "env/env.h"
 
 #include <stdio.h>
 #include <stdlib.h>

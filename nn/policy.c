@@ -1,4 +1,4 @@
-#include "policy.h"
+#include "nn/policy.h"
 
 #include <math.h>
 #include <string.h>
