@@ -25,6 +25,7 @@
 #include <zmq.h>
 
 #include "common/clock.h"
+#include "common/error.h"
 #include "env/env.h"
 #include "common/log.h"
 #include "nn/mlp.h"
@@ -454,10 +455,7 @@ static s_slot_t *s_filling(actor_t *self) {
             return last;
     }
     /* the step gate (busy < credit) and nslots = credit + ceil(K/B) + 1 make this hold */
-    if (self->count >= self->nslots) {
-        log_error("actor: batch ring overflow (bug)");
-        abort();
-    }
+    MPO_ASSERT(self->count < self->nslots);
     s_slot_t *sl = s_slot(self, self->count++);
     sl->state = SLOT_FILLING;
     sl->n = 0;

@@ -1,4 +1,5 @@
 #include "common/config.h"
+#include "common/error.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -126,13 +127,8 @@ void config_defaults(config_t *self) {
     char err[256];
     memset(self, 0, sizeof *self);
     for (size_t i = 0; i < N_KEYS; i++) {
-        int rc = config_set(self, s_keys[i].name, s_keys[i].def, err, sizeof err);
-        (void)rc;
         /* a default outside its own bounds is a bug in the table */
-        if (rc != 0) {
-            fprintf(stderr, "config table: %s\n", err);
-            abort();
-        }
+        MPO_ASSERT(config_set(self, s_keys[i].name, s_keys[i].def, err, sizeof err) == 0);
     }
 }
 

@@ -7,13 +7,22 @@
 #include <string.h>
 #include <zmq.h>
 
-#define WIRE_NAME(code, name, proto) name,
-#define WIRE_PROTO(code, name, proto) proto,
-static const char *const s_names[] = {"ok", WIRE_REJECTIONS(WIRE_NAME)};
-static const Mpo__ErrorCode s_proto[] = {MPO__ERROR_CODE__ERROR_UNSPECIFIED, WIRE_REJECTIONS(WIRE_PROTO)};
+/* the protocol's ErrorCode for each refusal, in common/error.h's order */
+static const Mpo__ErrorCode s_proto[WIRE_REJECTION_COUNT] = {
+    [MPO_OK] = MPO__ERROR_CODE__ERROR_UNSPECIFIED,
+    [WIRE_MALFORMED] = MPO__ERROR_CODE__ERROR_MALFORMED,
+    [WIRE_WRONG_VERSION] = MPO__ERROR_CODE__ERROR_WRONG_VERSION,
+    [WIRE_WRONG_ENV] = MPO__ERROR_CODE__ERROR_WRONG_ENV,
+    [WIRE_WRONG_SIZES] = MPO__ERROR_CODE__ERROR_WRONG_SIZES,
+    [WIRE_BAD_LENGTHS] = MPO__ERROR_CODE__ERROR_BAD_LENGTHS,
+    [WIRE_TOO_LARGE] = MPO__ERROR_CODE__ERROR_TOO_LARGE,
+    [WIRE_NO_HELLO] = MPO__ERROR_CODE__ERROR_NO_HELLO,
+    [WIRE_UNEXPECTED] = MPO__ERROR_CODE__ERROR_UNEXPECTED,
+    [WIRE_BAD_VALUE] = MPO__ERROR_CODE__ERROR_BAD_VALUE,
+};
 
 const char *wire_rejection_name(wire_rejection_t code) {
-    return (unsigned)code < WIRE_REJECTION_COUNT ? s_names[code] : "unknown";
+    return (unsigned)code < WIRE_REJECTION_COUNT ? mpo_error_name(code) : "unknown";
 }
 
 Mpo__ErrorCode wire_rejection_proto(wire_rejection_t code) {
@@ -192,6 +201,30 @@ wire_rejection_t wire_check_transitions(const Mpo__TransitionBatch *b, int obs_d
         }
     return s_check_arrays(b->n, b->n_obs, b->obs, b->n_action, b->action, b->n_reward, b->reward, b->n_done, b->done,
                           b->n_next_obs, b->next_obs, obs_dim, act_dim, reason, reasonlen);
+}
+
+wire_rejection_t wire_check_stats(Mpo__Stat *const *stats, size_t n, char *reason, size_t reasonlen) {
+    if (n > WIRE_MAX_STATS) {
+        snprintf(reason, reasonlen, "%zu stats in one list (at most %d)", n, WIRE_MAX_STATS);
+        return WIRE_TOO_LARGE;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *name = stats[i] ? stats[i]->name : NULL;
+        size_t len = name ? strlen(name) : 0;
+        int ok = len > 0 && len < WIRE_STAT_NAME_MAX;
+        for (size_t k = 0; ok && k < len; k++)
+            ok = (name[k] >= 'a' && name[k] <= 'z') || (name[k] >= '0' && name[k] <= '9') || name[k] == '_';
+        if (!ok) {
+            snprintf(reason, reasonlen, "stat %zu: a name of %zu bytes that is not [a-z0-9_]{1,%d}", i, len,
+                     WIRE_STAT_NAME_MAX - 1);
+            return WIRE_BAD_VALUE;
+        }
+        if (!isfinite(stats[i]->value)) {
+            snprintf(reason, reasonlen, "stat %s is not finite", name);
+            return WIRE_BAD_VALUE;
+        }
+    }
+    return WIRE_OK;
 }
 
 wire_rejection_t wire_check_sample_batch(const Mpo__SampleBatch *b, int obs_dim, int act_dim, char *reason,

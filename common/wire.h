@@ -12,24 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/error.h"
 #include "proto/mpo.pb-c.h"
 
 #define WIRE_VERSION MPO__PROTOCOL_VERSION__PROTOCOL_VERSION_CURRENT
 
-/* X(code, name, proto error code): why a message was refused */
-#define WIRE_REJECTIONS(X)                                   \
-    X(WIRE_MALFORMED, "malformed", MPO__ERROR_CODE__ERROR_MALFORMED)        \
-    X(WIRE_WRONG_VERSION, "wrong_version", MPO__ERROR_CODE__ERROR_WRONG_VERSION) \
-    X(WIRE_WRONG_ENV, "wrong_env", MPO__ERROR_CODE__ERROR_WRONG_ENV)        \
-    X(WIRE_WRONG_SIZES, "wrong_sizes", MPO__ERROR_CODE__ERROR_WRONG_SIZES)  \
-    X(WIRE_BAD_LENGTHS, "bad_lengths", MPO__ERROR_CODE__ERROR_BAD_LENGTHS)  \
-    X(WIRE_TOO_LARGE, "too_large", MPO__ERROR_CODE__ERROR_TOO_LARGE)        \
-    X(WIRE_NO_HELLO, "no_hello", MPO__ERROR_CODE__ERROR_NO_HELLO)           \
-    X(WIRE_UNEXPECTED, "unexpected", MPO__ERROR_CODE__ERROR_UNEXPECTED)     \
-    X(WIRE_BAD_VALUE, "bad_value", MPO__ERROR_CODE__ERROR_BAD_VALUE)
-
-#define WIRE_ENUM(code, name, proto) code,
-typedef enum { WIRE_OK = 0, WIRE_REJECTIONS(WIRE_ENUM) WIRE_REJECTION_COUNT } wire_rejection_t;
+/* the refusal codes are the first entries of common/error.h's table */
+typedef mpo_error_t wire_rejection_t;
 
 /* "malformed", …; "ok" for WIRE_OK */
 const char *wire_rejection_name(wire_rejection_t code);
@@ -57,11 +46,17 @@ int wire_send_error(void *socket, const void *routing_id, size_t id_len, wire_re
 #define WIRE_MAX_BATCH 65536    /* transitions in one TransitionBatch or SampleBatch */
 #define WIRE_MAX_EPISODES 4096  /* finished episodes in one TransitionBatch */
 
+#define WIRE_MAX_STATS 64      /* figures in one stats list a peer reports */
+#define WIRE_STAT_NAME_MAX 64  /* bytes of a figure's name, NUL included */
+
 /* Checks; each returns WIRE_OK or a code with a one-line reason. */
 wire_rejection_t wire_check_hello(const Mpo__Hello *h, const char *env, int obs_dim, int act_dim, char *reason,
                                   size_t reasonlen);
 wire_rejection_t wire_check_transitions(const Mpo__TransitionBatch *b, int obs_dim, int act_dim, char *reason,
                                         size_t reasonlen);
+/* a peer's own stats list (TransitionBatch.stats, SampleRequest.stats): at most WIRE_MAX_STATS
+ * figures, names of 1..WIRE_STAT_NAME_MAX-1 bytes of [a-z0-9_], finite values */
+wire_rejection_t wire_check_stats(Mpo__Stat *const *stats, size_t n, char *reason, size_t reasonlen);
 wire_rejection_t wire_check_sample_batch(const Mpo__SampleBatch *b, int obs_dim, int act_dim, char *reason,
                                          size_t reasonlen);
 

@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "tests/test_util.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +23,6 @@
 #include "learner/mpo.h"
 #include "learner/mpo_loss.h"
 #include "replay/replay_buffer.h"
-
-#define CLOSE(a, b, tol)                                                                      \
-    do {                                                                                      \
-        double a_ = (a), b_ = (b);                                                            \
-        if (!(fabs(a_ - b_) <= (tol)))                                                        \
-            fail_msg("%s = %.10g, expected %.10g (tol %g)", #a, a_, b_, (double)(tol));       \
-    } while (0)
 
 #define S_DIM 4
 #define A_DIM 2

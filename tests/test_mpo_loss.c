@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include "tests/test_util.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -19,13 +21,6 @@
 #define B 2
 #define N 3
 #define A 2
-
-#define CLOSE(a, b, tol)                                                                      \
-    do {                                                                                      \
-        double a_ = (a), b_ = (b);                                                            \
-        if (!(fabs(a_ - b_) <= (tol)))                                                        \
-            fail_msg("%s = %.12g, expected %.12g (tol %g)", #a, a_, b_, (double)(tol));       \
-    } while (0)
 
 /* The E-step case: q (B, N) and eta 1.5. */
 static const float s_q[B * N] = {1.0f, 2.0f, 3.0f, 0.5f, -1.0f, 4.0f};

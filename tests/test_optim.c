@@ -6,17 +6,12 @@
 
 #include <cmocka.h>
 
+#include "tests/test_util.h"
+
 #include <math.h>
 #include <string.h>
 
 #include "nn/optim.h"
-
-#define CLOSE(a, b, tol)                                                                      \
-    do {                                                                                      \
-        double a_ = (a), b_ = (b);                                                            \
-        if (!(fabs(a_ - b_) <= (tol)))                                                        \
-            fail_msg("%s = %.10g, expected %.10g (tol %g)", #a, a_, b_, (double)(tol));       \
-    } while (0)
 
 static void test_adam_defaults(void **state) {
     (void)state;

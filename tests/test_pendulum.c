@@ -8,18 +8,13 @@
 
 #include <cmocka.h>
 
+#include "tests/test_util.h"
+
 #include <math.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "env/env.h"
-
-#define CLOSE(a, b, tol)                                                                      \
-    do {                                                                                      \
-        double a_ = (a), b_ = (b);                                                            \
-        if (!(fabs(a_ - b_) <= (tol)))                                                        \
-            fail_msg("%s = %.10g, expected %.10g (tol %g)", #a, a_, b_, (double)(tol));       \
-    } while (0)
 
 #define MIN_REWARD (-16.2736044) /* -(pi^2 + 0.1 * 8^2 + 0.001 * 2^2) */
 

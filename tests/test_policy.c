@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "tests/test_util.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +16,6 @@
 #include "nn/mlp.h"
 #include "nn/policy.h"
 #include "common/rng.h"
-
-#define CLOSE(a, b, tol)                                                                      \
-    do {                                                                                      \
-        double a_ = (a), b_ = (b);                                                            \
-        if (!(fabs(a_ - b_) <= (tol)))                                                        \
-            fail_msg("%s = %.10g, expected %.10g (tol %g)", #a, a_, b_, (double)(tol));       \
-    } while (0)
 
 static void test_type_names(void **state) {
     (void)state;

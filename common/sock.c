@@ -1,0 +1,87 @@
+#include "common/sock.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <zmq.h>
+
+#include "common/error.h"
+
+static const struct {
+    int name;
+    const char *text;
+    int int64; /* the option takes an int64_t, not an int */
+    int bytes; /* the option takes bytes */
+} s_opts[] = {
+    {ZMQ_LINGER, "ZMQ_LINGER", 0, 0},
+    {ZMQ_SNDHWM, "ZMQ_SNDHWM", 0, 0},
+    {ZMQ_RCVHWM, "ZMQ_RCVHWM", 0, 0},
+    {ZMQ_MAXMSGSIZE, "ZMQ_MAXMSGSIZE", 1, 0},
+    {ZMQ_ROUTER_MANDATORY, "ZMQ_ROUTER_MANDATORY", 0, 0},
+    {ZMQ_CONFLATE, "ZMQ_CONFLATE", 0, 0},
+    {ZMQ_SUBSCRIBE, "ZMQ_SUBSCRIBE", 0, 1},
+    {ZMQ_ROUTING_ID, "ZMQ_ROUTING_ID", 0, 1},
+    {ZMQ_IMMEDIATE, "ZMQ_IMMEDIATE", 0, 0},
+    {ZMQ_RCVTIMEO, "ZMQ_RCVTIMEO", 0, 0},
+    {ZMQ_SNDTIMEO, "ZMQ_SNDTIMEO", 0, 0},
+};
+#define S_N_OPTS (sizeof s_opts / sizeof s_opts[0])
+
+const char *sock_opt_name(int name) {
+    for (size_t i = 0; i < S_N_OPTS; i++)
+        if (s_opts[i].name == name)
+            return s_opts[i].text;
+    return "an option mpo does not know";
+}
+
+int sock_set(void *sock, const char *what, const sock_opt_t *opts, char *err, size_t errlen) {
+    for (const sock_opt_t *o = opts; o && o->name >= 0; o++) {
+        size_t k = 0;
+        while (k < S_N_OPTS && s_opts[k].name != o->name)
+            k++;
+        MPO_ASSERT(k < S_N_OPTS); /* an option this table does not describe is our bug */
+        int rc;
+        if (s_opts[k].bytes) {
+            rc = zmq_setsockopt(sock, o->name, o->bytes, (size_t)o->value);
+        } else if (s_opts[k].int64) {
+            int64_t v = o->value;
+            rc = zmq_setsockopt(sock, o->name, &v, sizeof v);
+        } else {
+            int v = (int)o->value;
+            rc = zmq_setsockopt(sock, o->name, &v, sizeof v);
+        }
+        if (rc != 0) {
+            snprintf(err, errlen, "%s: cannot set %s: %s", what, s_opts[k].text, zmq_strerror(errno));
+            return -MPO_ESOCKET;
+        }
+    }
+    return 0;
+}
+
+void *sock_open(void *ctx, int type, const char *what, const sock_opt_t *opts, const char *bind,
+                const char *connect, char *err, size_t errlen) {
+    void *sock = ctx ? zmq_socket(ctx, type) : NULL;
+    if (!sock) {
+        snprintf(err, errlen, "%s: cannot make a socket: %s", what, zmq_strerror(errno));
+        return NULL;
+    }
+    if (sock_set(sock, what, opts, err, errlen) != 0)
+        goto fail;
+    if (bind && zmq_bind(sock, bind) != 0) {
+        snprintf(err, errlen, "%s: cannot bind %s: %s", what, bind, zmq_strerror(errno));
+        goto fail;
+    }
+    if (connect && zmq_connect(sock, connect) != 0) {
+        snprintf(err, errlen, "%s: cannot connect to %s: %s", what, connect, zmq_strerror(errno));
+        goto fail;
+    }
+    return sock;
+fail:
+    sock_close(&sock);
+    return NULL;
+}
+
+void sock_close(void **sock_p) {
+    if (*sock_p)
+        zmq_close(*sock_p);
+    *sock_p = NULL;
+}

@@ -1,0 +1,32 @@
+/* sock: every ZeroMQ socket of mpo made, configured and bound or connected in one call, with each
+ * option's result checked. A role lists its options as a table; a failure is one line naming the
+ * socket, the option or endpoint, and ZeroMQ's reason. */
+#ifndef MPO_SOCK_H
+#define MPO_SOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* one option: ZMQ_LINGER, ZMQ_SNDHWM, …; integer options take value (ZMQ_MAXMSGSIZE as int64),
+ * byte options (ZMQ_SUBSCRIBE, ZMQ_ROUTING_ID) take bytes/value as their length */
+typedef struct {
+    int name;
+    int64_t value;
+    const char *bytes;
+} sock_opt_t;
+
+#define SOCK_OPTS_END {-1, 0, NULL}
+
+/* Make a socket of type on ctx, set opts (ended by SOCK_OPTS_END), then bind `bind` and/or connect
+ * `connect` (either may be NULL). `what` names the socket in errors ("replay: ROUTER"). NULL with a
+ * one-line reason in err. */
+void *sock_open(void *ctx, int type, const char *what, const sock_opt_t *opts, const char *bind,
+                const char *connect, char *err, size_t errlen);
+/* Set opts on an open socket: 0, or -MPO_ESOCKET with a reason naming the option. */
+int sock_set(void *sock, const char *what, const sock_opt_t *opts, char *err, size_t errlen);
+/* ZMQ_LINGER's name and the others' (for messages) */
+const char *sock_opt_name(int name);
+/* close and set the caller's pointer to NULL; NULL is fine */
+void sock_close(void **sock_p);
+
+#endif
