@@ -17,6 +17,7 @@
 #include <microhttpd.h>
 
 #include "common/clock.h"
+#include "common/error.h"
 #include "common/log.h"
 
 #define S_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -410,4 +411,14 @@ unsigned long metrics_http_scrapes(const metrics_http_t *self) {
     unsigned long n = m->scrapes;
     pthread_mutex_unlock(&m->lock);
     return n;
+}
+
+int metrics_http_start(const char *role, int port, metrics_http_render_fn render, void *ctx, metrics_http_t **out,
+                       char *err, size_t errlen) {
+    *out = metrics_http_new(port, render, ctx, err, errlen);
+    if (!*out && err[0])
+        return -MPO_ESOCKET;
+    if (*out)
+        log_info("%s: metrics on http://*:%d/metrics", role, metrics_http_port(*out));
+    return 0;
 }
