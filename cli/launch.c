@@ -27,13 +27,12 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #include "common/clock.h"
 #include "env/env.h"
 #include "env/evaluate.h"
 #include "common/log.h"
-#include "common/wire.h"
+#include "common/stats_client.h"
 #include "learner/mpo.h"
 
 #define STOP_GRACE_S 10.0
@@ -66,7 +65,7 @@ typedef struct {
     s_child_t *children;
     int n_children;
     char tmp_dir[64];      /* checkpoint_dir made here when none is configured */
-    void *ctx, *stats;     /* DEALER to the replay server, Hello role STAT */
+    stats_client_t *stats; /* asks the replay server, as `mpo stat` does */
     bool stats_pending;
     double stats_sent;
     s_stats_t st;
@@ -240,68 +239,42 @@ static void s_stop_role(launch_t *self, s_role_t role) {
     }
 }
 
-static int s_stats_connect(launch_t *self) {
-    self->ctx = zmq_ctx_new();
-    self->stats = self->ctx ? zmq_socket(self->ctx, ZMQ_DEALER) : NULL;
-    if (!self->stats)
-        return -1;
-    int zero = 0;
-    int64_t maxmsg = self->cfg.max_message_bytes;
-    zmq_setsockopt(self->stats, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(self->stats, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-    if (zmq_connect(self->stats, self->cfg.replay_endpoint) != 0)
-        return -1;
-    return wire_send_hello(self->stats, MPO__ROLE__ROLE_STAT, self->cfg.env, 0, 0, "train");
-}
-
-static void s_stats_request(launch_t *self, double now) {
-    if (wire_send_stats_request(self->stats) == 0) {
-        self->stats_pending = true;
-        self->stats_sent = now;
-    }
-}
-
-static void s_stats_receive(launch_t *self) {
-    wire_rejection_t why;
-    char reason[256];
-    Mpo__Message *msg = wire_recv(self->stats, &why, reason, sizeof reason);
-    if (!msg && why == WIRE_OK)
-        return;
-    if (!msg)
-        return;
-    if (msg->body_case == MPO__MESSAGE__BODY_STATS_REPLY) {
-        const Mpo__StatsReply *r = msg->stats_reply;
-        s_stats_t *st = &self->st;
-        for (size_t i = 0; i < r->n_stats; i++) {
-            const char *name = r->stats[i]->name ? r->stats[i]->name : "";
-            double v = r->stats[i]->value;
-            if (!strcmp(name, "inserts_total"))
-                st->inserts = v;
-            else if (!strcmp(name, "learner_updates"))
-                st->updates = v;
-            else if (!strcmp(name, "actors_connected"))
-                st->actors = v;
+/* Keep one stats request in flight: a new one when the last was answered STATS_PERIOD_S ago or went
+ * unanswered for STATS_TIMEOUT_S; take the reply when it comes (waiting at most wait_s). */
+static void s_stats_tick(launch_t *self, double wait_s) {
+    char err[300];
+    double now = clock_now();
+    if ((!self->stats_pending && now - self->stats_sent >= STATS_PERIOD_S) ||
+        (self->stats_pending && now - self->stats_sent > STATS_TIMEOUT_S)) {
+        if (stats_client_request(self->stats, err, sizeof err) == 0) {
+            self->stats_pending = true;
+            self->stats_sent = now;
         }
-        double sum = 0;
-        for (size_t i = 0; i < r->n_recent_returns; i++)
-            sum += r->recent_returns[i];
-        st->n_returns = (int)r->n_recent_returns;
-        st->return_mean = st->n_returns ? sum / st->n_returns : 0;
-        st->valid = true;
-        self->stats_pending = false;
-    } else if (msg->body_case == MPO__MESSAGE__BODY_ERROR) {
-        log_warn("replay server: %s", msg->error->reason ? msg->error->reason : "error");
-        self->stats_pending = false;
     }
-    wire_free(msg);
+    int got = stats_client_poll(self->stats, wait_s, err, sizeof err);
+    if (got < 0) {
+        log_warn("replay server: %s", err);
+        self->stats_pending = false;
+        return;
+    }
+    if (got == 0)
+        return;
+    const Mpo__StatsReply *r = stats_client_reply(self->stats);
+    s_stats_t *st = &self->st;
+    st->inserts = stats_reply_value(r, "inserts_total", st->inserts);
+    st->updates = stats_reply_value(r, "learner_updates", st->updates);
+    st->actors = stats_reply_value(r, "actors_connected", st->actors);
+    double sum = 0;
+    for (size_t i = 0; i < r->n_recent_returns; i++)
+        sum += r->recent_returns[i];
+    st->n_returns = (int)r->n_recent_returns;
+    st->return_mean = st->n_returns ? sum / st->n_returns : 0;
+    st->valid = true;
+    self->stats_pending = false;
 }
 
 static void s_launch_destroy(launch_t *self) {
-    if (self->stats)
-        zmq_close(self->stats);
-    if (self->ctx)
-        zmq_ctx_term(self->ctx);
-    self->stats = self->ctx = NULL;
+    stats_client_destroy(&self->stats);
     free(self->children);
     self->children = NULL;
 }
@@ -399,21 +372,14 @@ int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, do
     int rc = 0;
     for (int i = 0; i < self->n_children && rc == 0; i++)
         rc = s_spawn(self, &self->children[i]);
-    if (rc == 0 && s_stats_connect(self) != 0) {
-        log_error("stats socket: %s", zmq_strerror(zmq_errno()));
+    char err[300];
+    if (rc == 0 && !(self->stats = stats_client_new(cfg->replay_endpoint, "train", cfg->env, err, sizeof err))) {
+        log_error("%s", err);
         rc = -1;
     }
-    double last_log = t0, updates_at_log = 0, last_request = 0;
-    zmq_pollitem_t item = {self->stats, 0, ZMQ_POLLIN, 0};
+    double last_log = t0, updates_at_log = 0, now;
     while (rc == 0 && !*stop) {
-        double now = clock_now();
-        if ((!self->stats_pending && now - last_request >= STATS_PERIOD_S) ||
-            (self->stats_pending && now - self->stats_sent > STATS_TIMEOUT_S)) {
-            s_stats_request(self, now);
-            last_request = now;
-        }
-        if (zmq_poll(&item, 1, 100) > 0)
-            s_stats_receive(self);
+        s_stats_tick(self, 0.1);
         if (s_check_children(self) != 0) {
             rc = -1;
             break;

@@ -16,29 +16,32 @@
 #include <zmq.h>
 
 #include "common/clock.h"
-#include "common/wire.h"
+#include "common/config.h"
+#include "common/stats_client.h"
 #include "replay/replay_stats.h"
 
-#define STAT_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
 #define STAT_SLICE_MS 100 /* waits are cut in slices so Ctrl-C is noticed promptly */
 
-static volatile sig_atomic_t s_interrupted;
+static volatile int s_interrupted; /* set by the signal handler only */
 
 static void s_on_signal(int sig) {
     (void)sig;
     s_interrupted = 1;
 }
 
+static const char *s_default_endpoint(void) { return config_find("replay_endpoint")->def; }
+
 static void s_usage(FILE *out) {
     fprintf(out,
             "usage: mpo stat [ENDPOINT] [--json] [--watch SECONDS] [--timeout SECONDS]\n"
             "Show a replay server's stats: size, rates, samples per insert, rate-limiter waits, actors,\n"
             "recent episode returns and refused messages by reason.\n"
-            "  ENDPOINT           the replay server (default " STAT_DEFAULT_ENDPOINT ")\n"
+            "  ENDPOINT           the replay server (default %s, the replay_endpoint key's default)\n"
             "  --json             one JSON object (with --watch: one per line)\n"
             "  --watch SECONDS    repeat every SECONDS until Ctrl-C\n"
             "  --timeout SECONDS  give up when the server does not answer in time (default 3)\n"
-            "Exit status 0, or 1 when the server does not answer or refuses.\n");
+            "Exit status 0, or 1 when the server does not answer or refuses.\n",
+            s_default_endpoint());
 }
 
 /* ------------------------------------------------------------ printing */
@@ -65,6 +68,19 @@ static void s_json_number(FILE *out, double v) {
         fprintf(out, "%.10g", v);
 }
 
+/* a peer's own stats list as one JSON object */
+static void s_json_stats(FILE *out, Mpo__Stat *const *stats, size_t n) {
+    fputc('{', out);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputc(',', out);
+        s_json_string(out, stats[i]->name);
+        fputc(':', out);
+        s_json_number(out, stats[i]->value);
+    }
+    fputc('}', out);
+}
+
 static void s_print_json(FILE *out, const char *endpoint, const Mpo__StatsReply *r) {
     fputs("{\"endpoint\":", out);
     s_json_string(out, endpoint);
@@ -87,9 +103,13 @@ static void s_print_json(FILE *out, const char *endpoint, const Mpo__StatsReply 
                 (unsigned long long)a->transitions, (unsigned long long)a->batches,
                 (unsigned long long)a->policy_version, (long long)a->version_lag);
         s_json_number(out, a->last_seen_s);
-        fprintf(out, ",\"episodes\":%llu}", (unsigned long long)a->episodes);
+        fprintf(out, ",\"episodes\":%llu,\"stats\":", (unsigned long long)a->episodes);
+        s_json_stats(out, a->stats, a->n_stats);
+        fputc('}', out);
     }
-    fputs("],\"recent_returns\":[", out);
+    fputs("],\"learner\":", out);
+    s_json_stats(out, r->learner_stats, r->n_learner_stats);
+    fputs(",\"recent_returns\":[", out);
     for (size_t i = 0; i < r->n_recent_returns; i++) {
         if (i)
             fputc(',', out);
@@ -113,6 +133,23 @@ static void s_format_value(char *buf, size_t len, double v) {
         snprintf(buf, len, "%.2f", v);
 }
 
+/* a peer's own stats list, several figures a line: "name value" pairs */
+static void s_print_stats_list(FILE *out, const char *indent, Mpo__Stat *const *stats, size_t n) {
+    int col = 0;
+    for (size_t i = 0; i < n; i++) {
+        char v[64], item[160];
+        s_format_value(v, sizeof v, stats[i]->value);
+        int len = snprintf(item, sizeof item, "%s %s", stats[i]->name, v);
+        if (col && col + 3 + len > 100) {
+            fputc('\n', out);
+            col = 0;
+        }
+        col += fprintf(out, "%s%s", col ? "   " : indent, item);
+    }
+    if (col)
+        fputc('\n', out);
+}
+
 static void s_print_table(FILE *out, const char *endpoint, const Mpo__StatsReply *r) {
     fprintf(out, "replay %s  env %s\n", endpoint, r->env);
     for (size_t i = 0; i < r->n_stats; i++) {
@@ -121,6 +158,10 @@ static void s_print_table(FILE *out, const char *endpoint, const Mpo__StatsReply
         s_format_value(v, sizeof v, r->stats[i]->value);
         fprintf(out, "  %-28s %16s  %-14s %s\n", r->stats[i]->name, v, info ? info->unit : "",
                 info ? info->help : "");
+    }
+    if (r->n_learner_stats) {
+        fprintf(out, "learner (as it last reported):\n");
+        s_print_stats_list(out, "  ", r->learner_stats, r->n_learner_stats);
     }
     fprintf(out, "actors: %zu\n", r->n_actors);
     if (r->n_actors)
@@ -131,6 +172,7 @@ static void s_print_table(FILE *out, const char *endpoint, const Mpo__StatsReply
         fprintf(out, "  %-32.32s %12llu %9llu %8llu %6lld %8.1f s %9llu\n", a->id, (unsigned long long)a->transitions,
                 (unsigned long long)a->batches, (unsigned long long)a->policy_version, (long long)a->version_lag,
                 a->last_seen_s, (unsigned long long)a->episodes);
+        s_print_stats_list(out, "      ", a->stats, a->n_stats);
     }
     if (r->n_recent_returns) {
         double sum = 0, lo = INFINITY, hi = -INFINITY;
@@ -155,58 +197,6 @@ static void s_print_table(FILE *out, const char *endpoint, const Mpo__StatsReply
         }
     fprintf(out, "%s\n", any ? "" : " none");
     fflush(out);
-}
-
-/* ------------------------------------------------------------ talking */
-
-/* Ask once and wait for the StatsReply until the deadline. 0 with *reply set; -1 with a reason. */
-static int s_ask(void *sock, double timeout, Mpo__Message **reply, char *err, size_t errlen) {
-    if (wire_send_stats_request(sock) != 0 && errno != EAGAIN) {
-        snprintf(err, errlen, "cannot send: %s", zmq_strerror(errno));
-        return -1;
-    }
-    double deadline = clock_now() + timeout;
-    while (!s_interrupted) {
-        double left = deadline - clock_now();
-        if (left <= 0)
-            break;
-        zmq_pollitem_t it = {.socket = sock, .events = ZMQ_POLLIN};
-        int ms = (int)(left * 1000) + 1;
-        int n = zmq_poll(&it, 1, ms < STAT_SLICE_MS ? ms : STAT_SLICE_MS);
-        if (n < 0 && errno != EINTR) {
-            snprintf(err, errlen, "poll: %s", zmq_strerror(errno));
-            return -1;
-        }
-        if (n <= 0)
-            continue;
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
-            continue;
-        }
-        wire_rejection_t why;
-        char reason[256];
-        Mpo__Message *got = wire_decode(zmq_msg_data(&m), zmq_msg_size(&m), &why, reason, sizeof reason);
-        zmq_msg_close(&m);
-        if (!got)
-            continue; /* not ours to judge; keep waiting for the reply */
-        if (got->body_case == MPO__MESSAGE__BODY_STATS_REPLY) {
-            *reply = got;
-            return 0;
-        }
-        if (got->body_case == MPO__MESSAGE__BODY_ERROR) {
-            snprintf(err, errlen, "the server refused: %s", got->error->reason ? got->error->reason : "");
-            wire_free(got);
-            return -1;
-        }
-        wire_free(got); /* the Ack to our Hello */
-    }
-    if (s_interrupted)
-        snprintf(err, errlen, "interrupted");
-    else
-        snprintf(err, errlen, "no answer within %g s", timeout);
-    return -1;
 }
 
 int stat_main(int argc, char **argv) {
@@ -242,7 +232,7 @@ int stat_main(int argc, char **argv) {
         }
     }
     if (!endpoint)
-        endpoint = STAT_DEFAULT_ENDPOINT;
+        endpoint = s_default_endpoint();
 
     s_interrupted = 0;
     struct sigaction old_int, old_term;
@@ -254,35 +244,28 @@ int stat_main(int argc, char **argv) {
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
     }
-    void *ctx = zmq_ctx_new();
-    void *sock = zmq_socket(ctx, ZMQ_DEALER);
-    int zero = 0, rc = 0;
-    int64_t maxmsg = 256 << 20; /* a StatsReply with 1024 actors is well below this */
-    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-    if (zmq_connect(sock, endpoint) != 0) {
-        fprintf(stderr, "mpo stat: cannot connect to '%s': %s\n", endpoint, zmq_strerror(errno));
+    char err[300], id[64];
+    snprintf(id, sizeof id, "stat-%d", (int)getpid());
+    stats_client_t *client = stats_client_new(endpoint, id, NULL, err, sizeof err);
+    int rc = 0;
+    if (!client) {
+        fprintf(stderr, "mpo stat: %s\n", err);
         rc = 1;
         goto done;
     }
-    char id[64];
-    snprintf(id, sizeof id, "stat-%d", (int)getpid());
-    wire_send_hello(sock, MPO__ROLE__ROLE_STAT, NULL, 0, 0, id);
     for (;;) {
-        Mpo__Message *reply = NULL;
-        char err[300];
-        if (s_ask(sock, timeout, &reply, err, sizeof err) != 0) {
+        if (stats_client_ask(client, timeout, &s_interrupted, err, sizeof err) != 0) {
             if (s_interrupted && watch > 0)
                 break;
             fprintf(stderr, "mpo stat: %s: %s\n", endpoint, err);
             rc = 1;
             break;
         }
+        const Mpo__StatsReply *reply = stats_client_reply(client);
         if (json)
-            s_print_json(stdout, endpoint, reply->stats_reply);
+            s_print_json(stdout, endpoint, reply);
         else
-            s_print_table(stdout, endpoint, reply->stats_reply);
-        wire_free(reply);
+            s_print_table(stdout, endpoint, reply);
         if (watch <= 0)
             break;
         double until = clock_now() + watch;
@@ -294,8 +277,7 @@ int stat_main(int argc, char **argv) {
             printf("\n");
     }
 done:
-    zmq_close(sock);
-    zmq_ctx_term(ctx);
+    stats_client_destroy(&client);
     if (watch > 0) {
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);

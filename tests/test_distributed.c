@@ -28,6 +28,7 @@
 #include <zmq.h>
 
 #include "common/clock.h"
+#include "common/stats_client.h"
 #include "common/wire.h"
 
 #define STEPS 3000
@@ -140,71 +141,17 @@ static int s_stop(pid_t pid, double limit, double *took) {
     return -1;
 }
 
-/* a stats client: DEALER + Hello{STAT} */
-typedef struct {
-    void *ctx, *sock;
-} s_client_t;
-
-static void s_client_open(s_client_t *c) {
-    c->ctx = zmq_ctx_new();
-    c->sock = zmq_socket(c->ctx, ZMQ_DEALER);
-    int zero = 0;
-    zmq_setsockopt(c->sock, ZMQ_LINGER, &zero, sizeof zero);
-    assert_int_equal(zmq_connect(c->sock, s_replay_ep), 0);
-    Mpo__Message msg;
-    Mpo__Hello h;
-    wire_init_message(&msg);
-    mpo__hello__init(&h);
-    h.role = MPO__ROLE__ROLE_STAT;
-    h.id = "test";
-    msg.body_case = MPO__MESSAGE__BODY_HELLO;
-    msg.hello = &h;
-    assert_int_equal(wire_send(c->sock, NULL, 0, &msg, 0), 0);
+/* the next StatsReply through the stats client (NULL after 2 s); owned by the client */
+static const Mpo__StatsReply *s_stats(stats_client_t *c) {
+    char err[300];
+    return stats_client_ask(c, 2.0, NULL, err, sizeof err) == 0 ? stats_client_reply(c) : NULL;
 }
 
-static void s_client_close(s_client_t *c) {
-    zmq_close(c->sock);
-    zmq_ctx_term(c->ctx);
-}
-
-/* the next StatsReply (NULL after 2 s); free with wire_free */
-static Mpo__Message *s_stats(s_client_t *c) {
-    Mpo__Message msg;
-    Mpo__StatsRequest r;
-    wire_init_message(&msg);
-    mpo__stats_request__init(&r);
-    msg.body_case = MPO__MESSAGE__BODY_STATS_REQUEST;
-    msg.stats_request = &r;
-    if (wire_send(c->sock, NULL, 0, &msg, ZMQ_DONTWAIT) != 0)
-        return NULL;
-    double t0 = clock_now();
-    while (clock_now() - t0 < 2.0) {
-        zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, 100) <= 0)
-            continue;
-        zmq_msg_t f;
-        zmq_msg_init(&f);
-        if (zmq_msg_recv(&f, c->sock, 0) < 0) {
-            zmq_msg_close(&f);
-            continue;
-        }
-        wire_rejection_t why;
-        char reason[256];
-        Mpo__Message *m = wire_decode(zmq_msg_data(&f), zmq_msg_size(&f), &why, reason, sizeof reason);
-        zmq_msg_close(&f);
-        if (m && m->body_case == MPO__MESSAGE__BODY_STATS_REPLY)
-            return m;
-        wire_free(m); /* the hello's ack */
-    }
-    return NULL;
-}
-
-static double s_stat(const Mpo__Message *m, const char *name) {
-    for (size_t i = 0; i < m->stats_reply->n_stats; i++)
-        if (!strcmp(m->stats_reply->stats[i]->name, name))
-            return m->stats_reply->stats[i]->value;
-    fail_msg("no stat '%s' in the reply", name);
-    return NAN;
+static double s_stat(const Mpo__StatsReply *r, const char *name) {
+    double v = stats_reply_value(r, name, NAN);
+    if (isnan(v))
+        fail_msg("no stat '%s' in the reply", name);
+    return v;
 }
 
 /* `key value` from DIR/FILE */
@@ -253,21 +200,21 @@ static void s_cluster(const char *const *ns, const char *tag) {
     pid_t learner = s_start_in(ns[1], "learner", log[1], learner_extra);
     pid_t actors[2] = {s_start_in(ns[2], "actor", log[2], a0), s_start_in(ns[3], "actor", log[3], a1)};
 
-    s_client_t c;
-    s_client_open(&c);
+    char err[300];
+    stats_client_t *c = stats_client_new(s_replay_ep, "test", NULL, err, sizeof err);
+    assert_non_null(c);
     /* run until STEPS are stored and both actors act with learner weights */
     double t0 = clock_now();
     bool ready = false;
     while (!ready && clock_now() - t0 < 150) {
         usleep(200000);
-        Mpo__Message *m = s_stats(&c);
+        const Mpo__StatsReply *m = s_stats(c);
         if (!m)
             continue;
         int with_weights = 0;
-        for (size_t i = 0; i < m->stats_reply->n_actors; i++)
-            with_weights += m->stats_reply->actors[i]->policy_version > 0;
+        for (size_t i = 0; i < m->n_actors; i++)
+            with_weights += m->actors[i]->policy_version > 0;
         ready = s_stat(m, "inserts_total") >= STEPS && with_weights == 2;
-        wire_free(m);
     }
     if (!ready)
         s_dump_logs();
@@ -283,11 +230,10 @@ static void s_cluster(const char *const *ns, const char *tag) {
     }
     /* let the learner drain what the rate limiter still allows */
     sleep(2);
-    Mpo__Message *m = s_stats(&c);
-    assert_non_null(m);
-    const Mpo__StatsReply *r = m->stats_reply;
-    double inserts = s_stat(m, "inserts_total"), dups = s_stat(m, "duplicates_total");
-    double updates = s_stat(m, "learner_updates");
+    const Mpo__StatsReply *r = s_stats(c);
+    assert_non_null(r);
+    double inserts = s_stat(r, "inserts_total"), dups = s_stat(r, "duplicates_total");
+    double updates = s_stat(r, "learner_updates");
     uint64_t sent = 0;
     assert_int_equal(r->n_actors, 2);
     for (size_t i = 0; i < r->n_actors; i++) {
@@ -304,7 +250,6 @@ static void s_cluster(const char *const *ns, const char *tag) {
     assert_true((double)sent == inserts);
     assert_true(dups == 0);
     assert_true(fabs(updates - expected) <= TOLERANCE + 2 * PREFETCH + BATCH);
-    wire_free(m);
 
     int rc = s_stop(learner, 5.0, &took);
     printf("   learner stopped in %.2f s\n", took);
@@ -330,11 +275,9 @@ static void s_cluster(const char *const *ns, const char *tag) {
     double resumed_updates = 0;
     while (clock_now() - t0 < 60 && resumed_updates <= saved + 50) {
         usleep(200000);
-        Mpo__Message *m2 = s_stats(&c);
-        if (m2) {
+        const Mpo__StatsReply *m2 = s_stats(c);
+        if (m2)
             resumed_updates = s_stat(m2, "learner_updates");
-            wire_free(m2);
-        }
     }
     assert_int_equal(s_stop(actor, 5.0, &took), 0);
     assert_int_equal(s_stop(learner, 5.0, &took), 0);
@@ -345,7 +288,7 @@ static void s_cluster(const char *const *ns, const char *tag) {
     assert_true(after > saved);
     assert_true(version2 > version);
 
-    s_client_close(&c);
+    stats_client_destroy(&c);
     rc = s_stop(replay, 5.0, &took);
     printf("   replay stopped in %.2f s\n", took);
     assert_int_equal(rc, 0);
