@@ -77,7 +77,7 @@ int config_set(config_t *self, const char *key, const char *value, char *err, si
     if (!k) {
         snprintf(err, errlen, "unknown config key '%s' (did you mean '%s'? `mpo config --help` lists them)",
                  key, s_nearest(key));
-        return -1;
+        return -MPO_EINVAL;
     }
     char *field = (char *)self + k->offset;
     switch (k->type) {
@@ -90,15 +90,15 @@ int config_set(config_t *self, const char *key, const char *value, char *err, si
             end++;
         if (end == value || *end || errno || !isfinite(v)) {
             snprintf(err, errlen, "config key '%s': '%s' is not a number", key, value);
-            return -1;
+            return -MPO_EINVAL;
         }
         if (k->type == CONFIG_INT && v != floor(v)) {
             snprintf(err, errlen, "config key '%s': '%s' is not an integer", key, value);
-            return -1;
+            return -MPO_EINVAL;
         }
         if (v < k->min || v > k->max) {
             snprintf(err, errlen, "config key '%s': %s is out of range [%g, %g]", key, value, k->min, k->max);
-            return -1;
+            return -MPO_EINVAL;
         }
         if (k->type == CONFIG_FLOAT)
             *(double *)field = v;
@@ -109,18 +109,18 @@ int config_set(config_t *self, const char *key, const char *value, char *err, si
     case CONFIG_CHOICE:
         if (!s_choice_ok(k->choices, value)) {
             snprintf(err, errlen, "config key '%s': '%s' is not one of %s", key, value, k->choices);
-            return -1;
+            return -MPO_EINVAL;
         }
         /* fall through */
     case CONFIG_STR:
         if (strlen(value) >= CONFIG_STR_MAX) {
             snprintf(err, errlen, "config key '%s': value longer than %d characters", key, CONFIG_STR_MAX - 1);
-            return -1;
+            return -MPO_EINVAL;
         }
         snprintf(field, CONFIG_STR_MAX, "%s", value);
         return 0;
     }
-    return -1;
+    return -MPO_EINVAL;
 }
 
 void config_defaults(config_t *self) {
@@ -136,13 +136,13 @@ int config_set_pair(config_t *self, const char *pair, char *err, size_t errlen) 
     const char *eq = strchr(pair, '=');
     if (!eq || eq == pair) {
         snprintf(err, errlen, "'%s' is not key=value", pair);
-        return -1;
+        return -MPO_EINVAL;
     }
     char key[128];
     size_t n = (size_t)(eq - pair);
     if (n >= sizeof key) {
         snprintf(err, errlen, "config key too long in '%.40s…'", pair);
-        return -1;
+        return -MPO_EINVAL;
     }
     memcpy(key, pair, n);
     key[n] = 0;
@@ -180,7 +180,7 @@ int config_load_file(config_t *self, const char *path, char *err, size_t errlen)
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, errlen, "cannot open config file '%s': %s", path, strerror(errno));
-        return -1;
+        return -MPO_EIO;
     }
     char reason[512] = "";
     s_ini_ctx_t ctx = {self, reason, sizeof reason, 0};
@@ -188,11 +188,11 @@ int config_load_file(config_t *self, const char *path, char *err, size_t errlen)
     fclose(f);
     if (ctx.failed) {
         snprintf(err, errlen, "%s:%d: %s", path, rc, reason);
-        return -1;
+        return -MPO_EINVAL;
     }
     if (rc != 0) {
         snprintf(err, errlen, "%s:%d: not a `key = value` line", path, rc);
-        return -1;
+        return -MPO_EINVAL;
     }
     return 0;
 }
@@ -210,7 +210,7 @@ int config_load_env(config_t *self, char *err, size_t errlen) {
         char reason[512];
         if (config_set(self, s_keys[i].name, v, reason, sizeof reason) != 0) {
             snprintf(err, errlen, "environment variable %s: %s", var, reason);
-            return -1;
+            return -MPO_EINVAL;
         }
     }
     return 0;

@@ -113,11 +113,12 @@ const config_key_t *config_keys(size_t *count);
 const config_key_t *config_find(const char *name);
 
 void config_defaults(config_t *self);
-/* Set one key from text. 0, or -1 with a one-line reason naming the key (unknown key: the nearest
+/* Set one key from text. 0, or -MPO_EINVAL (common/error.h) with a one-line reason naming the key (unknown key: the nearest
  * known one; out of range: the range). */
 int config_set(config_t *self, const char *key, const char *value, char *err, size_t errlen);
 /* "key=value" */
 int config_set_pair(config_t *self, const char *pair, char *err, size_t errlen);
+/* The loaders below return 0, -MPO_EIO (file unreadable) or -MPO_EINVAL, with a one-line reason. */
 /* INI file: `key = value` lines, `#`/`;` comments, an optional [mpo] section. */
 int config_load_file(config_t *self, const char *path, char *err, size_t errlen);
 /* MPO_<KEY> (upper case) for every key that is set in the environment. */

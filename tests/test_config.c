@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/error.h"
 
 #define CONTAINS(hay, needle)                                                                 \
     do {                                                                                      \
@@ -118,14 +119,14 @@ static void test_set_unknown_key(void **state) {
     config_t c;
     char err[256] = "";
     config_defaults(&c);
-    assert_int_equal(config_set(&c, "learning_rat", "1e-3", err, sizeof err), -1);
+    assert_int_equal(config_set(&c, "learning_rat", "1e-3", err, sizeof err), -MPO_EINVAL);
     CONTAINS(err, "learning_rat");
     CONTAINS(err, "'learning_rate'");
     assert_null(strchr(err, '\n'));
-    assert_int_equal(config_set(&c, "batchsize", "3", err, sizeof err), -1);
+    assert_int_equal(config_set(&c, "batchsize", "3", err, sizeof err), -MPO_EINVAL);
     CONTAINS(err, "batchsize");
     CONTAINS(err, "batch_size");
-    assert_int_equal(config_set(&c, "n_action_sample", "3", err, sizeof err), -1);
+    assert_int_equal(config_set(&c, "n_action_sample", "3", err, sizeof err), -MPO_EINVAL);
     CONTAINS(err, "n_action_samples");
 }
 
@@ -137,54 +138,54 @@ static void test_set_bad_values(void **state) {
     config_defaults(&d);
 
     /* out of range: the error names the key and the range */
-    assert_int_equal(config_set(&c, "gamma", "1.5", err, sizeof err), -1);
+    assert_int_equal(config_set(&c, "gamma", "1.5", err, sizeof err), -MPO_EINVAL);
     CONTAINS(err, "gamma");
     CONTAINS(err, "[0, 1]");
-    assert_int_equal(config_set(&c, "batch_size", "0", err, sizeof err), -1);
+    assert_int_equal(config_set(&c, "batch_size", "0", err, sizeof err), -MPO_EINVAL);
     CONTAINS(err, "batch_size");
     CONTAINS(err, "[1, 65536]");
-    assert_int_equal(config_set(&c, "tau", "-0.1", err, sizeof err), -1);
+    assert_int_equal(config_set(&c, "tau", "-0.1", err, sizeof err), -MPO_EINVAL);
     CONTAINS(err, "[0, 1]");
 
     /* not a number */
     const char *bad[] = {"abc", "", "3e-4x", "1,5", "nan", "inf", "0x", " "};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = 0;
-        if (config_set(&c, "learning_rate", bad[i], err, sizeof err) != -1)
+        if (config_set(&c, "learning_rate", bad[i], err, sizeof err) != -MPO_EINVAL)
             fail_msg("learning_rate='%s' accepted", bad[i]);
         CONTAINS(err, "learning_rate");
         assert_true(strlen(err) > 0);
     }
-    assert_int_equal(config_set(&c, "learning_rate", "abc", err, sizeof err), -1);
+    assert_int_equal(config_set(&c, "learning_rate", "abc", err, sizeof err), -MPO_EINVAL);
     CONTAINS(err, "not a number");
 
     /* not an integer */
-    assert_int_equal(config_set(&c, "batch_size", "12.5", err, sizeof err), -1);
+    assert_int_equal(config_set(&c, "batch_size", "12.5", err, sizeof err), -MPO_EINVAL);
     CONTAINS(err, "batch_size");
     CONTAINS(err, "integer");
-    assert_int_equal(config_set(&c, "hidden", "abc", err, sizeof err), -1);
+    assert_int_equal(config_set(&c, "hidden", "abc", err, sizeof err), -MPO_EINVAL);
 
     /* a choice outside its list names the choices */
-    assert_int_equal(config_set(&c, "policy", "tanh", err, sizeof err), -1);
+    assert_int_equal(config_set(&c, "policy", "tanh", err, sizeof err), -MPO_EINVAL);
     CONTAINS(err, "policy");
     CONTAINS(err, "tanh");
     CONTAINS(err, "squashed");
     CONTAINS(err, "gaussian");
-    assert_int_equal(config_set(&c, "policy", "gauss", err, sizeof err), -1);
-    assert_int_equal(config_set(&c, "policy", "gaussian2", err, sizeof err), -1);
-    assert_int_equal(config_set(&c, "policy", "", err, sizeof err), -1);
+    assert_int_equal(config_set(&c, "policy", "gauss", err, sizeof err), -MPO_EINVAL);
+    assert_int_equal(config_set(&c, "policy", "gaussian2", err, sizeof err), -MPO_EINVAL);
+    assert_int_equal(config_set(&c, "policy", "", err, sizeof err), -MPO_EINVAL);
 
     /* a string too long for its field */
     char big[CONFIG_STR_MAX + 10];
     memset(big, 'a', sizeof big - 1);
     big[sizeof big - 1] = 0;
-    assert_int_equal(config_set(&c, "run_dir", big, err, sizeof err), -1);
+    assert_int_equal(config_set(&c, "run_dir", big, err, sizeof err), -MPO_EINVAL);
 
     /* a failed set changes nothing */
     assert_memory_equal(&c, &d, sizeof c);
     /* a short error buffer is fine */
     char tiny[8];
-    assert_int_equal(config_set(&c, "learning_rat", "1", tiny, sizeof tiny), -1);
+    assert_int_equal(config_set(&c, "learning_rat", "1", tiny, sizeof tiny), -MPO_EINVAL);
     assert_true(strlen(tiny) < sizeof tiny);
 }
 
@@ -197,12 +198,12 @@ static void test_set_pair(void **state) {
     assert_int_equal(c.batch_size, 64);
     assert_int_equal(config_set_pair(&c, "run_dir=/tmp/a=b", err, sizeof err), 0);
     assert_string_equal(c.run_dir, "/tmp/a=b"); /* split at the first '=' */
-    assert_int_equal(config_set_pair(&c, "batch_size", err, sizeof err), -1);
+    assert_int_equal(config_set_pair(&c, "batch_size", err, sizeof err), -MPO_EINVAL);
     CONTAINS(err, "batch_size");
-    assert_int_equal(config_set_pair(&c, "=64", err, sizeof err), -1);
-    assert_int_equal(config_set_pair(&c, "learning_rat=1e-3", err, sizeof err), -1);
+    assert_int_equal(config_set_pair(&c, "=64", err, sizeof err), -MPO_EINVAL);
+    assert_int_equal(config_set_pair(&c, "learning_rat=1e-3", err, sizeof err), -MPO_EINVAL);
     CONTAINS(err, "learning_rate");
-    assert_int_equal(config_set_pair(&c, "gamma=2", err, sizeof err), -1);
+    assert_int_equal(config_set_pair(&c, "gamma=2", err, sizeof err), -MPO_EINVAL);
     CONTAINS(err, "[0, 1]");
     assert_int_equal(c.batch_size, 64);
 }
@@ -241,7 +242,7 @@ static void test_load_file_errors(void **state) {
 
     /* unknown key on line 3 */
     s_write_tmp(path, sizeof path, "batch_size = 64\n# x\nlearning_rat = 1e-3\nhidden = 32\n");
-    assert_int_equal(config_load_file(&c, path, err, sizeof err), -1);
+    assert_int_equal(config_load_file(&c, path, err, sizeof err), -MPO_EINVAL);
     snprintf(want, sizeof want, "%s:3:", path);
     CONTAINS(err, want);
     CONTAINS(err, "learning_rat");
@@ -252,7 +253,7 @@ static void test_load_file_errors(void **state) {
     /* out of range on line 2 */
     config_defaults(&c);
     s_write_tmp(path, sizeof path, "[mpo]\ngamma = 7\n");
-    assert_int_equal(config_load_file(&c, path, err, sizeof err), -1);
+    assert_int_equal(config_load_file(&c, path, err, sizeof err), -MPO_EINVAL);
     snprintf(want, sizeof want, "%s:2:", path);
     CONTAINS(err, want);
     CONTAINS(err, "[0, 1]");
@@ -261,7 +262,7 @@ static void test_load_file_errors(void **state) {
     /* another section is rejected, and named */
     config_defaults(&c);
     s_write_tmp(path, sizeof path, "batch_size = 64\n[learner]\nhidden = 32\n");
-    assert_int_equal(config_load_file(&c, path, err, sizeof err), -1);
+    assert_int_equal(config_load_file(&c, path, err, sizeof err), -MPO_EINVAL);
     CONTAINS(err, path);
     CONTAINS(err, "learner");
     assert_int_equal(c.hidden, 256);
@@ -270,7 +271,7 @@ static void test_load_file_errors(void **state) {
     /* a line that is not key = value */
     config_defaults(&c);
     s_write_tmp(path, sizeof path, "batch_size = 64\nthis is not a pair\n");
-    assert_int_equal(config_load_file(&c, path, err, sizeof err), -1);
+    assert_int_equal(config_load_file(&c, path, err, sizeof err), -MPO_EINVAL);
     snprintf(want, sizeof want, "%s:2:", path);
     CONTAINS(err, want);
     unlink(path);
@@ -278,7 +279,7 @@ static void test_load_file_errors(void **state) {
     /* a missing file names the path */
     const char *missing = "/tmp/mpo_test_config_does_not_exist.ini";
     unlink(missing);
-    assert_int_equal(config_load_file(&c, missing, err, sizeof err), -1);
+    assert_int_equal(config_load_file(&c, missing, err, sizeof err), -MPO_EIO);
     CONTAINS(err, missing);
 }
 
@@ -299,7 +300,7 @@ static void test_load_env(void **state) {
     unsetenv("MPO_LEARNING_RATE");
 
     setenv("MPO_BATCH_SIZE", "lots", 1);
-    assert_int_equal(config_load_env(&c, err, sizeof err), -1);
+    assert_int_equal(config_load_env(&c, err, sizeof err), -MPO_EINVAL);
     CONTAINS(err, "MPO_BATCH_SIZE");
     CONTAINS(err, "lots");
     unsetenv("MPO_BATCH_SIZE");
