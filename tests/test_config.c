@@ -34,7 +34,7 @@ static void s_write_tmp(char *path, size_t len, const char *text) {
     fclose(f);
 }
 
-/* the brief's defaults (shared/reference/mpo.md, "Configuration") */
+/* the documented defaults of the update (docs/algorithm.md, the README's configuration table) */
 static void test_defaults(void **state) {
     (void)state;
     config_t c;
@@ -50,7 +50,7 @@ static void test_defaults(void **state) {
     assert_true(c.dual_lr == 1e-2);
     assert_int_equal(c.hidden, 256);
     assert_int_equal(c.learning_starts, 1000);
-    /* and what the reference fixes beyond the brief */
+    /* and the defaults chosen beyond those (docs/algorithm.md, "Defaults chosen by measurement") */
     assert_string_equal(c.env, "Pendulum-v1");
     assert_string_equal(c.policy, "squashed");
     assert_true(c.epsilon_stddev == 1e-6);

@@ -1,5 +1,5 @@
 /* Pendulum-v1 through the env interface: spec, seeded resets, the dynamics and reward against the
- * facts of shared/reference/environments.md worked in double here, torque and speed clipping, the
+ * facts of Gymnasium's Pendulum-v1 (docs/environments.md) worked in double here, torque and speed clipping, the
  * 200-step truncation, and the registry's error for an unknown name. */
 #include <setjmp.h>
 #include <stdarg.h>
