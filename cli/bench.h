@@ -12,6 +12,9 @@ int bench_replay_main(int argc, char **argv);
 
 /* "AMD EPYC 9R14" from /proc/cpuinfo, or "unknown" */
 void bench_cpu_model(char *out, size_t outlen);
+/* the CPU's vector extensions that matter here, "avx2 fma avx512f avx512_bf16 amx_tile" (those
+ * present), from /proc/cpuinfo */
+void bench_cpu_flags(char *out, size_t outlen);
 /* single-thread-or-current-threads sgemm rate in GFLOP/s, measured for about `seconds` */
 double bench_sgemm_gflops(double seconds);
 

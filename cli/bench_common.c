@@ -29,6 +29,31 @@ void bench_cpu_model(char *out, size_t outlen) {
     fclose(f);
 }
 
+void bench_cpu_flags(char *out, size_t outlen) {
+    static const char *const wanted[] = {"avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"};
+    out[0] = 0;
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[8192];
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "flags", 5) == 0) {
+            size_t used = 0;
+            for (size_t i = 0; i < sizeof wanted / sizeof wanted[0]; i++) {
+                char word[64];
+                snprintf(word, sizeof word, " %s", wanted[i]);
+                const char *hit = strstr(line, word);
+                size_t len = strlen(word);
+                if (hit && (hit[len] == ' ' || hit[len] == '\n') && used + len < outlen)
+                    used += (size_t)snprintf(out + used, outlen - used, "%s%s", used ? " " : "", wanted[i]);
+            }
+            break;
+        }
+    fclose(f);
+    if (!out[0])
+        snprintf(out, outlen, "no AVX2");
+}
+
 double bench_sgemm_gflops(double seconds) {
     /* the reference rate: a square product large enough for OpenBLAS's best kernel */
     const int n = 1024;

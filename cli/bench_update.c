@@ -11,13 +11,18 @@
 #include "common/config.h"
 #include "env/env.h"
 #include "learner/mpo.h"
+#include "nn/simd.h"
+
+#define BENCH_SLICES 4
 
 static void s_usage(FILE *out) {
     fprintf(out,
             "usage: mpo bench update [--obs N] [--act N] [--batch N] [--samples N] [--hidden N]\n"
-            "                        [--threads N] [--seconds S] [--json]\n"
+            "                        [--threads N] [--seconds S] [--isa sse2|avx2|avx512] [--json]\n"
             "Times MPO updates on random data (defaults: HalfCheetah sizes 17/6, batch 256, N 20,\n"
-            "hidden 256, 1 thread, 10 s) and the sgemm rate in the same run.\n");
+            "hidden 256, 1 thread, 10 s) and the sgemm rate in the same run, in alternating slices so\n"
+            "that a change of clock speed moves both. --isa runs the element-wise kernels of a narrower\n"
+            "instruction set than the CPU's widest (also MPO_ISA=...).\n");
 }
 
 int bench_update_main(int argc, char **argv) {
@@ -30,6 +35,14 @@ int bench_update_main(int argc, char **argv) {
             return 0;
         } else if (!strcmp(o, "--json")) {
             json = 1;
+        } else if (!strcmp(o, "--isa") && i + 1 < argc) {
+            char err[160];
+            int isa = simd_isa_parse(argv[++i]);
+            if (isa < 0 || simd_set_isa((simd_isa_t)isa, err, sizeof err) != 0) {
+                fprintf(stderr, "mpo bench update: --isa %s: %s\n", argv[i],
+                        isa < 0 ? "expected sse2, avx2 or avx512" : err);
+                return 2;
+            }
         } else if (i + 1 < argc && (!strcmp(o, "--obs") || !strcmp(o, "--act") || !strcmp(o, "--batch") ||
                                     !strcmp(o, "--samples") || !strcmp(o, "--hidden") || !strcmp(o, "--threads") ||
                                     !strcmp(o, "--seconds"))) {
@@ -83,29 +96,38 @@ int bench_update_main(int argc, char **argv) {
     for (size_t b = 0; b < B; b++)
         tb.done[b] = 0;
 
-    double sgemm = bench_sgemm_gflops(seconds < 4 ? 1.0 : 2.0);
     mpo_metrics_t m;
     mpo_update(mpo, &tb, &m); /* warm up */
-    double t0 = clock_now(), t;
+    /* BENCH_SLICES rounds of (sgemm, updates): the ratio compares rates taken side by side */
+    double sgemm = 0, t = 0;
     long n = 0;
-    do {
-        mpo_update(mpo, &tb, &m);
-        n++;
-        t = clock_now() - t0;
-    } while (t < seconds);
+    for (int slice = 0; slice < BENCH_SLICES; slice++) {
+        sgemm += bench_sgemm_gflops(seconds / BENCH_SLICES / 4) / BENCH_SLICES;
+        double t0 = clock_now(), dt;
+        do {
+            mpo_update(mpo, &tb, &m);
+            n++;
+            dt = clock_now() - t0;
+        } while (dt < seconds / BENCH_SLICES);
+        t += dt;
+    }
     double ups = n / t, gflop = mpo_flops_per_update(mpo, batch) / 1e9;
     double ratio = gflop * ups / sgemm;
-    char cpu[128];
+    char cpu[128], flags[128];
     bench_cpu_model(cpu, sizeof cpu);
+    bench_cpu_flags(flags, sizeof flags);
+    const char *isa = simd_isa_name(simd_isa());
     if (json)
         printf("{\"bench\":\"update\",\"obs\":%d,\"act\":%d,\"batch\":%d,\"samples\":%d,\"hidden\":%d,"
                "\"threads\":%d,\"updates\":%ld,\"seconds\":%.3f,\"updates_per_s\":%.3f,\"gflop_per_update\":%.4f,"
-               "\"gflop_per_s\":%.2f,\"sgemm_gflop_per_s\":%.2f,\"ratio_to_sgemm\":%.3f,\"cpu\":\"%s\"}\n",
-               obs, act, batch, samples, hidden, threads, n, t, ups, gflop, gflop * ups, sgemm, ratio, cpu);
+               "\"gflop_per_s\":%.2f,\"sgemm_gflop_per_s\":%.2f,\"ratio_to_sgemm\":%.3f,\"isa\":\"%s\","
+               "\"cpu\":\"%s\",\"cpu_flags\":\"%s\"}\n",
+               obs, act, batch, samples, hidden, threads, n, t, ups, gflop, gflop * ups, sgemm, ratio, isa, cpu,
+               flags);
     else
         printf("update obs %d act %d batch %d N %d hidden %d threads %d: %.2f updates/s, %.3f GFLOP/update, "
-               "%.1f GFLOP/s = %.2f x sgemm (%.1f GFLOP/s) on %s\n",
-               obs, act, batch, samples, hidden, threads, ups, gflop, gflop * ups, ratio, sgemm, cpu);
+               "%.1f GFLOP/s = %.2f x sgemm (%.1f GFLOP/s), kernels %s, on %s (%s)\n",
+               obs, act, batch, samples, hidden, threads, ups, gflop, gflop * ups, ratio, sgemm, isa, cpu, flags);
     free(buf);
     mpo_destroy(&mpo);
     return 0;

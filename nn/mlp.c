@@ -52,82 +52,12 @@ double mlp_forward_flops(const mlp_t *self, int B) {
     return f;
 }
 
-/* rows (B, OC) += b per row, then ReLU when relu */
-MPO_SIMD_CLONES
-static void s_bias_act(float *restrict out, const float *restrict b, int B, int OC, int relu) {
-    for (int i = 0; i < B; i++) {
-        float *restrict row = out + (size_t)i * OC;
-        if (relu)
-            for (int j = 0; j < OC; j++) {
-                float v = row[j] + b[j];
-                row[j] = v > 0.0f ? v : 0.0f;
-            }
-        else
-            for (int j = 0; j < OC; j++)
-                row[j] += b[j];
-    }
-}
-
 /* out (B, OC) = inp (B, C) · W^T + b, then ReLU when relu; W is (OC, C) with row stride ldw. The
  * bias and the ReLU are one pass over out right after the product, while it is still in cache. */
 static void s_linear_forward(float *out, const float *inp, const float *w, int ldw, const float *b,
                              int B, int C, int OC, int relu) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, OC, C, 1.0f, inp, C, w, ldw, 0.0f, out, OC);
-    s_bias_act(out, b, B, OC, relu);
-}
-
-/* the first layer of the split forward for n rows: row = [ReLU](state half of the row's state +
- * its action (act_dim) · W_a^T), with W_a transposed as wa_t (act_dim, h). One pass per row over
- * 16-float blocks held in a register (GCC vector extension: one AVX-512 register, two AVX2 or
- * four SSE ones), so each activation is loaded and stored once instead of act_dim + 2 times. */
-typedef float s_v16_t __attribute__((vector_size(64), aligned(4)));
-typedef int s_vi16_t __attribute__((vector_size(64), aligned(4)));
-
-MPO_SIMD_CLONES
-static void s_split_rows(float *restrict x, const float *restrict state_pre, const float *restrict wa_t,
-                         const float *restrict action, int r0, int n, int R, int h, int act_dim, int relu) {
-    const s_v16_t zero = {0};
-    int h16 = h & ~15;
-    for (int i = 0; i < n; i++) {
-        float *restrict row = x + (size_t)i * h;
-        const float *restrict sp = state_pre + (size_t)((r0 + i) / R) * h;
-        const float *a = action + (size_t)(r0 + i) * act_dim;
-        for (int j = 0; j < h16; j += 16) {
-            s_v16_t v;
-            memcpy(&v, sp + j, sizeof v);
-            for (int k = 0; k < act_dim; k++) {
-                s_v16_t w;
-                memcpy(&w, wa_t + (size_t)k * h + j, sizeof w);
-                v += a[k] * w;
-            }
-            if (relu) /* keep the lanes above zero: an all-ones mask where v > 0 */
-                v = (s_v16_t)((s_vi16_t)v & (v > zero));
-            memcpy(row + j, &v, sizeof v);
-        }
-        for (int j = h16; j < h; j++) {
-            float v = sp[j];
-            for (int k = 0; k < act_dim; k++)
-                v += a[k] * wa_t[(size_t)k * h + j];
-            row[j] = relu && v < 0.0f ? 0.0f : v;
-        }
-    }
-}
-
-/* db (oc) += column sums of d (B, oc) */
-MPO_SIMD_CLONES
-static void s_bias_grad(float *restrict db, const float *restrict d, int B, int oc) {
-    for (int i = 0; i < B; i++) {
-        const float *restrict di = d + (size_t)i * oc;
-        for (int j = 0; j < oc; j++)
-            db[j] += di[j];
-    }
-}
-
-/* d (n) = 0 where the ReLU's output was 0; a select, not a branch: the signs are random */
-MPO_SIMD_CLONES
-static void s_relu_mask(float *restrict d, const float *restrict out, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        d[i] = out[i] > 0.0f ? d[i] : 0.0f;
+    simd_kernels()->bias_act(out, b, B, OC, relu);
 }
 
 void mlp_forward(const mlp_t *self, float *acts, const float *params, const float *inp, int B) {
@@ -165,7 +95,7 @@ void mlp_forward_split(const mlp_t *self, float *out, float *scratch, const floa
     for (int r0 = 0; r0 < rows; r0 += MLP_SPLIT_CHUNK) {
         int n = rows - r0 < MLP_SPLIT_CHUNK ? rows - r0 : MLP_SPLIT_CHUNK;
         float *x = L == 1 ? out + (size_t)r0 * n_out : buf[0];
-        s_split_rows(x, state_pre, wa_t, action, r0, n, R, h, act_dim, L > 1);
+        simd_kernels()->split_rows(x, state_pre, wa_t, action, r0, n, R, h, act_dim, L > 1);
         for (int l = 1; l < L; l++) {
             float *y = l == L - 1 ? out + (size_t)r0 * n_out : buf[l & 1];
             s_linear_forward(y, x, params + self->w_off[l], self->sizes[l], params + self->b_off[l], n,
@@ -186,14 +116,14 @@ void mlp_backward(const mlp_t *self, float *dinp, float *dparams, float *dout, c
         float *dw = dparams + self->w_off[l], *db = dparams + self->b_off[l];
         /* dW (oc, c) += d^T (oc, B) · in (B, c) */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, oc, c, B, 1.0f, d, oc, in, c, 1.0f, dw, c);
-        s_bias_grad(db, d, B, oc);
+        simd_kernels()->bias_grad(db, d, B, oc);
         if (l == 0 && !dinp)
             break;
         /* din (B, c) = d (B, oc) · W (oc, c) */
         float *din = l == 0 ? dinp : buf[l & 1];
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, c, oc, 1.0f, d, oc, w, c, 0.0f, din, c);
         if (l > 0) /* through the ReLU of layer l-1: its output is `in` */
-            s_relu_mask(din, in, (size_t)B * c);
+            simd_kernels()->relu_mask(din, in, (size_t)B * c);
         d = din;
     }
 }
