@@ -51,7 +51,7 @@ static int s_evaluate(mpo_t *mpo, const config_t *cfg, policy_type_t type, long 
     char err[256];
     double std;
     /* evaluation seeds are their own stream: far from the training env's seed */
-    uint64_t seed = (uint64_t)cfg->seed + 1000003ULL;
+    uint64_t seed = (uint64_t)cfg->seed + EVALUATE_SEED_OFFSET;
     if (evaluate_policy(mean, &std, cfg->env, mpo_actor_layout(mpo), mpo_actor_params(mpo), type,
                         (int)cfg->eval_episodes, seed, err, sizeof err) != 0) {
         log_error("evaluation: %s", err);
