@@ -96,6 +96,19 @@ const float *vec_env_obs(const vec_env_t *self) { return self->cur; }
 uint64_t vec_env_steps(const vec_env_t *self) { return self->steps; }
 uint64_t vec_env_episodes(const vec_env_t *self) { return self->episodes; }
 
+int vec_env_reserve(vec_env_t *self, const mlp_t *net) {
+    size_t need = mlp_acts_floats(net, self->K);
+    if (need > self->acts_cap) {
+        /* only when the network grows: once per run in practice */
+        float *a = realloc(self->acts, need * sizeof(float));
+        if (!a)
+            return -MPO_ENOMEM;
+        self->acts = a;
+        self->acts_cap = need;
+    }
+    return 0;
+}
+
 int vec_env_act(vec_env_t *self, const vec_env_policy_t *policy) {
     int K = self->K;
     float *obs = self->t.obs, *action = self->t.action;
@@ -106,15 +119,9 @@ int vec_env_act(vec_env_t *self, const vec_env_policy_t *policy) {
             action[i] = (float)rng_uniform_range(&self->rng, -1.0, 1.0);
         return 0;
     }
-    size_t need = mlp_acts_floats(policy->net, K);
-    if (need > self->acts_cap) {
-        /* only when the network grows: once per run in practice */
-        float *a = realloc(self->acts, need * sizeof(float));
-        if (!a)
-            return -MPO_ENOMEM;
-        self->acts = a;
-        self->acts_cap = need;
-    }
+    int rc = vec_env_reserve(self, policy->net);
+    if (rc != 0)
+        return rc;
     policy_act(action, policy->net, policy->params, obs, K, policy->type, policy->min_std, policy->deterministic,
                &self->rng, self->acts);
     return 0;

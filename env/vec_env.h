@@ -62,6 +62,9 @@ int vec_env_num(const vec_env_t *self);
 /* (K, obs_dim): what the next step acts on */
 const float *vec_env_obs(const vec_env_t *self);
 
+/* Grow the forward's scratch for net now (the actor, when new weights arrive), so that acting with
+ * it cannot fail later. 0, or -MPO_ENOMEM (the scratch stays as it was). */
+int vec_env_reserve(vec_env_t *self, const mlp_t *net);
 /* Choose the K actions of the next step (policy forward, or random). 0, or -MPO_ENOMEM when the
  * forward's scratch cannot grow to a larger network. */
 int vec_env_act(vec_env_t *self, const vec_env_policy_t *policy);
