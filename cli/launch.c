@@ -292,7 +292,7 @@ static int s_evaluate(const launch_t *self, double wall, double *mean_out) {
     snprintf(path, sizeof path, "%s/learner.ckpt", cfg->checkpoint_dir);
     int rc = -1;
     double mean = 0, std = 0;
-    uint64_t seed = (uint64_t)cfg->seed + 1000003ULL; /* the sync trainer's evaluation seeds */
+    uint64_t seed = (uint64_t)cfg->seed + EVALUATE_SEED_OFFSET; /* the sync trainer's evaluation seeds */
     if (mpo_load(mpo, path, err, sizeof err) != 0) {
         log_error("evaluation: %s", err);
     } else if (evaluate_policy(&mean, &std, cfg->env, mpo_actor_layout(mpo), mpo_actor_params(mpo),
