@@ -22,6 +22,7 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/stats_client.h"
 #include "common/wire.h"
 #include "replay/server.h"
 #include "cli/stat.h"
@@ -228,41 +229,28 @@ static uint64_t s_insert(void *s, uint64_t seq, uint32_t n, float base) {
     return size;
 }
 
-static Mpo__Message *s_stats(fixture_t *f) {
-    void *s = s_client(f);
-    Mpo__Message m;
-    Mpo__StatsRequest q;
-    wire_init_message(&m);
-    mpo__stats_request__init(&q);
-    m.body_case = MPO__MESSAGE__BODY_STATS_REQUEST;
-    m.stats_request = &q;
-    s_send(s, &m);
-    Mpo__Message *r = s_recv(s);
-    zmq_close(s);
-    assert_int_equal(r->body_case, MPO__MESSAGE__BODY_STATS_REPLY);
-    return r;
+/* A plain stats fetch through common/stats_client.h (the client behind `mpo stat`). The reply
+ * lives until stats_client_destroy. */
+static stats_client_t *s_stats(fixture_t *f, const Mpo__StatsReply **reply) {
+    char err[256];
+    stats_client_t *c = stats_client_new(f->endpoint, "test-stat", NULL, err, sizeof err);
+    if (!c)
+        fail_msg("stats client: %s", err);
+    if (stats_client_ask(c, 3.0, NULL, err, sizeof err) != 0)
+        fail_msg("stats: %s", err);
+    *reply = stats_client_reply(c);
+    assert_non_null(*reply);
+    return c;
 }
 
-static double s_stat(const Mpo__Message *r, const char *name) {
-    for (size_t i = 0; i < r->stats_reply->n_stats; i++)
-        if (strcmp(r->stats_reply->stats[i]->name, name) == 0)
-            return r->stats_reply->stats[i]->value;
-    fail_msg("no stat %s", name);
-    return NAN;
-}
-
-static uint64_t s_rejected(const Mpo__Message *r, const char *reason) {
-    for (size_t i = 0; i < r->stats_reply->n_rejected; i++)
-        if (strcmp(r->stats_reply->rejected[i]->reason, reason) == 0)
-            return r->stats_reply->rejected[i]->count;
-    fail_msg("no rejection reason %s", reason);
-    return 0;
-}
+/* a figure of the replay's table; NaN when the reply lacks it, which fails every comparison */
+#define STAT(r, name) stats_reply_value((r), (name), NAN)
 
 static double s_stat_now(fixture_t *f, const char *name) {
-    Mpo__Message *r = s_stats(f);
-    double v = s_stat(r, name);
-    wire_free(r);
+    const Mpo__StatsReply *r;
+    stats_client_t *c = s_stats(f, &r);
+    double v = STAT(r, name);
+    stats_client_destroy(&c);
     return v;
 }
 
@@ -286,17 +274,17 @@ static void test_hello_insert_stats(void **state) {
     s_hello(a, MPO__ROLE__ROLE_ACTOR, "actor-a");
     assert_true(s_insert(a, 1, 5, 10) == 5);
     assert_true(s_insert(a, 2, 5, 20) == 10);
-    Mpo__Message *r = s_stats(f);
-    const Mpo__StatsReply *sr = r->stats_reply;
+    const Mpo__StatsReply *sr;
+    stats_client_t *sc = s_stats(f, &sr);
     assert_string_equal(sr->env, "Pendulum-v1");
-    assert_true(s_stat(r, "size") == 10);
-    assert_true(s_stat(r, "inserts_total") == 10);
-    assert_true(s_stat(r, "capacity") == 1000);
-    assert_true(s_stat(r, "episodes_total") == 2);
-    assert_true(s_stat(r, "actors_connected") == 1);
-    assert_true(s_stat(r, "learning_started") == 0);
-    assert_true(s_stat(r, "rejected_total") == 0);
-    assert_true(s_stat(r, "memory_bytes") >= 1000.0 * (2 * OBS + ACT + 2) * 4);
+    assert_true(STAT(sr, "size") == 10);
+    assert_true(STAT(sr, "inserts_total") == 10);
+    assert_true(STAT(sr, "capacity") == 1000);
+    assert_true(STAT(sr, "episodes_total") == 2);
+    assert_true(STAT(sr, "actors_connected") == 1);
+    assert_true(STAT(sr, "learning_started") == 0);
+    assert_true(STAT(sr, "rejected_total") == 0);
+    assert_true(STAT(sr, "memory_bytes") >= 1000.0 * (2 * OBS + ACT + 2) * 4);
     assert_int_equal(sr->n_actors, 1);
     assert_string_equal(sr->actors[0]->id, "actor-a");
     assert_true(sr->actors[0]->transitions == 10);
@@ -305,7 +293,7 @@ static void test_hello_insert_stats(void **state) {
     assert_true(sr->actors[0]->episodes == 2);
     assert_int_equal(sr->n_recent_returns, 2);
     assert_true(sr->recent_returns[0] == 10 && sr->recent_returns[1] == 20); /* newest last */
-    wire_free(r);
+    stats_client_destroy(&sc);
     zmq_close(a);
     assert_true(s_stop(f) < 1.0);
     assert_int_equal(f->rc, 0);
@@ -428,19 +416,20 @@ static void test_bad_input(void **state) {
         zmq_close(l);
     }
 
-    Mpo__Message *r = s_stats(f);
-    assert_true(s_stat(r, "size") == 5); /* nothing stored */
-    assert_true(s_rejected(r, "malformed") == 3);
-    assert_true(s_rejected(r, "too_large") == 1);
-    assert_true(s_rejected(r, "wrong_version") == 1);
-    assert_true(s_rejected(r, "wrong_env") == 1);
-    assert_true(s_rejected(r, "wrong_sizes") == 1);
-    assert_true(s_rejected(r, "no_hello") == 1);
-    assert_true(s_rejected(r, "bad_lengths") == 1);
-    assert_true(s_rejected(r, "bad_value") == 3);
-    assert_true(s_rejected(r, "unexpected") == 2);
-    assert_true(s_stat(r, "rejected_total") == 14);
-    wire_free(r);
+    const Mpo__StatsReply *r;
+    stats_client_t *sc = s_stats(f, &r);
+    assert_true(STAT(r, "size") == 5); /* nothing stored */
+    assert_true(stats_reply_rejected(r, "malformed") == 3);
+    assert_true(stats_reply_rejected(r, "too_large") == 1);
+    assert_true(stats_reply_rejected(r, "wrong_version") == 1);
+    assert_true(stats_reply_rejected(r, "wrong_env") == 1);
+    assert_true(stats_reply_rejected(r, "wrong_sizes") == 1);
+    assert_true(stats_reply_rejected(r, "no_hello") == 1);
+    assert_true(stats_reply_rejected(r, "bad_lengths") == 1);
+    assert_true(stats_reply_rejected(r, "bad_value") == 3);
+    assert_true(stats_reply_rejected(r, "unexpected") == 2);
+    assert_true(STAT(r, "rejected_total") == 14);
+    stats_client_destroy(&sc);
 
     /* and the server still serves: a valid batch after all that is stored */
     assert_true(s_insert(a, 2, 5, 0) == 10);
@@ -498,16 +487,17 @@ static void test_samples_held_until_learning_starts(void **state) {
     s_expect_sample(l, 2, 8);
     s_sample_request(l, 3, 8); /* now served at once */
     s_expect_sample(l, 3, 8);
-    Mpo__Message *r = s_stats(f);
-    assert_true(s_stat(r, "pending_samples") == 0);
-    assert_true(s_stat(r, "sample_batches_total") == 3);
-    assert_true(s_stat(r, "samples_total") == 24);
-    assert_true(s_stat(r, "learning_started") == 1);
-    assert_true(s_stat(r, "learner_updates") == 42);
-    assert_true(s_stat(r, "learner_policy_version") == 7);
-    assert_true(s_stat(r, "learner_held_seconds_total") > 0.1);
-    assert_true(r->stats_reply->actors[0]->version_lag == 7 - 3);
-    wire_free(r);
+    const Mpo__StatsReply *r;
+    stats_client_t *sc = s_stats(f, &r);
+    assert_true(STAT(r, "pending_samples") == 0);
+    assert_true(STAT(r, "sample_batches_total") == 3);
+    assert_true(STAT(r, "samples_total") == 24);
+    assert_true(STAT(r, "learning_started") == 1);
+    assert_true(STAT(r, "learner_updates") == 42);
+    assert_true(STAT(r, "learner_policy_version") == 7);
+    assert_true(STAT(r, "learner_held_seconds_total") > 0.1);
+    assert_true(r->actors[0]->version_lag == 7 - 3);
+    stats_client_destroy(&sc);
     zmq_close(a);
     zmq_close(l);
     assert_true(s_stop(f) < 1.0);
@@ -532,13 +522,14 @@ static void test_dedup_and_reconnect(void **state) {
     s_batch(&x, 0, 5, 0);
     s_send(a2, &x.m);
     s_expect_error(a2, MPO__ERROR_CODE__ERROR_BAD_VALUE, "seq 0");
-    Mpo__Message *r = s_stats(f);
-    assert_true(s_stat(r, "size") == 10);
-    assert_true(s_stat(r, "duplicates_total") == 2);
-    assert_int_equal(r->stats_reply->n_actors, 1);
-    assert_true(r->stats_reply->actors[0]->batches == 2);
-    assert_true(r->stats_reply->actors[0]->transitions == 10);
-    wire_free(r);
+    const Mpo__StatsReply *r;
+    stats_client_t *sc = s_stats(f, &r);
+    assert_true(STAT(r, "size") == 10);
+    assert_true(STAT(r, "duplicates_total") == 2);
+    assert_int_equal(r->n_actors, 1);
+    assert_true(r->actors[0]->batches == 2);
+    assert_true(r->actors[0]->transitions == 10);
+    stats_client_destroy(&sc);
     zmq_close(a2);
     assert_true(s_stop(f) < 1.0);
     assert_int_equal(f->rc, 0);
@@ -563,11 +554,12 @@ static void test_rate_limiter_holds_actor(void **state) {
     s_batch(&x, 3, 5, 100); /* d would be 60 > 56: held, no ack */
     s_send(a, &x.m);
     assert_null(s_recv_within(a, 300));
-    Mpo__Message *r = s_stats(f);
-    assert_true(s_stat(r, "pending_inserts") == 1);
-    assert_true(s_stat(r, "size") == 10);
-    assert_true(s_stat(r, "samples_per_insert_target") == 4);
-    wire_free(r);
+    const Mpo__StatsReply *r;
+    stats_client_t *sc = s_stats(f, &r);
+    assert_true(STAT(r, "pending_inserts") == 1);
+    assert_true(STAT(r, "size") == 10);
+    assert_true(STAT(r, "samples_per_insert_target") == 4);
+    stats_client_destroy(&sc);
     s_send(a, &x.m); /* a resend of the held seq is ignored, not held twice */
     assert_null(s_recv_within(a, 100));
     s_sample_request(l, 1, 10); /* d = 30 >= 24: served, and the held batch fits again (50) */
@@ -577,13 +569,13 @@ static void test_rate_limiter_holds_actor(void **state) {
     assert_true(ack->ack->seq == 3 && ack->ack->size == 15);
     wire_free(ack);
     assert_null(s_recv_within(a, 100)); /* exactly one ack */
-    r = s_stats(f);
-    assert_true(s_stat(r, "pending_inserts") == 0);
-    assert_true(s_stat(r, "actors_held_seconds_total") > 0.3);
-    assert_true(s_stat(r, "resent_held_total") == 1); /* kept once, not a stored duplicate */
-    assert_true(s_stat(r, "duplicates_total") == 0);
-    assert_true(s_stat(r, "limiter_timeouts_total") == 0);
-    wire_free(r);
+    sc = s_stats(f, &r);
+    assert_true(STAT(r, "pending_inserts") == 0);
+    assert_true(STAT(r, "actors_held_seconds_total") > 0.3);
+    assert_true(STAT(r, "resent_held_total") == 1); /* kept once, not a stored duplicate */
+    assert_true(STAT(r, "duplicates_total") == 0);
+    assert_true(STAT(r, "limiter_timeouts_total") == 0);
+    stats_client_destroy(&sc);
     zmq_close(a);
     zmq_close(l);
     assert_true(s_stop(f) < 1.0);
