@@ -67,7 +67,7 @@ static int s_actor_bind(peers_t *self, const char *id, double now) {
     int i = free_slot >= 0 ? free_slot : oldest;
     peers_actor_t *a = &self->actors[i];
     uint32_t gen = a->gen + 1;
-    memset(a, 0, sizeof *a);
+    memset(a, 0, sizeof *a); /* the forgotten actor's stats list goes with it */
     a->used = 1;
     a->gen = gen;
     a->last_seen = now;
@@ -109,4 +109,31 @@ peers_actor_t *peers_actor(peers_t *self, const peers_peer_t *p) { return peers_
 const peers_actor_t *peers_actor_at(const peers_t *self, size_t i) {
     MPO_ASSERT(i < PEERS_MAX_ACTORS);
     return self->actors[i].used ? &self->actors[i] : NULL;
+}
+
+void peers_stats_set(peers_stats_t *s, Mpo__Stat *const *stats, size_t n) {
+    MPO_ASSERT(n <= WIRE_MAX_STATS); /* wire_check_stats refused longer lists */
+    if (n == 0)
+        return;
+    s->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < s->n && strcmp(s->name[k], stats[i]->name) != 0)
+            k++;
+        if (k == s->n) {
+            snprintf(s->name[k], sizeof s->name[k], "%s", stats[i]->name);
+            s->n++;
+        }
+        s->value[k] = stats[i]->value;
+    }
+}
+
+size_t peers_stats_to_wire(const peers_stats_t *s, Mpo__Stat *stats, Mpo__Stat **ptrs) {
+    for (size_t i = 0; i < s->n; i++) {
+        mpo__stat__init(&stats[i]);
+        stats[i].name = (char *)s->name[i];
+        stats[i].value = s->value[i];
+        ptrs[i] = &stats[i];
+    }
+    return s->n;
 }

@@ -3,11 +3,14 @@
  *   - peers: one entry per connection (its routing id, replay/router.h) that said Hello: its role,
  *     its actor, when last heard; when full, the peer idle longest is forgotten and must say Hello
  *     again;
- *   - actors: one entry per actor id, with its dedup state (the highest seq stored) and its
- *     counters. An actor's entry belongs to its id, not its connection, so an actor that
- *     reconnects carries on where it was; when full, the actor not heard from longest is forgotten,
- *     and a generation number tells a connection bound to the old occupant of a reused slot that it
- *     is no longer that actor. */
+ *   - actors: one entry per actor id, with its dedup state (the highest seq stored), its counters
+ *     and its own stats list. An actor's entry belongs to its id, not its connection, so an actor
+ *     that reconnects carries on where it was; when full, the actor not heard from longest is
+ *     forgotten, and a generation number tells a connection bound to the old occupant of a reused
+ *     slot that it is no longer that actor.
+ * A peer's own stats list (TransitionBatch.stats, SampleRequest.stats) is kept as the newest list
+ * it sent, in fixed storage of WIRE_MAX_STATS figures of WIRE_STAT_NAME_MAX-byte names: no
+ * allocation per message, and memory bounded by the tables' sizes. */
 #ifndef MPO_REPLAY_PEERS_H
 #define MPO_REPLAY_PEERS_H
 
@@ -21,6 +24,13 @@
 #define PEERS_MAX 1024         /* routing ids remembered */
 #define PEERS_MAX_ACTORS 1024  /* actor ids with dedup state and counters */
 #define PEERS_ACTOR_ID_MAX 128 /* longer actor ids are cut to this (NUL included) */
+
+/* A peer's own stats list as it last sent it; names are copies, so no frame is kept alive. */
+typedef struct {
+    size_t n;
+    char name[WIRE_MAX_STATS][WIRE_STAT_NAME_MAX];
+    double value[WIRE_MAX_STATS];
+} peers_stats_t;
 
 typedef struct {
     router_rid_t rid;
@@ -37,6 +47,8 @@ typedef struct {
     uint64_t last_seq; /* highest seq stored: at or below it is a resend */
     uint64_t transitions, batches, episodes, policy_version;
     double last_seen;
+    uint64_t stats_seq; /* seq of the batch that brought the stats below: an older resend keeps them */
+    peers_stats_t stats;
 } peers_actor_t;
 
 typedef struct peers_s peers_t;
@@ -57,5 +69,13 @@ peers_actor_t *peers_actor(peers_t *self, const peers_peer_t *p);
 peers_actor_t *peers_actor_if(peers_t *self, int i, uint32_t gen);
 /* the actor table for reports: entry i of PEERS_MAX_ACTORS, NULL when unused */
 const peers_actor_t *peers_actor_at(const peers_t *self, size_t i);
+
+/* Replace *s with a list that wire_check_stats accepted. An empty list leaves *s as it is (a peer
+ * sends its list at most once a second, so most messages carry none). A name listed twice keeps
+ * its last value: /metrics must not show one series twice. */
+void peers_stats_set(peers_stats_t *s, Mpo__Stat *const *stats, size_t n);
+/* *s as a protocol list over caller storage stats[WIRE_MAX_STATS], ptrs[WIRE_MAX_STATS]; the names
+ * are borrowed from *s. Returns the count. */
+size_t peers_stats_to_wire(const peers_stats_t *s, Mpo__Stat *stats, Mpo__Stat **ptrs);
 
 #endif

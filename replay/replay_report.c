@@ -87,6 +87,56 @@ void replay_report_log(const replay_view_t *v, double now) {
 
 /* ---------------------------------------------------------------- /metrics */
 
+/* one figure of one actor's own list */
+typedef struct {
+    const char *name;
+    const char *actor;
+    size_t order; /* the actor's slot: samples of one family keep the table's order */
+    double value;
+} s_reported_t;
+
+static int s_reported_cmp(const void *pa, const void *pb) {
+    const s_reported_t *a = pa, *b = pb;
+    int c = strcmp(a->name, b->name);
+    return c ? c : (a->order > b->order) - (a->order < b->order);
+}
+
+/* Each actor's own list as mpo_actor_<name>{actor="<id>"}. Actors may list different names, and
+ * the text format wants every sample of a family together under one HELP and TYPE: so the figures
+ * are sorted by name first. */
+static void s_metrics_actor_lists(const replay_view_t *v, metrics_http_buf_t *b) {
+    size_t n = 0;
+    for (size_t i = 0; i < PEERS_MAX_ACTORS; i++) {
+        const peers_actor_t *a = peers_actor_at(v->peers, i);
+        n += a ? a->stats.n : 0;
+    }
+    if (n == 0)
+        return;
+    s_reported_t *all = malloc(n * sizeof *all); /* on the render timer, never per message */
+    if (!all) {
+        b->oom = 1; /* a partial exposition is not published */
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < PEERS_MAX_ACTORS; i++) {
+        const peers_actor_t *a = peers_actor_at(v->peers, i);
+        for (size_t j = 0; a && j < a->stats.n; j++)
+            all[k++] = (s_reported_t){a->stats.name[j], a->id, i, a->stats.value[j]};
+    }
+    MPO_ASSERT(k == n);
+    qsort(all, n, sizeof *all, s_reported_cmp);
+    char family[16 + WIRE_STAT_NAME_MAX];
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || strcmp(all[i].name, all[i - 1].name) != 0) {
+            snprintf(family, sizeof family, "mpo_actor_%s", all[i].name);
+            metrics_http_family(b, family, "untyped", "as reported by the actor");
+        }
+        metrics_http_label_t l = {"actor", all[i].actor};
+        metrics_http_sample(b, family, &l, 1, all[i].value);
+    }
+    free(all);
+}
+
 void replay_report_metrics(const replay_view_t *v, double now, metrics_http_buf_t *b) {
     double x[REPLAY_STAT_COUNT];
     replay_report_values(v, now, x);
@@ -119,6 +169,7 @@ void replay_report_metrics(const replay_view_t *v, double now, metrics_http_buf_
             metrics_http_sample(b, actor_series[k].name, &l, 1, values[k]);
         }
     }
+    s_metrics_actor_lists(v, b);
 }
 
 /* ---------------------------------------------------------------- the StatsReply */
@@ -127,10 +178,12 @@ struct replay_reply_s {
     Mpo__Message msg;
     Mpo__StatsReply reply;
     Mpo__Stat stats[REPLAY_STAT_COUNT], *stat_p[REPLAY_STAT_COUNT];
+    Mpo__Stat learner[WIRE_MAX_STATS], *learner_p[WIRE_MAX_STATS];
     Mpo__Rejection rej[WIRE_REJECTION_COUNT], *rej_p[WIRE_REJECTION_COUNT];
     float returns[REPLAY_RECENT_RETURNS];
     /* sized to the actors in use and their lists: a stats request is not the hot path */
     Mpo__ActorStat *actors, **actor_p;
+    Mpo__Stat *actor_stats, **actor_stat_p;
 };
 
 void replay_reply_destroy(replay_reply_t **self_p) {
@@ -139,26 +192,33 @@ void replay_reply_destroy(replay_reply_t **self_p) {
         return;
     free(self->actors);
     free(self->actor_p);
+    free(self->actor_stats);
+    free(self->actor_stat_p);
     free(self);
     *self_p = NULL;
 }
 
 Mpo__Message *replay_reply_msg(replay_reply_t *self) { return &self->msg; }
 
-/* the actors; none when their arrays cannot be had */
+/* the actors, each with its own list; none when their arrays cannot be had */
 static void s_reply_actors(replay_reply_t *self, const replay_view_t *v, double now) {
-    size_t n_actors = 0;
-    for (size_t i = 0; i < PEERS_MAX_ACTORS; i++)
-        n_actors += peers_actor_at(v->peers, i) != NULL;
+    size_t n_actors = 0, n_stats = 0;
+    for (size_t i = 0; i < PEERS_MAX_ACTORS; i++) {
+        const peers_actor_t *a = peers_actor_at(v->peers, i);
+        n_actors += a != NULL;
+        n_stats += a ? a->stats.n : 0;
+    }
     if (n_actors == 0)
         return;
     self->actors = calloc(n_actors, sizeof *self->actors);
     self->actor_p = calloc(n_actors, sizeof *self->actor_p);
-    if (!self->actors || !self->actor_p) {
+    self->actor_stats = calloc(n_stats + 1, sizeof *self->actor_stats);
+    self->actor_stat_p = calloc(n_stats + 1, sizeof *self->actor_stat_p);
+    if (!self->actors || !self->actor_p || !self->actor_stats || !self->actor_stat_p) {
         log_warn("replay: no memory for the actors of a stats reply; sent without them");
         return;
     }
-    size_t k = 0;
+    size_t k = 0, used = 0;
     for (size_t i = 0; i < PEERS_MAX_ACTORS; i++) {
         const peers_actor_t *a = peers_actor_at(v->peers, i);
         if (!a)
@@ -172,9 +232,12 @@ static void s_reply_actors(replay_reply_t *self, const replay_view_t *v, double 
         s->version_lag = (int64_t)v->counts->learner_version - (int64_t)a->policy_version;
         s->last_seen_s = now - a->last_seen;
         s->episodes = a->episodes;
+        s->n_stats = peers_stats_to_wire(&a->stats, self->actor_stats + used, self->actor_stat_p + used);
+        s->stats = self->actor_stat_p + used;
+        used += s->n_stats;
         self->actor_p[k++] = s;
     }
-    MPO_ASSERT(k == n_actors);
+    MPO_ASSERT(k == n_actors && used == n_stats);
     self->reply.n_actors = n_actors;
     self->reply.actors = self->actor_p;
 }
@@ -208,6 +271,8 @@ replay_reply_t *replay_reply_new(const replay_view_t *v, double now) {
     }
     self->reply.n_rejected = n_rej;
     self->reply.rejected = self->rej_p;
+    self->reply.n_learner_stats = peers_stats_to_wire(&c->learner_stats, self->learner, self->learner_p);
+    self->reply.learner_stats = self->learner_p;
     self->reply.env = (char *)v->env;
     wire_init_message(&self->msg);
     self->msg.body_case = MPO__MESSAGE__BODY_STATS_REPLY;

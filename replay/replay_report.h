@@ -2,8 +2,12 @@
  * its counters (replay_counts_t) as it goes; this module turns them, with the buffer, the rate
  * limiter, the peers and the held rings, into
  *   - the values of the stats table (replay/replay_stats.h), in table order;
- *   - the StatsReply: that table, the actors, the recent returns, the refusals by reason;
- *   - /metrics: the table as mpo_replay_<name>, refusals by reason, per-actor series;
+ *   - the StatsReply: that table, the actors (each with its own stats list as it last sent it),
+ *     the recent returns, the refusals by reason, and the learner's own stats list;
+ *   - /metrics: the table as mpo_replay_<name>, refusals by reason, per-actor series, and each
+ *     actor's own list as mpo_actor_<name>{actor="<id>"} (untyped: the replay does not know what
+ *     an actor's figures are). The learner's own list is not on the replay's /metrics: the learner
+ *     serves it on its own /metrics, and one figure should have one source to scrape;
  *   - the log line every stats_interval. */
 #ifndef MPO_REPLAY_REPORT_H
 #define MPO_REPLAY_REPORT_H
@@ -28,6 +32,7 @@ typedef struct {
     uint64_t rejected[WIRE_REJECTION_COUNT]; /* by reason; [0] unused */
     uint64_t duplicates, resent_held, dropped, episodes, sample_batches;
     uint64_t learner_updates, learner_version; /* from the newest SampleRequest */
+    peers_stats_t learner_stats;               /* the learner's own list, as it last sent it */
     float returns[REPLAY_RECENT_RETURNS];      /* ring of the newest episode returns */
     size_t returns_next, returns_count;
     /* rates, sampled every REPLAY_RATE_PERIOD_S by replay_counts_rates */

@@ -189,11 +189,17 @@ static void s_on_transitions(s_server_t *self, const router_rid_t *from, const M
         why = WIRE_BAD_VALUE;
         snprintf(reason, sizeof reason, "batch seq 0 (seqs start at 1)");
     }
+    if (why == WIRE_OK)
+        why = wire_check_stats(b->stats, b->n_stats, reason, sizeof reason);
     if (why != WIRE_OK) {
         s_reject(self, from, why, reason, 1);
         return;
     }
     a->last_seen = now;
+    if (b->n_stats > 0 && b->seq >= a->stats_seq) { /* a resend of an older batch brings an older list */
+        peers_stats_set(&a->stats, b->stats, b->n_stats);
+        a->stats_seq = b->seq;
+    }
     if (b->seq <= a->last_seq) { /* a resend of a stored batch: its ack was lost */
         self->counts.duplicates++;
         s_send_ack(self, from, b->seq);
@@ -235,13 +241,19 @@ static void s_on_sample_request(s_server_t *self, const router_rid_t *from, cons
     peers_peer_t *p = s_peer_as(self, from, MPO__ROLE__ROLE_LEARNER, "sample request", now);
     if (!p)
         return;
+    wire_rejection_t why = WIRE_OK;
     if (q->batch_size < 1 || q->batch_size > WIRE_MAX_BATCH) {
         snprintf(reason, sizeof reason, "batch_size %u (allowed 1..%d)", q->batch_size, WIRE_MAX_BATCH);
-        s_reject(self, from, WIRE_BAD_VALUE, reason, 1);
+        why = WIRE_BAD_VALUE;
+    } else
+        why = wire_check_stats(q->stats, q->n_stats, reason, sizeof reason);
+    if (why != WIRE_OK) {
+        s_reject(self, from, why, reason, 1);
         return;
     }
     self->counts.learner_version = q->policy_version;
     self->counts.learner_updates = q->updates;
+    peers_stats_set(&self->counts.learner_stats, q->stats, q->n_stats);
     if (held_samples(self->held) == 0 &&
         rate_limiter_admit(self->limiter, RATE_LIMITER_SAMPLE, q->batch_size, replay_buffer_size(self->buffer), now,
                            now) != RATE_LIMITER_HOLD) {
