@@ -153,7 +153,7 @@ static void s_print_stats_list(FILE *out, const char *indent, Mpo__Stat *const *
 static void s_print_table(FILE *out, const char *endpoint, const Mpo__StatsReply *r) {
     fprintf(out, "replay %s  env %s\n", endpoint, r->env);
     for (size_t i = 0; i < r->n_stats; i++) {
-        const replay_stat_info_t *info = replay_stats_find(r->stats[i]->name);
+        const stats_field_t *info = replay_stats_find(r->stats[i]->name);
         char v[64];
         s_format_value(v, sizeof v, r->stats[i]->value);
         fprintf(out, "  %-28s %16s  %-14s %s\n", r->stats[i]->name, v, info ? info->unit : "",
