@@ -311,7 +311,10 @@ static int s_evaluate(const launch_t *self, double wall, double *mean_out) {
     const config_t *cfg = &self->cfg;
     char err[512], path[CONFIG_STR_MAX + 32];
     const env_ops_t *ops = env_find(cfg->env);
-    mpo_t *mpo = ops ? mpo_new(cfg, ops->spec, err, sizeof err) : NULL;
+    mpo_params_t params;
+    mpo_t *mpo = ops && mpo_params_from_config(cfg, ops->spec, &params, err, sizeof err) == 0
+                     ? mpo_new(&params, err, sizeof err)
+                     : NULL;
     if (!mpo) {
         log_error("evaluation: %s", ops ? err : "unknown environment");
         return -1;

@@ -75,8 +75,11 @@ int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_retu
     }
     const env_spec_t *spec = env_spec(env);
     int S = spec->obs_dim, A = spec->act_dim, B = (int)cfg->batch_size;
-    policy_type_t type = (policy_type_t)policy_type_parse(cfg->policy);
-    mpo_t *mpo = mpo_new(cfg, spec, err, sizeof err);
+    mpo_params_t params = {0};
+    mpo_t *mpo = NULL;
+    if (mpo_params_from_config(cfg, spec, &params, err, sizeof err) == 0)
+        mpo = mpo_new(&params, err, sizeof err);
+    policy_type_t type = params.policy;
     size_t cap = (size_t)cfg->buffer_size;
     if (cap > (size_t)cfg->total_timesteps)
         cap = (size_t)cfg->total_timesteps; /* never more than the run can fill */

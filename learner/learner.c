@@ -181,7 +181,9 @@ static learner_t *s_learner_new(const config_t *cfg) {
     host[sizeof host - 1] = 0;
     snprintf(self->id, sizeof self->id, "learner-%s-%d", host, (int)getpid());
     self->in_flight = calloc((size_t)cfg->sample_prefetch, sizeof(uint64_t));
-    self->mpo = mpo_new(cfg, ops->spec, err, sizeof err);
+    mpo_params_t params;
+    if (mpo_params_from_config(cfg, ops->spec, &params, err, sizeof err) == 0)
+        self->mpo = mpo_new(&params, err, sizeof err);
     if (!self->mpo || !self->in_flight) {
         log_error("%s", self->mpo ? "out of memory" : err);
         s_learner_destroy(&self);

@@ -50,10 +50,35 @@ const mpo_metric_info_t *mpo_metric_info(size_t *count);
 void mpo_metrics_csv_header(FILE *out);
 void mpo_metrics_csv_row(FILE *out, const mpo_metrics_t *m);
 
+/* What the update needs and nothing else: sizes, network shape and the loss's constants. A caller
+ * with a config_t gets one from mpo_params_from_config; a test or a benchmark may fill it by hand
+ * (start from mpo_params_from_config on config_defaults for the defaults). */
+typedef struct {
+    int obs_dim, act_dim;
+    float act_low[ENV_MAX_ACT], act_high[ENV_MAX_ACT]; /* the environment's bounds (action penalty) */
+    int hidden, layers;                                 /* per network: actor and both critics */
+    policy_type_t policy;
+    double min_std;
+    double learning_rate, dual_lr;                      /* Adam step of the networks, of the duals */
+    double epsilon, epsilon_mean, epsilon_stddev, epsilon_penalty;
+    double init_log_temperature, init_log_alpha_mean, init_log_alpha_stddev; /* free parameters */
+    double gamma, tau, grad_clip;
+    int n_samples;      /* N: E-step action samples per state */
+    int critic_samples; /* M: target-policy samples per next state */
+    int batch_size;     /* the most transitions one update takes (scratch is sized for it) */
+    uint64_t seed;
+} mpo_params_t;
+
+/* The learner's keys of cfg and the sizes and bounds of spec. 0, or -MPO_EINVAL with a reason (an
+ * unknown policy type). */
+int mpo_params_from_config(const config_t *cfg, const env_spec_t *spec, mpo_params_t *out, char *err,
+                           size_t errlen);
+
 typedef struct mpo_s mpo_t;
 
-/* A learner for an environment of these sizes and bounds. NULL and a reason on bad config. */
-mpo_t *mpo_new(const config_t *cfg, const env_spec_t *spec, char *err, size_t errlen);
+/* A learner with these parameters (copied). NULL and a reason when a size is out of range or
+ * memory runs out. */
+mpo_t *mpo_new(const mpo_params_t *params, char *err, size_t errlen);
 void mpo_destroy(mpo_t **self_p);
 
 /* One update on batch (batch->n <= batch_size transitions, policy-space actions). */
