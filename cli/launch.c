@@ -34,6 +34,7 @@
 #include "env/evaluate.h"
 #include "common/log.h"
 #include "common/wire.h"
+#include "learner/checkpoint.h"
 #include "learner/mpo.h"
 
 #define STOP_GRACE_S 10.0
@@ -319,11 +320,11 @@ static int s_evaluate(const launch_t *self, double wall, double *mean_out) {
         log_error("evaluation: %s", ops ? err : "unknown environment");
         return -1;
     }
-    snprintf(path, sizeof path, "%s/learner.ckpt", cfg->checkpoint_dir);
+    snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, cfg->checkpoint_dir);
     int rc = -1;
     double mean = 0, std = 0;
     uint64_t seed = (uint64_t)cfg->seed + 1000003ULL; /* the sync trainer's evaluation seeds */
-    if (mpo_load(mpo, path, err, sizeof err) != 0) {
+    if (checkpoint_load(mpo, path, err, sizeof err) != 0) {
         log_error("evaluation: %s", err);
     } else if (evaluate_policy(&mean, &std, cfg->env, mpo_actor_layout(mpo), mpo_actor_params(mpo),
                                (policy_type_t)policy_type_parse(cfg->policy), (int)cfg->eval_episodes, seed, err,
@@ -452,9 +453,9 @@ int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, do
     }
     if (self->tmp_dir[0]) {
         char path[CONFIG_STR_MAX + 32];
-        snprintf(path, sizeof path, "%s/learner.ckpt", self->tmp_dir);
+        snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, self->tmp_dir);
         unlink(path);
-        snprintf(path, sizeof path, "%s/learner.state", self->tmp_dir);
+        snprintf(path, sizeof path, "%s/" CHECKPOINT_STATE_FILE, self->tmp_dir);
         unlink(path);
         rmdir(self->tmp_dir);
     }

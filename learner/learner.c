@@ -33,11 +33,10 @@
 #include "common/log.h"
 #include "common/run_dir.h"
 #include "common/wire.h"
+#include "learner/checkpoint.h"
 #include "learner/mpo.h"
 
 #define SAMPLE_TIMEOUT_S 10.0
-#define STATE_FILE "learner.state"
-#define CKPT_FILE "learner.ckpt"
 
 typedef struct {
     const config_t *cfg;
@@ -80,31 +79,6 @@ static void s_learner_destroy(learner_t **self_p) {
     *self_p = NULL;
 }
 
-/* The counters beside the checkpoint, as `key value` lines. Written after learner.ckpt, so a crash
- * between the two leaves an older state file, whose version is then only too low (harmless: actors
- * take any version that differs from theirs). */
-static int s_write_state(const learner_t *self, const char *dir, char *err, size_t errlen) {
-    char path[CONFIG_STR_MAX + 32], tmp[CONFIG_STR_MAX + 40];
-    snprintf(path, sizeof path, "%s/" STATE_FILE, dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
-        return -1;
-    }
-    fprintf(f, "updates %" PRId64 "\nweights_version %" PRIu64 "\nbatches %" PRIu64 "\nrejected %" PRIu64
-               "\nenv %s\n",
-            mpo_updates(self->mpo), self->version, self->batches, self->rejected, self->spec->name);
-    int ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 static void s_checkpoint(learner_t *self) {
     const char *dir = self->cfg->checkpoint_dir;
     if (!dir[0])
@@ -114,8 +88,13 @@ static void s_checkpoint(learner_t *self) {
         log_error("cannot create checkpoint_dir '%s': %s", dir, strerror(errno));
         return;
     }
-    snprintf(path, sizeof path, "%s/" CKPT_FILE, dir);
-    if (mpo_save(self->mpo, path, err, sizeof err) != 0 || s_write_state(self, dir, err, sizeof err) != 0) {
+    snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, dir);
+    checkpoint_counters_t c = {.updates = (uint64_t)mpo_updates(self->mpo),
+                               .weights_version = self->version,
+                               .batches = self->batches,
+                               .rejected = self->rejected};
+    if (checkpoint_save(self->mpo, path, err, sizeof err) != 0 ||
+        checkpoint_counters_save(dir, &c, self->spec->name, err, sizeof err) != 0) {
         log_error("checkpoint: %s", err);
         return;
     }
@@ -125,23 +104,16 @@ static void s_checkpoint(learner_t *self) {
 
 static int s_resume(learner_t *self, const char *dir) {
     char err[512], path[CONFIG_STR_MAX + 32];
-    snprintf(path, sizeof path, "%s/" CKPT_FILE, dir);
-    if (mpo_load(self->mpo, path, err, sizeof err) != 0) {
+    snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, dir);
+    if (checkpoint_load(self->mpo, path, err, sizeof err) != 0) {
         log_error("cannot resume: %s", err);
         return -1;
     }
-    snprintf(path, sizeof path, "%s/" STATE_FILE, dir);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        char key[64];
-        unsigned long long v;
-        while (fscanf(f, "%63s %llu", key, &v) == 2)
-            if (!strcmp(key, "weights_version"))
-                self->version = v;
-        fclose(f);
-    } else {
-        log_warn("no %s beside the checkpoint: weights versions restart at 1", path);
-    }
+    checkpoint_counters_t c;
+    if (checkpoint_counters_load(dir, &c, err, sizeof err) == 0)
+        self->version = c.weights_version;
+    else
+        log_warn("no %s/" CHECKPOINT_STATE_FILE " beside the checkpoint: weights versions restart at 1", dir);
     self->published_at = self->ckpt_at = mpo_updates(self->mpo);
     log_info("resumed from %s: %" PRId64 " updates, weights v%" PRIu64, dir, mpo_updates(self->mpo), self->version);
     return 0;

@@ -1,8 +1,6 @@
 #include "learner/mpo.h"
 
-#include <errno.h>
 #include <math.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -436,6 +434,26 @@ const float *mpo_actor_params(const mpo_t *self) { return self->params; }
 size_t mpo_actor_floats(const mpo_t *self) { return self->n_actor; }
 int64_t mpo_updates(const mpo_t *self) { return self->updates; }
 
+mpo_state_t mpo_state(mpo_t *self) {
+    mpo_state_t st = {.obs_dim = self->S,
+                      .act_dim = self->A,
+                      .hidden = self->actor.sizes[1],
+                      .layers = self->actor.n_layers - 1,
+                      .policy = self->type,
+                      .n_params = self->n_params,
+                      .n_duals = (size_t)self->n_duals,
+                      .params = self->params,
+                      .target = self->target,
+                      .adam_m = self->adam_m,
+                      .adam_v = self->adam_v,
+                      .duals = self->duals,
+                      .dual_m = self->dual_m,
+                      .dual_v = self->dual_v,
+                      .updates = &self->updates,
+                      .rng = &self->rng};
+    return st;
+}
+
 static double s_split_flops(const mlp_t *c, int S_rows, int R, int state_dim) {
     int H = c->sizes[1], rows = S_rows * R;
     return 2.0 * S_rows * state_dim * H + 2.0 * rows * (c->sizes[0] - state_dim) * H +
@@ -454,104 +472,4 @@ double mpo_flops_per_update(const mpo_t *self, int B) {
     f += 2 * s_split_flops(&self->critic, B, self->N, self->S);         /* E-step */
     f += mlp_forward_flops(&self->actor, B) + s_backward_flops(&self->actor, B); /* M-step */
     return f;
-}
-
-/* Checkpoint file: a header, then the float buffers in a fixed order. */
-#define CKPT_MAGIC 0x54504b434f504dULL /* "MPOCKPT" */
-#define CKPT_VERSION 1
-
-typedef struct {
-    uint64_t magic;
-    uint32_t version, obs_dim, act_dim, hidden, layers, policy;
-    uint64_t n_params, n_duals;
-    int64_t updates;
-    rng_t rng;
-} s_ckpt_header_t;
-
-static void s_header(const mpo_t *self, s_ckpt_header_t *h) {
-    memset(h, 0, sizeof *h);
-    h->magic = CKPT_MAGIC;
-    h->version = CKPT_VERSION;
-    h->obs_dim = (uint32_t)self->S;
-    h->act_dim = (uint32_t)self->A;
-    h->hidden = (uint32_t)self->actor.sizes[1];
-    h->layers = (uint32_t)(self->actor.n_layers - 1);
-    h->policy = (uint32_t)self->type;
-    h->n_params = self->n_params;
-    h->n_duals = (uint64_t)self->n_duals;
-    h->updates = self->updates;
-    h->rng = self->rng;
-}
-
-int mpo_save(const mpo_t *self, const char *path, char *err, size_t errlen) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        snprintf(err, errlen, "cannot write checkpoint '%s': %s", tmp, strerror(errno));
-        return -1;
-    }
-    s_ckpt_header_t h;
-    s_header(self, &h);
-    size_t P = self->n_params, D = (size_t)self->n_duals;
-    int ok = fwrite(&h, sizeof h, 1, f) == 1;
-    const float *bufs[] = {self->params, self->target, self->adam_m, self->adam_v};
-    for (int i = 0; i < 4; i++)
-        ok = ok && fwrite(bufs[i], sizeof(float), P, f) == P;
-    const float *dbufs[] = {self->duals, self->dual_m, self->dual_v};
-    for (int i = 0; i < 3; i++)
-        ok = ok && fwrite(dbufs[i], sizeof(float), D, f) == D;
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot write checkpoint '%s': %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
-int mpo_load(mpo_t *self, const char *path, char *err, size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot open checkpoint '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    s_ckpt_header_t h, mine;
-    s_header(self, &mine);
-    if (fread(&h, sizeof h, 1, f) != 1 || h.magic != CKPT_MAGIC) {
-        snprintf(err, errlen, "'%s' is not an mpo checkpoint", path);
-        fclose(f);
-        return -1;
-    }
-    if (h.version != CKPT_VERSION || h.obs_dim != mine.obs_dim || h.act_dim != mine.act_dim ||
-        h.hidden != mine.hidden || h.layers != mine.layers || h.policy != mine.policy || h.n_params != mine.n_params) {
-        snprintf(err, errlen,
-                 "checkpoint '%s' is for obs %u act %u hidden %u layers %u policy %s (format %u); this learner is obs "
-                 "%u act %u hidden %u layers %u policy %s",
-                 path, h.obs_dim, h.act_dim, h.hidden, h.layers, policy_type_name((policy_type_t)h.policy), h.version,
-                 mine.obs_dim, mine.act_dim, mine.hidden, mine.layers, policy_type_name(self->type));
-        fclose(f);
-        return -1;
-    }
-    size_t P = self->n_params, D = (size_t)self->n_duals;
-    size_t total = 4 * P + 3 * D;
-    float *data = malloc(total * sizeof(float));
-    int ok = data && fread(data, sizeof(float), total, f) == total;
-    fclose(f);
-    if (!ok) {
-        snprintf(err, errlen, "checkpoint '%s' is truncated", path);
-        free(data);
-        return -1;
-    }
-    float *bufs[] = {self->params, self->target, self->adam_m, self->adam_v};
-    for (int i = 0; i < 4; i++)
-        memcpy(bufs[i], data + (size_t)i * P, P * sizeof(float));
-    float *dbufs[] = {self->duals, self->dual_m, self->dual_v};
-    for (int i = 0; i < 3; i++)
-        memcpy(dbufs[i], data + 4 * P + (size_t)i * D, D * sizeof(float));
-    free(data);
-    self->updates = h.updates;
-    self->rng = h.rng;
-    return 0;
 }

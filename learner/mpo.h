@@ -91,13 +91,18 @@ const mlp_t *mpo_actor_layout(const mpo_t *self);
 const float *mpo_actor_params(const mpo_t *self);
 size_t mpo_actor_floats(const mpo_t *self);
 int64_t mpo_updates(const mpo_t *self);
-/* Checkpoint: everything the learner needs to resume (networks, targets, Adam moments, duals and
- * their moments, the update count, the RNG) to `path`, atomically (written to path.tmp, synced,
- * renamed). 0, or -1 with a reason. */
-int mpo_save(const mpo_t *self, const char *path, char *err, size_t errlen);
-/* Load a checkpoint written by mpo_save into a learner made with the same sizes and policy type.
- * 0, or -1 with a reason (missing file, other sizes, truncated); self is unchanged on failure. */
-int mpo_load(mpo_t *self, const char *path, char *err, size_t errlen);
+/* The learner's whole state as views into its own buffers: what a checkpoint must hold to resume
+ * bit for bit (learner/checkpoint.c). Writing through the views changes the learner. */
+typedef struct {
+    int obs_dim, act_dim, hidden, layers;
+    policy_type_t policy;
+    size_t n_params, n_duals;
+    float *params, *target, *adam_m, *adam_v; /* (n_params) each, laid out [actor | Q1 | Q2] */
+    float *duals, *dual_m, *dual_v;           /* (n_duals) each, [eta, eta_penalty, alpha_mean (A), alpha_stddev (A)] */
+    int64_t *updates;
+    rng_t *rng;
+} mpo_state_t;
+mpo_state_t mpo_state(mpo_t *self);
 
 /* FLOPs of the matrix products of one update at batch size B (what mpo_update executes) */
 double mpo_flops_per_update(const mpo_t *self, int B);
