@@ -36,6 +36,7 @@
 #include "common/wire.h"
 #include "learner/checkpoint.h"
 #include "learner/mpo.h"
+#include "learner/run_csv.h"
 
 #define STOP_GRACE_S 10.0
 #define STATS_PERIOD_S 0.5
@@ -333,14 +334,11 @@ static int s_evaluate(const launch_t *self, double wall, double *mean_out) {
     } else {
         log_info("eval after %" PRId64 " updates: mean return %.2f ± %.2f over %lld episodes", mpo_updates(mpo), mean,
                  std, cfg->eval_episodes);
-        if (cfg->run_dir[0]) {
-            snprintf(path, sizeof path, "%s/eval.csv", cfg->run_dir);
-            FILE *f = fopen(path, "w");
-            if (f) {
-                fprintf(f, "env_steps,wall_s,mean_return,std_return,episodes\n%.0f,%.3f,%.4f,%.4f,%lld\n",
-                        self->st.inserts, wall, mean, std, cfg->eval_episodes);
-                fclose(f);
-            }
+        run_csv_t *eval = NULL;
+        if (run_csv_open(&eval, cfg, RUN_CSV_EVAL_FILE) == 0) {
+            double row[RUN_CSV_COLUMNS(RUN_CSV_EVAL)] = {self->st.inserts, wall, mean, std, (double)cfg->eval_episodes};
+            run_csv_row(eval, row, sizeof row / sizeof row[0], NULL);
+            run_csv_destroy(&eval);
         }
         *mean_out = mean;
         rc = 0;

@@ -35,6 +35,7 @@
 #include "common/wire.h"
 #include "learner/checkpoint.h"
 #include "learner/mpo.h"
+#include "learner/run_csv.h"
 
 #define SAMPLE_TIMEOUT_S 10.0
 
@@ -58,7 +59,7 @@ typedef struct {
 
     uint64_t batches, stale_batches, rejected, reissues;
     mpo_metrics_t m;
-    FILE *progress;
+    run_csv_t *progress;
 } learner_t;
 
 static void s_learner_destroy(learner_t **self_p) {
@@ -71,8 +72,7 @@ static void s_learner_destroy(learner_t **self_p) {
         zmq_close(self->pub);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
-    if (self->progress)
-        fclose(self->progress);
+    run_csv_destroy(&self->progress);
     mpo_destroy(&self->mpo);
     free(self->in_flight);
     free(self);
@@ -120,18 +120,9 @@ static int s_resume(learner_t *self, const char *dir) {
 }
 
 static int s_open_progress(learner_t *self) {
-    int failed = 0;
     if (run_dir_prepare(self->cfg) != 0)
         return -1;
-    self->progress = run_dir_open(self->cfg, "progress.csv", &failed);
-    if (failed)
-        return -1;
-    if (self->progress) {
-        fprintf(self->progress, "wall_s,updates,weights_version,batches");
-        mpo_metrics_csv_header(self->progress);
-        fprintf(self->progress, "\n");
-    }
-    return 0;
+    return run_csv_open(&self->progress, self->cfg, RUN_CSV_PROGRESS_LEARNER_FILE);
 }
 
 static learner_t *s_learner_new(const config_t *cfg) {
@@ -322,12 +313,9 @@ static void s_progress(learner_t *self, double now, double t0, double dt, int64_
              "weights v%" PRIu64,
              u, (u - updates_then) / dt, m->temperature, m->kl_mean, m->kl_stddev, m->q_mean, m->critic_loss,
              self->version);
-    if (self->progress) {
-        fprintf(self->progress, "%.3f,%" PRId64 ",%" PRIu64 ",%" PRIu64, now - t0, u, self->version, self->batches);
-        mpo_metrics_csv_row(self->progress, m);
-        fprintf(self->progress, "\n");
-        fflush(self->progress);
-    }
+    double row[RUN_CSV_COLUMNS(RUN_CSV_PROGRESS_LEARNER)] = {now - t0, (double)u, (double)self->version,
+                                                             (double)self->batches};
+    run_csv_row(self->progress, row, sizeof row / sizeof row[0], m);
 }
 
 /* /metrics: the learner's counters and the last update's metrics (the MPO_METRICS table) */

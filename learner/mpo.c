@@ -58,16 +58,6 @@ const mpo_metric_info_t *mpo_metric_info(size_t *count) {
     return s_metric_info;
 }
 
-void mpo_metrics_csv_header(FILE *out) {
-    for (size_t i = 0; i < sizeof s_metric_info / sizeof s_metric_info[0]; i++)
-        fprintf(out, ",%s", s_metric_info[i].name);
-}
-
-void mpo_metrics_csv_row(FILE *out, const mpo_metrics_t *m) {
-    for (size_t i = 0; i < sizeof s_metric_info / sizeof s_metric_info[0]; i++)
-        fprintf(out, ",%.6g", *(const double *)((const char *)m + s_metric_info[i].offset));
-}
-
 int mpo_params_from_config(const config_t *cfg, const env_spec_t *spec, mpo_params_t *out, char *err,
                            size_t errlen) {
     int policy = policy_type_parse(cfg->policy);

@@ -10,7 +10,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "common/config.h"
 #include "env/env.h"
@@ -45,10 +44,6 @@ typedef struct {
     size_t offset;
 } mpo_metric_info_t;
 const mpo_metric_info_t *mpo_metric_info(size_t *count);
-
-/* the metrics as CSV columns: ",name,..." and ",value,..." (no newline), for progress.csv */
-void mpo_metrics_csv_header(FILE *out);
-void mpo_metrics_csv_row(FILE *out, const mpo_metrics_t *m);
 
 /* What the update needs and nothing else: sizes, network shape and the loss's constants. A caller
  * with a config_t gets one from mpo_params_from_config; a test or a benchmark may fill it by hand
