@@ -50,7 +50,7 @@ struct mpo_s {
     float *block;                /* the one allocation every buffer above is a view into */
 };
 
-#define MPO_METRIC_ROW(name, help) {#name, help, offsetof(mpo_metrics_t, name)},
+#define MPO_METRIC_ROW(name, unit, help) {#name, unit, help, offsetof(mpo_metrics_t, name)},
 static const mpo_metric_info_t s_metric_info[] = {MPO_METRICS(MPO_METRIC_ROW)};
 
 const mpo_metric_info_t *mpo_metric_info(size_t *count) {

@@ -17,29 +17,30 @@
 #include "nn/policy.h"
 #include "common/transition.h"
 
-/* X(name, help): what one update reports */
-#define MPO_METRICS(X)                                                                 \
-    X(critic_loss, "mean over the batch of (Q1 - y)^2 + (Q2 - y)^2")                    \
-    X(policy_loss, "M-step loss: weighted negative log-likelihood plus the KL terms")   \
-    X(temperature, "E-step temperature eta")                                           \
-    X(temperature_penalty, "action-penalty temperature (gaussian policy)")              \
-    X(alpha_mean, "mean over action dimensions of the mean-KL duals")                  \
-    X(alpha_stddev, "mean over action dimensions of the stddev-KL duals")              \
-    X(kl_mean, "mean over action dimensions of KL_mu")                                 \
-    X(kl_stddev, "mean over action dimensions of KL_sigma")                            \
-    X(kl_estep, "mean KL of the E-step weights from uniform (held near epsilon)")      \
-    X(q_mean, "mean online Q over the batch")                                           \
-    X(max_weight, "mean over states of the largest E-step weight")                     \
-    X(actor_grad_norm, "actor gradient norm before clipping")                          \
-    X(critic_grad_norm, "critic gradient norm before clipping")
+/* X(name, unit, help): what one update reports (progress.csv columns, the learner's stats) */
+#define MPO_METRICS(X)                                                                              \
+    X(critic_loss, "loss", "mean over the batch of (Q1 - y)^2 + (Q2 - y)^2")                         \
+    X(policy_loss, "loss", "M-step loss: weighted negative log-likelihood plus the KL terms")        \
+    X(temperature, "dual", "E-step temperature eta")                                                \
+    X(temperature_penalty, "dual", "action-penalty temperature (gaussian policy)")                   \
+    X(alpha_mean, "dual", "mean over action dimensions of the mean-KL duals")                       \
+    X(alpha_stddev, "dual", "mean over action dimensions of the stddev-KL duals")                   \
+    X(kl_mean, "nats", "mean over action dimensions of KL_mu")                                      \
+    X(kl_stddev, "nats", "mean over action dimensions of KL_sigma")                                 \
+    X(kl_estep, "nats", "mean KL of the E-step weights from uniform (held near epsilon)")           \
+    X(q_mean, "return", "mean online Q over the batch")                                              \
+    X(max_weight, "weight", "mean over states of the largest E-step weight")                        \
+    X(actor_grad_norm, "norm", "actor gradient norm before clipping")                               \
+    X(critic_grad_norm, "norm", "critic gradient norm before clipping")
 
-#define MPO_METRIC_FIELD(name, help) double name;
+#define MPO_METRIC_FIELD(name, unit, help) double name;
 typedef struct {
     MPO_METRICS(MPO_METRIC_FIELD)
 } mpo_metrics_t;
 
 typedef struct {
     const char *name;
+    const char *unit;
     const char *help;
     size_t offset;
 } mpo_metric_info_t;
