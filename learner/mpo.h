@@ -1,4 +1,4 @@
-/* mpo: the learner's state and one MPO update (shared/reference/mpo.md).
+/* mpo: the learner's state and one MPO update (docs/algorithm.md, "One update").
  *
  * Every network lives in one flat buffer laid out [actor | critic 1 | critic 2]; gradients, Adam
  * moments and the target copies use the same layout, so Polyak averaging and checkpoints are

@@ -500,7 +500,7 @@ static void test_flops(void **state) {
     mpo_destroy(&a);
     mpo_destroy(&b);
 
-    /* the reference's figure: about 1.95 GFLOP at batch 256, N 20, hidden 256, sizes 17/6 */
+    /* docs/algorithm.md's figure: about 1.86 GFLOP at batch 256, N 20, hidden 256, sizes 17/6 */
     config_t c;
     config_defaults(&c);
     env_spec_t hc = s_spec;
@@ -517,7 +517,7 @@ static void test_flops(void **state) {
      *   2 target critics on B*N = 5120 rows, split  1,383,333,888  (the E-step, 75%)
      *   actor forward + backward (M-step)             109,838,336
      *   total                                       1,855,455,232
-     * The reference's "about 1.95 GFLOP" is the same count without the split first layer
+     * The "about 1.95 GFLOP" often quoted is the same count without the split first layer
      * (1,940,127,744): the split saves the state half of the first layer for N - 1 of N rows. */
     double f = mpo_flops_per_update(h, 256);
     print_message("HalfCheetah sizes: %.10g FLOP per update\n", f);

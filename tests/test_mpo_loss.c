@@ -1,6 +1,6 @@
 /* mpo_loss: every piece of the MPO update on small hand-worked cases (B = 2 states, N = 3 samples,
  * A = 2 action dimensions; the numbers in the comments were worked in double with python3 from the
- * formulas of shared/reference/mpo.md, independently of the C code) and by finite differences. */
+ * formulas of docs/algorithm.md, independently of the C code) and by finite differences. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
