@@ -45,8 +45,8 @@ if [ $up = 0 ]; then
     echo "FAIL: mpo learner does not serve /metrics on metrics_port (log: $(head -c 300 "$tmp/learner.log"))"
     exit 1
 fi
-timeout -s INT 2 "$MPO" actor --replay "tcp://127.0.0.1:$zport" --learner "tcp://127.0.0.1:$wport" \
-    --set log_level=warn >"$tmp/actor.log" 2>&1
+timeout -s INT -k 5 2 "$MPO" actor --replay "tcp://127.0.0.1:$zport" --learner "tcp://127.0.0.1:$wport" \
+    --set log_level=warn >"$tmp/actor.log" 2>&1 # killed 5 s later if it does not stop
 sleep 1 # one more render (every 0.5 s)
 http_get $mport /metrics >"$tmp/learner.prom" || { echo "FAIL: the learner's /metrics did not answer 200"; exit 1; }
 
