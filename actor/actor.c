@@ -350,7 +350,7 @@ static void s_on_weights(actor_t *self) {
                  l->act_dim, self->S, self->A);
     else if ((type = policy_type_parse(l->policy ? l->policy : "")) < 0)
         snprintf(reason, sizeof reason, "unknown policy type '%.32s'", l->policy ? l->policy : "");
-    else if (l->hidden < 1 || l->hidden > 8192 || mlp_init(&net, self->S, (int)l->hidden, (int)l->layers, 2 * self->A) != 0)
+    else if (l->hidden < 1 || l->hidden > CONFIG_HIDDEN_MAX || mlp_init(&net, self->S, (int)l->hidden, (int)l->layers, 2 * self->A) != 0)
         snprintf(reason, sizeof reason, "bad network shape hidden %u layers %u", l->hidden, l->layers);
     else if (w->n_params != net.n_params)
         snprintf(reason, sizeof reason, "%zu parameters, the layout needs %zu", w->n_params, net.n_params);

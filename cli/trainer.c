@@ -13,36 +13,24 @@
 #include "common/log.h"
 #include "common/run_dir.h"
 #include "learner/mpo.h"
+#include "learner/run_csv.h"
 #include "replay/replay_buffer.h"
 
 typedef struct {
-    FILE *progress, *eval;
+    run_csv_t *progress, *eval;
 } s_files_t;
 
 static int s_open_run_dir(s_files_t *f, const config_t *cfg) {
     memset(f, 0, sizeof *f);
-    int failed = 0;
     if (run_dir_prepare(cfg) != 0)
         return -1;
-    f->progress = run_dir_open(cfg, "progress.csv", &failed);
-    f->eval = run_dir_open(cfg, "eval.csv", &failed);
-    if (failed)
-        return -1;
-    if (f->progress) {
-        fprintf(f->progress, "env_steps,wall_s,updates,episode_return");
-        mpo_metrics_csv_header(f->progress);
-        fprintf(f->progress, "\n");
-    }
-    if (f->eval)
-        fprintf(f->eval, "env_steps,wall_s,mean_return,std_return,episodes\n");
-    return 0;
+    int rc = run_csv_open(&f->progress, cfg, RUN_CSV_PROGRESS_SYNC_FILE);
+    return rc ? rc : run_csv_open(&f->eval, cfg, RUN_CSV_EVAL_FILE);
 }
 
 static void s_close(s_files_t *f) {
-    if (f->progress)
-        fclose(f->progress);
-    if (f->eval)
-        fclose(f->eval);
+    run_csv_destroy(&f->progress);
+    run_csv_destroy(&f->eval);
 }
 
 static int s_evaluate(mpo_t *mpo, const config_t *cfg, policy_type_t type, long long step, double wall,
@@ -57,10 +45,8 @@ static int s_evaluate(mpo_t *mpo, const config_t *cfg, policy_type_t type, long 
         return -1;
     }
     log_info("eval at %lld steps: mean return %.2f ± %.2f over %lld episodes", step, *mean, std, cfg->eval_episodes);
-    if (f->eval) {
-        fprintf(f->eval, "%lld,%.3f,%.4f,%.4f,%lld\n", step, wall, *mean, std, cfg->eval_episodes);
-        fflush(f->eval);
-    }
+    double row[RUN_CSV_COLUMNS(RUN_CSV_EVAL)] = {(double)step, wall, *mean, std, (double)cfg->eval_episodes};
+    run_csv_row(f->eval, row, sizeof row / sizeof row[0], NULL);
     return 0;
 }
 
@@ -75,8 +61,11 @@ int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_retu
     }
     const env_spec_t *spec = vec_env_spec(venv);
     int S = spec->obs_dim, A = spec->act_dim, B = (int)cfg->batch_size;
-    policy_type_t type = (policy_type_t)policy_type_parse(cfg->policy);
-    mpo_t *mpo = mpo_new(cfg, spec, err, sizeof err);
+    mpo_params_t params = {0};
+    mpo_t *mpo = NULL;
+    if (mpo_params_from_config(cfg, spec, &params, err, sizeof err) == 0)
+        mpo = mpo_new(&params, err, sizeof err);
+    policy_type_t type = params.policy;
     size_t cap = (size_t)cfg->buffer_size;
     if (cap > (size_t)cfg->total_timesteps)
         cap = (size_t)cfg->total_timesteps; /* never more than the run can fill */
@@ -126,12 +115,9 @@ int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_retu
                      "kl_mu %.2e kl_sigma %.2e | q %.2f | critic %.3g",
                      step + 1, cfg->total_timesteps, ups, (int)vec_env_episodes(venv), mean_ret, n_recent, m.temperature,
                      m.kl_mean, m.kl_stddev, m.q_mean, m.critic_loss);
-            if (files.progress) {
-                fprintf(files.progress, "%lld,%.3f,%lld,%.4f", step + 1, now - t0, (long long)mpo_updates(mpo), mean_ret);
-                mpo_metrics_csv_row(files.progress, &m);
-                fprintf(files.progress, "\n");
-                fflush(files.progress);
-            }
+            double row[RUN_CSV_COLUMNS(RUN_CSV_PROGRESS_SYNC)] = {(double)(step + 1), now - t0,
+                                                                  (double)mpo_updates(mpo), mean_ret};
+            run_csv_row(files.progress, row, sizeof row / sizeof row[0], &m);
             last_log = now;
             updates_at_log = mpo_updates(mpo);
         }

@@ -30,6 +30,7 @@
 #include "common/clock.h"
 #include "common/stats_client.h"
 #include "common/wire.h"
+#include "learner/checkpoint.h"
 
 #define STEPS 3000
 #define LEARNING_STARTS 200
@@ -158,7 +159,7 @@ static double s_stat(const Mpo__StatsReply *r, const char *name) {
 static long long s_state_value(const char *dir, const char *key) {
     char path[256], k[64];
     long long v, out = -1;
-    snprintf(path, sizeof path, "%s/learner.state", dir);
+    snprintf(path, sizeof path, "%s/" CHECKPOINT_STATE_FILE, dir);
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
@@ -256,7 +257,7 @@ static void s_cluster(const char *const *ns, const char *tag) {
     assert_int_equal(rc, 0);
     long long saved = s_state_value(ckpt, "updates"), version = s_state_value(ckpt, "weights_version");
     char path[256];
-    snprintf(path, sizeof path, "%s/learner.ckpt", ckpt);
+    snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, ckpt);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     printf("   checkpoint: %lld updates, weights v%lld\n", saved, version);
@@ -400,7 +401,7 @@ static void test_resume_missing(void **state) {
     assert_non_null(f);
     bool named = false;
     while (fgets(line, sizeof line, f))
-        named |= strstr(line, "cannot resume") && strstr(line, "nowhere/learner.ckpt");
+        named |= strstr(line, "cannot resume") && strstr(line, "nowhere/" CHECKPOINT_FILE);
     fclose(f);
     assert_true(named);
 }
