@@ -1,13 +1,7 @@
-/* actor: num_envs environments stepped together, one batched policy forward per step, transitions
- * shipped to the replay server in batches of actor_batch under credit-based flow control.
- *
- * Flow control. Batches live in a small ring of slots, oldest first. A slot is FILLING (taking
- * transitions), READY (full, waiting for credit), SENT (on the wire, unacknowledged) or ACKED
- * (acknowledged but behind an older unacknowledged slot). At most actor_credit slots are SENT, and
- * the actor steps its environments only while fewer than actor_credit slots are full, so a replay
- * server that delays acknowledgements (its rate limiter) or is gone stops the actor instead of
- * filling its memory. The slots keep the raw arrays, so a resend after a server restart rebuilds
- * the same message with the same seq, and the server's (actor id, seq) dedup makes it idempotent.
+/* actor: the role loop. num_envs environments step together (env/vec_env.h), their transitions go
+ * into the outbox (actor/outbox.h), which ships them to the replay server in batches of
+ * actor_batch under credit-based flow control; this file holds the sockets, the hello and resync
+ * with the replay server, the weights, and the figures (actor/actor_stats.h).
  *
  * Weights arrive on a SUB socket with ZMQ_CONFLATE: only the newest PolicyWeights is kept, which
  * is right for weights (an old version is worthless once a newer one exists) and is why the
@@ -24,80 +18,55 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "actor/actor_stats.h"
+#include "actor/outbox.h"
 #include "common/clock.h"
 #include "common/error.h"
-#include "env/env.h"
 #include "common/log.h"
+#include "common/sock.h"
+#include "common/wire.h"
+#include "env/vec_env.h"
 #include "nn/mlp.h"
 #include "nn/policy.h"
-#include "common/rng.h"
-#include "common/wire.h"
 
-#define RECENT_EPISODES 10
 /* a burst of NO_HELLO errors (one per queued batch after a server restart) resyncs once */
 #define RESYNC_MIN_GAP_S 1.0
-
-typedef enum { SLOT_FREE = 0, SLOT_FILLING, SLOT_READY, SLOT_SENT, SLOT_ACKED } s_slot_state_t;
-
-typedef struct {
-    s_slot_state_t state;
-    uint64_t seq;            /* given when the slot is filled, kept across resends */
-    uint64_t policy_version; /* weights that acted on the newest transition */
-    int n;                   /* transitions held */
-    float *obs;              /* (B, S) */
-    float *action;           /* (B, A) */
-    float *reward;           /* (B) */
-    float *done;             /* (B) */
-    float *next_obs;         /* (B, S) */
-    Mpo__Episode *episodes;  /* (max_episodes) */
-    Mpo__Episode **episode_ptrs;
-    int n_episodes;
-} s_slot_t;
+/* messages queued per socket before ZeroMQ refuses more (a send then waits for the next flush) */
+#define ACTOR_HWM 1000
 
 typedef struct {
     const config_t *cfg;
     char id[CONFIG_STR_MAX];
     const env_spec_t *spec;
-    int S, A, K, B;        /* obs and action sizes, environments, batch transitions */
-    int credit;
+    int S, A, K;
 
     void *ctx, *dealer, *sub;
-
-    env_t **envs;          /* (K) */
-    float *obs;            /* (K, S) current observations */
-    float *next_obs;       /* (K, S) */
-    float *action;         /* (K, A) policy-space actions */
-    double *ep_return;     /* (K) */
-    int *ep_length;        /* (K) */
-    rng_t rng;
+    vec_env_t *venv;
+    outbox_t *outbox;
 
     /* the policy, once weights have arrived */
     mlp_t net;
     float *params;
     size_t params_cap;
-    float *acts;           /* forward scratch, mlp_acts_floats(net, K) */
-    size_t acts_cap;
     policy_type_t policy_type;
     float min_std;
     uint64_t version;      /* 0: acting randomly */
     bool have_weights;
 
-    /* the ring of batches */
-    s_slot_t *slots;
-    int nslots, head, count; /* count slots in use, from head */
-    int max_episodes;        /* per batch */
-    int sent;                /* slots SENT */
-    uint64_t next_seq;
-    double last_ack;         /* last ack, or when the first unacked batch went out */
-    double last_resync;
+    /* the replay server as we last heard it */
+    double now, started, last_resync;
     bool hello_acked;
     bool learning_started;
     uint64_t replay_size;
+    uint64_t resyncs, weights_refused;
 
-    /* counters for the progress line */
-    uint64_t steps, batches_sent, batches_acked, resends, resyncs, episodes, weights_refused;
-    double recent[RECENT_EPISODES];
-    int n_recent;
+    /* figures: rate samples, the values in table order, the stats list last attached */
+    double rate_t, rate;
+    uint64_t rate_steps;
+    double stats_sent_t;
+    double values[ACTOR_STAT_COUNT];
+    Mpo__Stat stats[ACTOR_STAT_COUNT];
+    Mpo__Stat *stat_ptrs[ACTOR_STAT_COUNT];
 } actor_t;
 
 /* FNV-1a: spreads the actor id into its environment and action seeds */
@@ -126,227 +95,200 @@ static void s_actor_destroy(actor_t **self_p) {
     actor_t *self = *self_p;
     if (!self)
         return;
-    if (self->dealer)
-        zmq_close(self->dealer);
-    if (self->sub)
-        zmq_close(self->sub);
+    sock_close(&self->dealer);
+    sock_close(&self->sub);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
-    if (self->envs)
-        for (int k = 0; k < self->K; k++)
-            env_destroy(&self->envs[k]);
-    free(self->envs);
-    if (self->slots)
-        for (int i = 0; i < self->nslots; i++) {
-            free(self->slots[i].obs);
-            free(self->slots[i].episodes);
-            free(self->slots[i].episode_ptrs);
-        }
-    free(self->slots);
-    free(self->obs);
-    free(self->ep_return);
-    free(self->ep_length);
+    vec_env_destroy(&self->venv);
+    outbox_destroy(&self->outbox);
     free(self->params);
-    free(self->acts);
     free(self);
     *self_p = NULL;
 }
 
-static void *s_socket(actor_t *self, int type, const char *endpoint, int64_t maxmsg) {
-    void *s = zmq_socket(self->ctx, type);
-    if (!s)
-        return NULL;
-    int zero = 0, hwm = 1000;
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero); /* exit promptly; unacked data is resent by nobody */
-    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    if (type == ZMQ_SUB) {
-        int one = 1;
-        /* CONFLATE must be set before connect; it keeps only the newest weights */
-        zmq_setsockopt(s, ZMQ_CONFLATE, &one, sizeof one);
-        zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
-    }
-    if (zmq_connect(s, endpoint) != 0) {
-        log_error("cannot connect to '%s': %s", endpoint, zmq_strerror(zmq_errno()));
-        zmq_close(s);
-        return NULL;
-    }
-    return s;
-}
-
-static actor_t *s_actor_new(const config_t *cfg) {
-    char err[256];
+/* 0 with *out set, or a negative code after logging why */
+static int s_actor_new(const config_t *cfg, actor_t **out) {
+    char err[512];
     const env_ops_t *ops = env_find(cfg->env);
     if (!ops) {
         log_error("unknown environment '%s' (`mpo envs` lists them)", cfg->env);
-        return NULL;
+        return -MPO_ENOENV;
     }
     actor_t *self = calloc(1, sizeof *self);
-    if (!self)
-        return NULL;
+    if (!self) {
+        log_error("out of memory");
+        return -MPO_ENOMEM;
+    }
     self->cfg = cfg;
     s_make_id(self->id, sizeof self->id, cfg->actor_id);
     self->spec = ops->spec;
     self->S = ops->spec->obs_dim;
     self->A = ops->spec->act_dim;
     self->K = (int)cfg->num_envs;
-    self->B = (int)cfg->actor_batch;
-    self->credit = (int)cfg->actor_credit;
-    int S = self->S, A = self->A, K = self->K, B = self->B;
+    /* the id spreads every actor of a run onto its own environment and action streams */
     uint64_t h = s_hash(self->id);
-    rng_seed(&self->rng, (uint64_t)cfg->seed ^ h ^ 0x6163746f72ULL);
+    int rc = -MPO_ENOMEM;
+    self->venv = vec_env_new(cfg->env, self->K, (uint64_t)cfg->seed + h, (uint64_t)cfg->seed ^ h, err, sizeof err);
+    if (!self->venv)
+        goto fail;
+    outbox_config_t oc = {.obs_dim = self->S, .act_dim = self->A, .batch = (int)cfg->actor_batch,
+                          .credit = (int)cfg->actor_credit, .step_size = self->K};
+    if (!(self->outbox = outbox_new(&oc, err, sizeof err)))
+        goto fail;
 
-    self->envs = calloc((size_t)K, sizeof *self->envs);
-    self->obs = calloc((size_t)K * (2 * S + A), sizeof(float));
-    self->ep_return = calloc((size_t)K, sizeof(double));
-    self->ep_length = calloc((size_t)K, sizeof(int));
-    /* a step of K transitions fills at most ceil(K/B) slots beyond the one being filled */
-    self->nslots = self->credit + (K + B - 1) / B + 1;
-    self->slots = calloc((size_t)self->nslots, sizeof *self->slots);
-    self->max_episodes = B < WIRE_MAX_EPISODES ? B : WIRE_MAX_EPISODES;
-    if (!self->envs || !self->obs || !self->ep_return || !self->ep_length || !self->slots)
-        goto oom;
-    self->next_obs = self->obs + (size_t)K * S;
-    self->action = self->next_obs + (size_t)K * S;
-    for (int i = 0; i < self->nslots; i++) {
-        s_slot_t *sl = &self->slots[i];
-        /* one allocation per slot: obs | next_obs | action | reward | done */
-        sl->obs = malloc((size_t)B * (2 * S + A + 2) * sizeof(float));
-        sl->episodes = calloc((size_t)self->max_episodes, sizeof *sl->episodes);
-        sl->episode_ptrs = calloc((size_t)self->max_episodes, sizeof *sl->episode_ptrs);
-        if (!sl->obs || !sl->episodes || !sl->episode_ptrs)
-            goto oom;
-        sl->next_obs = sl->obs + (size_t)B * S;
-        sl->action = sl->next_obs + (size_t)B * S;
-        sl->reward = sl->action + (size_t)B * A;
-        sl->done = sl->reward + B;
-        for (int e = 0; e < self->max_episodes; e++) {
-            mpo__episode__init(&sl->episodes[e]);
-            sl->episode_ptrs[e] = &sl->episodes[e];
-        }
-    }
-    for (int k = 0; k < K; k++) {
-        self->envs[k] = env_new(cfg->env, err, sizeof err);
-        if (!self->envs[k]) {
-            log_error("%s", err);
-            s_actor_destroy(&self);
-            return NULL;
-        }
-        env_reset(self->envs[k], (uint64_t)cfg->seed + (uint64_t)k * 1000 + h, self->obs + (size_t)k * S);
-    }
-
+    rc = -MPO_ESOCKET;
     self->ctx = zmq_ctx_new();
-    if (!self->ctx)
-        goto oom;
-    self->dealer = s_socket(self, ZMQ_DEALER, cfg->replay_endpoint, cfg->max_message_bytes);
-    self->sub = s_socket(self, ZMQ_SUB, cfg->weights_endpoint, cfg->max_message_bytes);
-    if (!self->dealer || !self->sub) {
-        s_actor_destroy(&self);
-        return NULL;
+    if (!self->ctx) {
+        snprintf(err, sizeof err, "cannot make a ZeroMQ context: %s", zmq_strerror(errno));
+        goto fail;
     }
-    self->next_seq = 1;
-    return self;
-oom:
-    log_error("out of memory");
+    /* LINGER 0: exit promptly; what is unacknowledged is resent by nobody */
+    const sock_opt_t dealer_opts[] = {{ZMQ_LINGER, 0, NULL},
+                                      {ZMQ_MAXMSGSIZE, cfg->max_message_bytes, NULL},
+                                      {ZMQ_SNDHWM, ACTOR_HWM, NULL},
+                                      {ZMQ_RCVHWM, ACTOR_HWM, NULL},
+                                      SOCK_OPTS_END};
+    /* CONFLATE must be set before connect; it keeps only the newest weights */
+    const sock_opt_t sub_opts[] = {{ZMQ_LINGER, 0, NULL},
+                                   {ZMQ_MAXMSGSIZE, cfg->max_message_bytes, NULL},
+                                   {ZMQ_SNDHWM, ACTOR_HWM, NULL},
+                                   {ZMQ_RCVHWM, ACTOR_HWM, NULL},
+                                   {ZMQ_CONFLATE, 1, NULL},
+                                   {ZMQ_SUBSCRIBE, 0, ""},
+                                   SOCK_OPTS_END};
+    self->dealer = sock_open(self->ctx, ZMQ_DEALER, "actor: DEALER to the replay server", dealer_opts, NULL,
+                             cfg->replay_endpoint, err, sizeof err);
+    if (!self->dealer)
+        goto fail;
+    self->sub = sock_open(self->ctx, ZMQ_SUB, "actor: SUB for weights", sub_opts, NULL, cfg->weights_endpoint, err,
+                          sizeof err);
+    if (!self->sub)
+        goto fail;
+    for (int i = 0; i < ACTOR_STAT_COUNT; i++)
+        self->stat_ptrs[i] = &self->stats[i];
+    *out = self;
+    return 0;
+fail:
+    log_error("%s", err);
     s_actor_destroy(&self);
-    return NULL;
+    return rc;
+}
+
+/* the figures, in table order, as of now */
+static void s_stats_fill(actor_t *self) {
+    double *v = self->values;
+    outbox_counts_t oc;
+    outbox_counts(self->outbox, &oc);
+    int n_recent;
+    double recent = vec_env_recent_mean(self->venv, &n_recent);
+    v[ACTOR_STAT_env_steps_total] = (double)vec_env_steps(self->venv);
+    v[ACTOR_STAT_env_steps_rate] = self->rate;
+    v[ACTOR_STAT_num_envs] = self->K;
+    v[ACTOR_STAT_episodes_total] = (double)vec_env_episodes(self->venv);
+    v[ACTOR_STAT_episode_return_recent] = recent;
+    v[ACTOR_STAT_episodes_recent] = n_recent;
+    v[ACTOR_STAT_policy_version] = (double)self->version;
+    v[ACTOR_STAT_weights_refused_total] = (double)self->weights_refused;
+    v[ACTOR_STAT_batches_sent_total] = (double)oc.sent;
+    v[ACTOR_STAT_batches_acked_total] = (double)oc.acked;
+    v[ACTOR_STAT_batches_resent_total] = (double)oc.resent;
+    v[ACTOR_STAT_batches_in_flight] = oc.in_flight;
+    v[ACTOR_STAT_batches_held] = oc.held;
+    v[ACTOR_STAT_resyncs_total] = (double)self->resyncs;
+    v[ACTOR_STAT_replay_size] = (double)self->replay_size;
+    v[ACTOR_STAT_replay_connected] = self->hello_acked;
+    v[ACTOR_STAT_learning_started] = self->learning_started;
+    v[ACTOR_STAT_uptime_seconds] = self->now - self->started;
+    /* the replay refuses a list with NaN or infinity (wire_check_stats); a diverged return is
+     * visible in the episodes themselves */
+    for (int i = 0; i < ACTOR_STAT_COUNT; i++)
+        if (!isfinite(v[i]))
+            v[i] = 0;
+}
+
+/* rates from the cumulative counters, every ACTOR_STATS_INTERVAL seconds */
+static void s_sample_rates(actor_t *self) {
+    double dt = self->now - self->rate_t;
+    if (dt < ACTOR_STATS_INTERVAL)
+        return;
+    uint64_t steps = vec_env_steps(self->venv);
+    self->rate = (double)(steps - self->rate_steps) / dt;
+    self->rate_steps = steps;
+    self->rate_t = self->now;
 }
 
 static int s_send_hello(actor_t *self) {
     return wire_send_hello(self->dealer, MPO__ROLE__ROLE_ACTOR, self->spec->name, self->S, self->A, self->id);
 }
 
-static int s_send_slot(actor_t *self, s_slot_t *sl) {
+/* outbox_send_fn: one batch as a TransitionBatch, with our stats list at most once an interval */
+static int s_send_batch(void *ctx, const outbox_batch_t *b) {
+    actor_t *self = ctx;
     Mpo__Message msg;
     Mpo__TransitionBatch tb;
     wire_init_message(&msg);
     mpo__transition_batch__init(&tb);
-    size_t n = (size_t)sl->n;
-    tb.seq = sl->seq;
+    size_t n = (size_t)b->t.n;
+    tb.seq = b->seq;
     tb.n = (uint32_t)n;
     tb.n_obs = tb.n_next_obs = n * self->S;
     tb.n_action = n * self->A;
     tb.n_reward = tb.n_done = n;
-    tb.obs = sl->obs;
-    tb.next_obs = sl->next_obs;
-    tb.action = sl->action;
-    tb.reward = sl->reward;
-    tb.done = sl->done;
-    tb.n_episodes = (size_t)sl->n_episodes;
-    tb.episodes = sl->episode_ptrs;
-    tb.policy_version = sl->policy_version;
+    tb.obs = b->t.obs;
+    tb.next_obs = b->t.next_obs;
+    tb.action = b->t.action;
+    tb.reward = b->t.reward;
+    tb.done = b->t.done;
+    tb.n_episodes = b->n_episodes;
+    tb.episodes = b->episodes;
+    tb.policy_version = b->policy_version;
+    bool with_stats = self->now - self->stats_sent_t >= ACTOR_STATS_INTERVAL;
+    if (with_stats) {
+        size_t nstats;
+        const stats_field_t *table = actor_stats_table(&nstats);
+        s_stats_fill(self);
+        stats_table_to_wire(self->stats, self->stat_ptrs, table, nstats, self->values);
+        tb.n_stats = nstats;
+        tb.stats = self->stat_ptrs;
+    }
     msg.body_case = MPO__MESSAGE__BODY_TRANSITIONS;
     msg.transitions = &tb;
-    return wire_send(self->dealer, NULL, 0, &msg, ZMQ_DONTWAIT);
-}
-
-static s_slot_t *s_slot(actor_t *self, int i) { return &self->slots[(self->head + i) % self->nslots]; }
-
-/* Send READY slots, oldest first, while credit lasts. */
-static void s_flush(actor_t *self, double now) {
-    for (int i = 0; i < self->count && self->sent < self->credit; i++) {
-        s_slot_t *sl = s_slot(self, i);
-        if (sl->state != SLOT_READY)
-            continue;
-        if (s_send_slot(self, sl) != 0)
-            return; /* HWM or no peer yet: stays READY, retried on the next pass */
-        if (self->sent == 0)
-            self->last_ack = now; /* the ack clock starts with the first unacked batch */
-        sl->state = SLOT_SENT;
-        self->sent++;
-        self->batches_sent++;
-    }
+    int rc = wire_send(self->dealer, NULL, 0, &msg, ZMQ_DONTWAIT);
+    if (rc == 0 && with_stats)
+        self->stats_sent_t = self->now;
+    return rc;
 }
 
 /* Hello again and every unacknowledged batch again, with its seq: after a server restart the new
  * server knows neither us nor what the old one stored; if it is the same server it dedups. */
-static void s_resync(actor_t *self, double now, const char *why) {
+static void s_resync(actor_t *self, const char *why) {
+    outbox_counts_t oc;
+    outbox_counts(self->outbox, &oc);
     /* a server that answered our last hello is alive and most likely holding our batches under
      * its rate limiter (it dedups the resends): worth a note, not a warning */
     if (self->hello_acked)
-        log_info("%s: saying hello again and resending %d unacknowledged batches", why, self->sent);
+        log_info("%s: saying hello again and resending %d unacknowledged batches", why, oc.in_flight);
     else
         log_warn("%s (and the last hello went unanswered): saying hello again and resending %d batches", why,
-                 self->sent);
+                 oc.in_flight);
     self->resyncs++;
-    self->last_resync = now;
-    self->last_ack = now;
+    self->last_resync = self->now;
     self->hello_acked = false;
     s_send_hello(self);
-    for (int i = 0; i < self->count; i++) {
-        s_slot_t *sl = s_slot(self, i);
-        if (sl->state == SLOT_SENT && s_send_slot(self, sl) == 0)
-            self->resends++;
-    }
+    outbox_resend(self->outbox, s_send_batch, self, self->now);
 }
 
-static void s_on_ack(actor_t *self, const Mpo__Ack *ack, double now) {
+static void s_on_ack(actor_t *self, const Mpo__Ack *ack) {
     self->replay_size = ack->size;
     self->learning_started = ack->learning_started;
-    if (ack->seq == 0) {
+    if (ack->seq == 0)
         self->hello_acked = true;
-        return;
-    }
-    for (int i = 0; i < self->count; i++) {
-        s_slot_t *sl = s_slot(self, i);
-        if (sl->state == SLOT_SENT && sl->seq == ack->seq) {
-            sl->state = SLOT_ACKED;
-            self->sent--;
-            self->batches_acked++;
-            self->last_ack = now;
-            break;
-        }
-    } /* an ack for a batch no longer held is a duplicate from a resend: nothing to do */
-    while (self->count > 0 && s_slot(self, 0)->state == SLOT_ACKED) {
-        s_slot(self, 0)->state = SLOT_FREE;
-        self->head = (self->head + 1) % self->nslots;
-        self->count--;
-    }
+    else
+        outbox_ack(self->outbox, ack->seq, self->now); /* 0: a duplicate from a resend, nothing to do */
 }
 
-/* 0, or -1 when the server refuses us for good (another environment or protocol) */
-static int s_on_replay(actor_t *self, double now) {
+/* 0, or -MPO_EREFUSED when the server refuses us for good (another environment or protocol) */
+static int s_on_replay(actor_t *self) {
     wire_rejection_t why;
     char reason[256];
     Mpo__Message *msg = wire_recv(self->dealer, &why, reason, sizeof reason);
@@ -358,17 +300,17 @@ static int s_on_replay(actor_t *self, double now) {
     }
     int rc = 0;
     if (msg->body_case == MPO__MESSAGE__BODY_ACK) {
-        s_on_ack(self, msg->ack, now);
+        s_on_ack(self, msg->ack);
     } else if (msg->body_case == MPO__MESSAGE__BODY_ERROR) {
         Mpo__ErrorCode code = msg->error->code;
         const char *r = msg->error->reason ? msg->error->reason : "";
         if (code == MPO__ERROR_CODE__ERROR_NO_HELLO) {
-            if (now - self->last_resync >= RESYNC_MIN_GAP_S)
-                s_resync(self, now, "the replay server does not know us (restarted?)");
+            if (self->now - self->last_resync >= RESYNC_MIN_GAP_S)
+                s_resync(self, "the replay server does not know us (restarted?)");
         } else if (code == MPO__ERROR_CODE__ERROR_WRONG_ENV || code == MPO__ERROR_CODE__ERROR_WRONG_SIZES ||
                    code == MPO__ERROR_CODE__ERROR_WRONG_VERSION) {
             log_error("the replay server refuses this actor: %s", r);
-            rc = -1;
+            rc = -MPO_EREFUSED;
         } else {
             log_warn("the replay server refused a message: %s", r);
         }
@@ -408,7 +350,7 @@ static void s_on_weights(actor_t *self) {
                  l->act_dim, self->S, self->A);
     else if ((type = policy_type_parse(l->policy ? l->policy : "")) < 0)
         snprintf(reason, sizeof reason, "unknown policy type '%.32s'", l->policy ? l->policy : "");
-    else if (l->hidden < 1 || l->hidden > 8192 || mlp_init(&net, self->S, (int)l->hidden, (int)l->layers, 2 * self->A) != 0)
+    else if (l->hidden < 1 || l->hidden > CONFIG_HIDDEN_MAX || mlp_init(&net, self->S, (int)l->hidden, (int)l->layers, 2 * self->A) != 0)
         snprintf(reason, sizeof reason, "bad network shape hidden %u layers %u", l->hidden, l->layers);
     else if (w->n_params != net.n_params)
         snprintf(reason, sizeof reason, "%zu parameters, the layout needs %zu", w->n_params, net.n_params);
@@ -420,19 +362,20 @@ static void s_on_weights(actor_t *self) {
             log_warn("refusing weights: %s", reason);
         goto done;
     }
-    size_t acts = mlp_acts_floats(&net, self->K);
-    if (net.n_params > self->params_cap || acts > self->acts_cap) {
+    if (net.n_params > self->params_cap) {
         /* only when the layout grows, which is once per run in practice */
         float *p = realloc(self->params, net.n_params * sizeof(float));
         if (p)
             self->params = p, self->params_cap = net.n_params;
-        float *a = realloc(self->acts, acts * sizeof(float));
-        if (a)
-            self->acts = a, self->acts_cap = acts;
-        if (!p || !a) {
+        if (!p) {
             log_error("out of memory for the weights");
             goto done;
         }
+    }
+    /* the forward's scratch too, so that acting with these weights cannot fail */
+    if (vec_env_reserve(self->venv, &net) != 0) {
+        log_error("out of memory for the policy forward");
+        goto done;
     }
     memcpy(self->params, w->params, net.n_params * sizeof(float));
     self->net = net;
@@ -447,149 +390,88 @@ done:
     wire_free(msg);
 }
 
-/* The slot taking transitions; a new one at the tail when there is none. */
-static s_slot_t *s_filling(actor_t *self) {
-    if (self->count > 0) {
-        s_slot_t *last = s_slot(self, self->count - 1);
-        if (last->state == SLOT_FILLING)
-            return last;
-    }
-    /* the step gate (busy < credit) and nslots = credit + ceil(K/B) + 1 make this hold */
-    MPO_ASSERT(self->count < self->nslots);
-    s_slot_t *sl = s_slot(self, self->count++);
-    sl->state = SLOT_FILLING;
-    sl->n = 0;
-    sl->n_episodes = 0;
-    sl->seq = self->next_seq++;
-    return sl;
-}
-
-/* slots full and not yet acknowledged: the actor steps only while this is below its credit */
-static int s_busy(const actor_t *self) {
-    int busy = self->count;
-    if (busy > 0 && self->slots[(self->head + busy - 1) % self->nslots].state == SLOT_FILLING)
-        busy--;
-    return busy;
-}
-
-/* One step of all K environments with one forward pass. */
+/* One step of all K environments with one forward pass; the K transitions into the outbox. */
 static void s_step(actor_t *self) {
-    int S = self->S, A = self->A, K = self->K;
-    const env_spec_t *spec = self->spec;
-    if (self->have_weights) {
-        policy_act(self->action, &self->net, self->params, self->obs, K, self->policy_type, self->min_std, false,
-                   &self->rng, self->acts);
-    } else {
-        for (int i = 0; i < K * A; i++)
-            self->action[i] = (float)rng_uniform_range(&self->rng, -1.0, 1.0);
-    }
-    for (int k = 0; k < K; k++) {
-        float ea[ENV_MAX_ACT];
-        float *o = self->obs + (size_t)k * S, *no = self->next_obs + (size_t)k * S, *a = self->action + (size_t)k * A;
-        policy_to_env(ea, a, spec->act_low, spec->act_high, A);
-        bool term, trunc;
-        float r = env_step(self->envs[k], ea, no, &term, &trunc);
-        self->ep_return[k] += r;
-        self->ep_length[k]++;
-
-        s_slot_t *sl = s_filling(self);
-        int j = sl->n++;
-        memcpy(sl->obs + (size_t)j * S, o, S * sizeof(float));
-        memcpy(sl->next_obs + (size_t)j * S, no, S * sizeof(float));
-        memcpy(sl->action + (size_t)j * A, a, A * sizeof(float));
-        sl->reward[j] = r;
-        sl->done[j] = term ? 1.0f : 0.0f; /* truncation is not a terminal state */
-        sl->policy_version = self->version;
-        if (term || trunc) {
-            /* the episode travels with the batch holding its last transition */
-            Mpo__Episode *e = &sl->episodes[sl->n_episodes++];
-            e->episode_return = (float)self->ep_return[k];
-            e->length = (uint32_t)self->ep_length[k];
-            self->recent[self->episodes % RECENT_EPISODES] = self->ep_return[k];
-            self->episodes++;
-            self->ep_return[k] = 0;
-            self->ep_length[k] = 0;
-            env_reset_next(self->envs[k], o);
-        } else {
-            memcpy(o, no, S * sizeof(float));
-        }
-        if (sl->n == self->B || sl->n_episodes == self->max_episodes)
-            sl->state = SLOT_READY;
-    }
-    self->steps += (uint64_t)K;
+    vec_env_policy_t policy = {.net = &self->net, .params = self->params, .type = self->policy_type,
+                               .min_std = self->min_std, .deterministic = false};
+    vec_env_step_t st;
+    /* cannot fail: the scratch was reserved when the weights were adopted */
+    int rc = vec_env_step(self->venv, self->have_weights ? &policy : NULL, &st);
+    MPO_ASSERT(rc == 0);
+    for (int k = 0; k < self->K; k++)
+        outbox_add(self->outbox, &st.t, k, self->version, st.ended[k], st.episode_return[k], st.episode_length[k]);
 }
 
-static void s_progress(actor_t *self, double dt, uint64_t steps_then) {
-    int n = self->episodes < RECENT_EPISODES ? (int)self->episodes : RECENT_EPISODES;
-    double mean = 0;
-    for (int i = 0; i < n; i++)
-        mean += self->recent[i];
-    mean = n ? mean / n : 0;
-    log_info("%" PRIu64 " steps (%.0f/s) | weights v%" PRIu64 "%s | episodes %" PRIu64 ", return %.1f (last %d) | "
-             "batches sent %" PRIu64 " acked %" PRIu64 " resent %" PRIu64 " | replay size %" PRIu64 "%s",
-             self->steps, (self->steps - steps_then) / dt, self->version, self->have_weights ? "" : " (random)",
-             self->episodes, mean, n, self->batches_sent, self->batches_acked, self->resends, self->replay_size,
-             self->hello_acked ? "" : " | waiting for the replay server");
+static void s_progress(actor_t *self) {
+    s_stats_fill(self);
+    const double *v = self->values;
+    log_info("%.0f steps (%.0f/s) | weights v%.0f%s | episodes %.0f, return %.1f (last %.0f) | "
+             "batches sent %.0f acked %.0f resent %.0f | replay size %.0f%s",
+             v[ACTOR_STAT_env_steps_total], v[ACTOR_STAT_env_steps_rate], v[ACTOR_STAT_policy_version],
+             self->have_weights ? "" : " (random)", v[ACTOR_STAT_episodes_total], v[ACTOR_STAT_episode_return_recent],
+             v[ACTOR_STAT_episodes_recent], v[ACTOR_STAT_batches_sent_total], v[ACTOR_STAT_batches_acked_total],
+             v[ACTOR_STAT_batches_resent_total], v[ACTOR_STAT_replay_size],
+             v[ACTOR_STAT_replay_connected] ? "" : " | waiting for the replay server");
 }
 
 int actor_run(const config_t *cfg, volatile int *stop) {
-    actor_t *self = s_actor_new(cfg);
-    if (!self)
-        return -1;
-    log_info("actor %s: %d x %s (obs %d, act %d), batches of %d, credit %d; replay %s, weights %s", self->id,
-             self->K, self->spec->name, self->S, self->A, self->B, self->credit, cfg->replay_endpoint,
+    actor_t *self = NULL;
+    int rc = s_actor_new(cfg, &self);
+    if (rc != 0)
+        return rc;
+    log_info("actor %s: %d x %s (obs %d, act %d), batches of %lld, credit %lld; replay %s, weights %s", self->id,
+             self->K, self->spec->name, self->S, self->A, cfg->actor_batch, cfg->actor_credit, cfg->replay_endpoint,
              cfg->weights_endpoint);
-    double now = clock_now();
-    self->last_resync = now;
-    self->last_ack = now;
+    double now = self->now = clock_now();
+    self->started = self->last_resync = self->rate_t = now;
+    self->stats_sent_t = now - ACTOR_STATS_INTERVAL; /* the first batch carries the figures */
     double last_hello = now, last_log = now;
-    uint64_t steps_at_log = 0;
     s_send_hello(self);
-    int rc = 0;
     zmq_pollitem_t items[2] = {{self->dealer, 0, ZMQ_POLLIN, 0}, {self->sub, 0, ZMQ_POLLIN, 0}};
     while (!*stop) {
-        bool can_step = s_busy(self) < self->credit;
         /* stepping: just look; out of credit: sleep on the sockets until an ack, a timeout or a
          * stop (100 ms bounds the latency of a signal) */
-        long timeout_ms = can_step ? 0 : 100;
+        long timeout_ms = outbox_can_step(self->outbox) ? 0 : 100;
         if (zmq_poll(items, 2, timeout_ms) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             log_error("poll: %s", zmq_strerror(zmq_errno()));
-            rc = -1;
+            rc = -MPO_ESOCKET;
             break;
         }
-        now = clock_now();
+        now = self->now = clock_now();
         if (items[0].revents & ZMQ_POLLIN) {
             /* drain: acks are small and each frees credit */
             for (int i = 0; i < 64 && (items[0].revents & ZMQ_POLLIN); i++) {
-                if (s_on_replay(self, now) != 0) {
-                    rc = -1;
+                if ((rc = s_on_replay(self)) != 0)
                     goto out;
-                }
                 zmq_poll(items, 1, 0);
             }
         }
         if (items[1].revents & ZMQ_POLLIN)
             s_on_weights(self);
-        if (self->sent > 0 && now - self->last_ack > cfg->ack_timeout)
-            s_resync(self, now, "no acknowledgement within ack_timeout");
-        else if (!self->hello_acked && self->sent == 0 && now - last_hello > cfg->ack_timeout) {
+        outbox_counts_t oc;
+        outbox_counts(self->outbox, &oc);
+        if (outbox_overdue(self->outbox, now, cfg->ack_timeout))
+            s_resync(self, "no acknowledgement within ack_timeout");
+        else if (!self->hello_acked && oc.in_flight == 0 && now - last_hello > cfg->ack_timeout) {
             s_send_hello(self); /* nothing to resend yet, but keep knocking */
             last_hello = now;
         }
-        if (s_busy(self) < self->credit)
+        if (outbox_can_step(self->outbox))
             s_step(self);
-        s_flush(self, now);
+        outbox_flush(self->outbox, s_send_batch, self, now);
+        s_sample_rates(self);
         if (now - last_log >= cfg->log_interval) {
-            s_progress(self, now - last_log, steps_at_log);
+            s_progress(self);
             last_log = now;
-            steps_at_log = self->steps;
         }
     }
-out:
-    log_info("stopping: %" PRIu64 " steps, %" PRIu64 " batches acked, %d unacknowledged dropped", self->steps,
-             self->batches_acked, self->sent);
+out:;
+    outbox_counts_t oc;
+    outbox_counts(self->outbox, &oc);
+    log_info("stopping: %" PRIu64 " steps, %" PRIu64 " batches acked, %d unacknowledged dropped",
+             vec_env_steps(self->venv), oc.acked, oc.in_flight);
     s_actor_destroy(&self);
     return rc;
 }

@@ -5,7 +5,8 @@
 
 #include "common/config.h"
 
-/* Run until *stop becomes non-zero. 0 on a clean stop, -1 after logging why. */
+/* Run until *stop becomes non-zero. 0 on a clean stop, or a negative code from common/error.h after
+ * logging why (-MPO_EREFUSED: the replay server refuses this actor for good). */
 int actor_run(const config_t *cfg, volatile int *stop);
 
 #endif

@@ -16,6 +16,21 @@ bench_update() {
     "$MPO" bench update --obs 17 --act 6 --seconds "$seconds"
 }
 
+# PyTorch's updates/s for the same update beside ours (bench/torch_update.py): a benchmark only,
+# never a build or test dependency. PYTHON picks the interpreter; else the first of python3 and
+# Debian's /usr/bin/python3 (python3 on PATH may be another install) that can import torch.
+bench_update_pytorch() {
+    py=""
+    for p in ${PYTHON:-python3 /usr/bin/python3}; do
+        if "$p" -c 'import torch' 2>/dev/null; then py=$p; break; fi
+    done
+    if [ -n "$py" ]; then
+        "$py" bench/torch_update.py --obs 17 --act 6 --seconds "$seconds"
+    else
+        echo "pytorch update: skipped, PyTorch is absent (Debian: apt-get install python3-torch)"
+    fi
+}
+
 # one learning run: seed, env, steps, eval_every, out dir
 s_learn() {
     "$MPO" train --sync --env "$2" --seed "$1" --total-timesteps "$3" --set eval_every="$4" \
@@ -71,12 +86,12 @@ bench_distributed() {
 }
 
 case "$what" in
-update) bench_update ;;
+update) bench_update; bench_update_pytorch ;;
 learning) bench_learning ;;
 env) "$MPO" bench env --env HalfCheetah-v4 --num-envs 1 && "$MPO" bench env --env HalfCheetah-v4 --num-envs 8 &&
      "$MPO" bench env --env HalfCheetah-v4 --num-envs 32 ;;
 replay) "$MPO" bench replay --senders 4 ;;
 distributed) bench_distributed ;;
-all) bench_update; bench_learning ;;
+all) bench_update; bench_update_pytorch; bench_learning ;;
 *) echo "usage: bench/run.sh [update|learning|env|replay|distributed|all]" >&2; exit 2 ;;
 esac

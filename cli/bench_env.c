@@ -21,6 +21,7 @@
 
 #include "common/clock.h"
 #include "env/env.h"
+#include "env/vec_env.h"
 #include "nn/mlp.h"
 #include "nn/policy.h"
 #include "common/rng.h"
@@ -117,63 +118,51 @@ static int s_run_raw(const char *name, double seconds, s_result_t *res, char *er
     return 0;
 }
 
-/* K environments and a batched policy forward per step, for `seconds` */
+/* K environments and a batched policy forward per step, for `seconds`: the actor's own stepping
+ * (env/vec_env.h), with the forward timed apart */
 static int s_run_actor(const char *name, int K, double seconds, s_result_t *res, char *err,
                        size_t errlen) {
     int rc = -1;
-    env_t **envs = calloc((size_t)K, sizeof *envs);
-    float *obs = NULL, *act = NULL, *acts = NULL, *params = NULL;
-    if (!envs) {
-        snprintf(err, errlen, "out of memory");
+    float *params = NULL;
+    vec_env_t *venv = vec_env_new(name, K, 1, 1, err, errlen);
+    if (!venv)
         return -1;
-    }
-    for (int k = 0; k < K; k++)
-        if (!(envs[k] = env_new(name, err, errlen)))
-            goto done;
-    const env_spec_t *spec = env_spec(envs[0]);
-    int O = spec->obs_dim, A = spec->act_dim;
+    const env_spec_t *spec = vec_env_spec(venv);
     mlp_t net;
-    if (mlp_init(&net, O, BENCH_ENV_HIDDEN, BENCH_ENV_DEPTH, 2 * A) != 0) {
+    if (mlp_init(&net, spec->obs_dim, BENCH_ENV_HIDDEN, BENCH_ENV_DEPTH, 2 * spec->act_dim) != 0) {
         snprintf(err, errlen, "cannot shape the policy network for %s", name);
         goto done;
     }
-    obs = malloc((size_t)K * O * sizeof *obs);                  // (K, O)
-    act = malloc((size_t)K * A * sizeof *act);                  // (K, A) policy space
-    acts = malloc(mlp_acts_floats(&net, K) * sizeof *acts);     // (K, width_sum)
     params = malloc(net.n_params * sizeof *params);
-    if (!obs || !act || !acts || !params) {
+    if (!params) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
     rng_t rng;
     rng_seed(&rng, 1);
     mlp_init_params(&net, params, &rng);
-    for (int k = 0; k < K; k++)
-        env_reset(envs[k], (uint64_t)k + 1, obs + (size_t)k * O);
+    vec_env_policy_t policy = {.net = &net, .params = params, .type = POLICY_SQUASHED,
+                               .min_std = BENCH_ENV_MIN_STD, .deterministic = false};
 
-    long iters = 0, episodes = 0;
+    long iters = 0;
+    uint64_t episodes_at_start = 0;
     double t_infer = 0, t_start = 0, t = clock_now(), t_warm = t + BENCH_ENV_WARMUP_S;
     bool warm = false;
     for (;;) {
         double t0 = clock_now();
-        policy_act(act, &net, params, obs, K, POLICY_SQUASHED, BENCH_ENV_MIN_STD, false, &rng, acts);
-        double t1 = clock_now();
-        for (int k = 0; k < K; k++) {
-            float env_act[ENV_MAX_ACT];
-            bool term, trunc;
-            float *o = obs + (size_t)k * O;
-            policy_to_env(env_act, act + (size_t)k * A, spec->act_low, spec->act_high, A);
-            env_step(envs[k], env_act, o, &term, &trunc);
-            if (term || trunc) {
-                env_reset_next(envs[k], o);
-                episodes += warm;
-            }
+        if (vec_env_act(venv, &policy) != 0) {
+            snprintf(err, errlen, "out of memory");
+            goto done;
         }
+        double t1 = clock_now();
+        vec_env_step_t st;
+        vec_env_advance(venv, &st);
         t = clock_now();
         if (!warm) {
             if (t >= t_warm) {
                 warm = true;
                 t_start = t;
+                episodes_at_start = vec_env_episodes(venv);
             }
             continue;
         }
@@ -187,15 +176,10 @@ static int s_run_actor(const char *name, int K, double seconds, s_result_t *res,
     res->actor_steps_per_s = (double)(iters * K) / elapsed;
     res->forwards_per_s = (double)iters / elapsed;
     res->inference_frac = t_infer / elapsed;
-    res->episodes = episodes;
+    res->episodes = (long)(vec_env_episodes(venv) - episodes_at_start);
     rc = 0;
 done:
-    for (int k = 0; k < K; k++)
-        env_destroy(&envs[k]);
-    free(envs);
-    free(obs);
-    free(act);
-    free(acts);
+    vec_env_destroy(&venv);
     free(params);
     return rc;
 }

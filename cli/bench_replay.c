@@ -3,7 +3,7 @@
  * A real replay server runs in a thread (rate limiter off, so the figures are the server's own
  * speed), N sender threads stream transition batches with a few unacknowledged at a time (as actors
  * do), and one sampler thread keeps sample requests in flight (as the learner does). The server
- * learns the synthetic sizes from the environment name "bench:OBS:ACT" (replay/server.c). */
+ * learns the synthetic sizes from the environment name "bench:OBS:ACT" (env_sizes, env/env.h). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>

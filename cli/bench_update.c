@@ -79,7 +79,10 @@ int bench_update_main(int argc, char **argv) {
         spec.act_high[k] = 1;
     }
     char err[256];
-    mpo_t *mpo = mpo_new(&cfg, &spec, err, sizeof err);
+    mpo_params_t params;
+    mpo_t *mpo = NULL;
+    if (mpo_params_from_config(&cfg, &spec, &params, err, sizeof err) == 0)
+        mpo = mpo_new(&params, err, sizeof err);
     if (!mpo) {
         fprintf(stderr, "mpo bench update: %s\n", err);
         return 1;

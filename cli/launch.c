@@ -33,7 +33,9 @@
 #include "env/evaluate.h"
 #include "common/log.h"
 #include "common/stats_client.h"
+#include "learner/checkpoint.h"
 #include "learner/mpo.h"
+#include "learner/run_csv.h"
 
 #define STOP_GRACE_S 10.0
 #define STATS_PERIOD_S 0.5
@@ -284,16 +286,19 @@ static int s_evaluate(const launch_t *self, double wall, double *mean_out) {
     const config_t *cfg = &self->cfg;
     char err[512], path[CONFIG_STR_MAX + 32];
     const env_ops_t *ops = env_find(cfg->env);
-    mpo_t *mpo = ops ? mpo_new(cfg, ops->spec, err, sizeof err) : NULL;
+    mpo_params_t params;
+    mpo_t *mpo = ops && mpo_params_from_config(cfg, ops->spec, &params, err, sizeof err) == 0
+                     ? mpo_new(&params, err, sizeof err)
+                     : NULL;
     if (!mpo) {
         log_error("evaluation: %s", ops ? err : "unknown environment");
         return -1;
     }
-    snprintf(path, sizeof path, "%s/learner.ckpt", cfg->checkpoint_dir);
+    snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, cfg->checkpoint_dir);
     int rc = -1;
     double mean = 0, std = 0;
-    uint64_t seed = (uint64_t)cfg->seed + 1000003ULL; /* the sync trainer's evaluation seeds */
-    if (mpo_load(mpo, path, err, sizeof err) != 0) {
+    uint64_t seed = (uint64_t)cfg->seed + EVALUATE_SEED_OFFSET; /* the sync trainer's evaluation seeds */
+    if (checkpoint_load(mpo, path, err, sizeof err) != 0) {
         log_error("evaluation: %s", err);
     } else if (evaluate_policy(&mean, &std, cfg->env, mpo_actor_layout(mpo), mpo_actor_params(mpo),
                                (policy_type_t)policy_type_parse(cfg->policy), (int)cfg->eval_episodes, seed, err,
@@ -302,14 +307,11 @@ static int s_evaluate(const launch_t *self, double wall, double *mean_out) {
     } else {
         log_info("eval after %" PRId64 " updates: mean return %.2f ± %.2f over %lld episodes", mpo_updates(mpo), mean,
                  std, cfg->eval_episodes);
-        if (cfg->run_dir[0]) {
-            snprintf(path, sizeof path, "%s/eval.csv", cfg->run_dir);
-            FILE *f = fopen(path, "w");
-            if (f) {
-                fprintf(f, "env_steps,wall_s,mean_return,std_return,episodes\n%.0f,%.3f,%.4f,%.4f,%lld\n",
-                        self->st.inserts, wall, mean, std, cfg->eval_episodes);
-                fclose(f);
-            }
+        run_csv_t *eval = NULL;
+        if (run_csv_open(&eval, cfg, RUN_CSV_EVAL_FILE) == 0) {
+            double row[RUN_CSV_COLUMNS(RUN_CSV_EVAL)] = {self->st.inserts, wall, mean, std, (double)cfg->eval_episodes};
+            run_csv_row(eval, row, sizeof row / sizeof row[0], NULL);
+            run_csv_destroy(&eval);
         }
         *mean_out = mean;
         rc = 0;
@@ -415,9 +417,9 @@ int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, do
     }
     if (self->tmp_dir[0]) {
         char path[CONFIG_STR_MAX + 32];
-        snprintf(path, sizeof path, "%s/learner.ckpt", self->tmp_dir);
+        snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, self->tmp_dir);
         unlink(path);
-        snprintf(path, sizeof path, "%s/learner.state", self->tmp_dir);
+        snprintf(path, sizeof path, "%s/" CHECKPOINT_STATE_FILE, self->tmp_dir);
         unlink(path);
         rmdir(self->tmp_dir);
     }

@@ -18,6 +18,8 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/stats_client.h"
+#include "actor/actor_stats.h"
+#include "learner/learner_stats.h"
 #include "replay/replay_stats.h"
 
 #define STAT_SLICE_MS 100 /* waits are cut in slices so Ctrl-C is noticed promptly */
@@ -133,13 +135,16 @@ static void s_format_value(char *buf, size_t len, double v) {
         snprintf(buf, len, "%.2f", v);
 }
 
-/* a peer's own stats list, several figures a line: "name value" pairs */
-static void s_print_stats_list(FILE *out, const char *indent, Mpo__Stat *const *stats, size_t n) {
+/* a peer's own stats list, several figures a line: "name value unit", units from this build's
+ * table of that peer's stats (none for a figure a newer peer sends) */
+static void s_print_stats_list(FILE *out, const char *indent, Mpo__Stat *const *stats, size_t n,
+                               const stats_field_t *table, size_t table_n) {
     int col = 0;
     for (size_t i = 0; i < n; i++) {
-        char v[64], item[160];
+        char v[64], item[200];
         s_format_value(v, sizeof v, stats[i]->value);
-        int len = snprintf(item, sizeof item, "%s %s", stats[i]->name, v);
+        const stats_field_t *f = stats_table_find(table, table_n, stats[i]->name);
+        int len = snprintf(item, sizeof item, "%s %s%s%s", stats[i]->name, v, f ? " " : "", f ? f->unit : "");
         if (col && col + 3 + len > 100) {
             fputc('\n', out);
             col = 0;
@@ -153,7 +158,7 @@ static void s_print_stats_list(FILE *out, const char *indent, Mpo__Stat *const *
 static void s_print_table(FILE *out, const char *endpoint, const Mpo__StatsReply *r) {
     fprintf(out, "replay %s  env %s\n", endpoint, r->env);
     for (size_t i = 0; i < r->n_stats; i++) {
-        const replay_stat_info_t *info = replay_stats_find(r->stats[i]->name);
+        const stats_field_t *info = replay_stats_find(r->stats[i]->name);
         char v[64];
         s_format_value(v, sizeof v, r->stats[i]->value);
         fprintf(out, "  %-28s %16s  %-14s %s\n", r->stats[i]->name, v, info ? info->unit : "",
@@ -161,7 +166,15 @@ static void s_print_table(FILE *out, const char *endpoint, const Mpo__StatsReply
     }
     if (r->n_learner_stats) {
         fprintf(out, "learner (as it last reported):\n");
-        s_print_stats_list(out, "  ", r->learner_stats, r->n_learner_stats);
+        size_t tn;
+        const stats_field_t *t = learner_stats_table(&tn);
+        for (size_t i = 0; i < r->n_learner_stats; i++) {
+            const stats_field_t *f = stats_table_find(t, tn, r->learner_stats[i]->name);
+            char v[64];
+            s_format_value(v, sizeof v, r->learner_stats[i]->value);
+            fprintf(out, "  %-28s %16s  %-14s %s\n", r->learner_stats[i]->name, v, f ? f->unit : "",
+                    f ? f->help : "");
+        }
     }
     fprintf(out, "actors: %zu\n", r->n_actors);
     if (r->n_actors)
@@ -172,7 +185,9 @@ static void s_print_table(FILE *out, const char *endpoint, const Mpo__StatsReply
         fprintf(out, "  %-32.32s %12llu %9llu %8llu %6lld %8.1f s %9llu\n", a->id, (unsigned long long)a->transitions,
                 (unsigned long long)a->batches, (unsigned long long)a->policy_version, (long long)a->version_lag,
                 a->last_seen_s, (unsigned long long)a->episodes);
-        s_print_stats_list(out, "      ", a->stats, a->n_stats);
+        size_t tn;
+        const stats_field_t *t = actor_stats_table(&tn);
+        s_print_stats_list(out, "      ", a->stats, a->n_stats, t, tn);
     }
     if (r->n_recent_returns) {
         double sum = 0, lo = INFINITY, hi = -INFINITY;

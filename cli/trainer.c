@@ -9,41 +9,28 @@
 #include "common/clock.h"
 #include "env/env.h"
 #include "env/evaluate.h"
+#include "env/vec_env.h"
 #include "common/log.h"
 #include "common/run_dir.h"
 #include "learner/mpo.h"
+#include "learner/run_csv.h"
 #include "replay/replay_buffer.h"
 
-#define RECENT_EPISODES 10
-
 typedef struct {
-    FILE *progress, *eval;
+    run_csv_t *progress, *eval;
 } s_files_t;
 
 static int s_open_run_dir(s_files_t *f, const config_t *cfg) {
     memset(f, 0, sizeof *f);
-    int failed = 0;
     if (run_dir_prepare(cfg) != 0)
         return -1;
-    f->progress = run_dir_open(cfg, "progress.csv", &failed);
-    f->eval = run_dir_open(cfg, "eval.csv", &failed);
-    if (failed)
-        return -1;
-    if (f->progress) {
-        fprintf(f->progress, "env_steps,wall_s,updates,episode_return");
-        mpo_metrics_csv_header(f->progress);
-        fprintf(f->progress, "\n");
-    }
-    if (f->eval)
-        fprintf(f->eval, "env_steps,wall_s,mean_return,std_return,episodes\n");
-    return 0;
+    int rc = run_csv_open(&f->progress, cfg, RUN_CSV_PROGRESS_SYNC_FILE);
+    return rc ? rc : run_csv_open(&f->eval, cfg, RUN_CSV_EVAL_FILE);
 }
 
 static void s_close(s_files_t *f) {
-    if (f->progress)
-        fclose(f->progress);
-    if (f->eval)
-        fclose(f->eval);
+    run_csv_destroy(&f->progress);
+    run_csv_destroy(&f->eval);
 }
 
 static int s_evaluate(mpo_t *mpo, const config_t *cfg, policy_type_t type, long long step, double wall,
@@ -51,32 +38,34 @@ static int s_evaluate(mpo_t *mpo, const config_t *cfg, policy_type_t type, long 
     char err[256];
     double std;
     /* evaluation seeds are their own stream: far from the training env's seed */
-    uint64_t seed = (uint64_t)cfg->seed + 1000003ULL;
+    uint64_t seed = (uint64_t)cfg->seed + EVALUATE_SEED_OFFSET;
     if (evaluate_policy(mean, &std, cfg->env, mpo_actor_layout(mpo), mpo_actor_params(mpo), type,
                         (int)cfg->eval_episodes, seed, err, sizeof err) != 0) {
         log_error("evaluation: %s", err);
         return -1;
     }
     log_info("eval at %lld steps: mean return %.2f ± %.2f over %lld episodes", step, *mean, std, cfg->eval_episodes);
-    if (f->eval) {
-        fprintf(f->eval, "%lld,%.3f,%.4f,%.4f,%lld\n", step, wall, *mean, std, cfg->eval_episodes);
-        fflush(f->eval);
-    }
+    double row[RUN_CSV_COLUMNS(RUN_CSV_EVAL)] = {(double)step, wall, *mean, std, (double)cfg->eval_episodes};
+    run_csv_row(f->eval, row, sizeof row / sizeof row[0], NULL);
     return 0;
 }
 
 int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_return) {
     char err[256];
     openblas_set_num_threads((int)cfg->threads);
-    env_t *env = env_new(cfg->env, err, sizeof err);
-    if (!env) {
+    /* one environment reset with the run's seed; the action noise is the actor's stream of it */
+    vec_env_t *venv = vec_env_new(cfg->env, 1, (uint64_t)cfg->seed, (uint64_t)cfg->seed, err, sizeof err);
+    if (!venv) {
         log_error("%s", err);
         return -1;
     }
-    const env_spec_t *spec = env_spec(env);
+    const env_spec_t *spec = vec_env_spec(venv);
     int S = spec->obs_dim, A = spec->act_dim, B = (int)cfg->batch_size;
-    policy_type_t type = (policy_type_t)policy_type_parse(cfg->policy);
-    mpo_t *mpo = mpo_new(cfg, spec, err, sizeof err);
+    mpo_params_t params = {0};
+    mpo_t *mpo = NULL;
+    if (mpo_params_from_config(cfg, spec, &params, err, sizeof err) == 0)
+        mpo = mpo_new(&params, err, sizeof err);
+    policy_type_t type = params.policy;
     size_t cap = (size_t)cfg->buffer_size;
     if (cap > (size_t)cfg->total_timesteps)
         cap = (size_t)cfg->total_timesteps; /* never more than the run can fill */
@@ -92,64 +81,43 @@ int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_retu
         goto done;
     transition_batch_t batch = transition_batch_view(bufs, B, S, A);
 
-    rng_t act_rng, sample_rng;
-    rng_seed(&act_rng, (uint64_t)cfg->seed ^ 0x6163746f72ULL);    /* "actor" */
+    rng_t sample_rng;
     rng_seed(&sample_rng, (uint64_t)cfg->seed ^ 0x73616d706cULL); /* "sampl" */
-    float obs[ENV_MAX_OBS], next_obs[ENV_MAX_OBS], a[ENV_MAX_ACT], ea[ENV_MAX_ACT];
-    env_reset(env, (uint64_t)cfg->seed, obs);
+    /* the online actor, as mpo_act uses it */
+    vec_env_policy_t policy = {.net = mpo_actor_layout(mpo), .params = mpo_actor_params(mpo), .type = type,
+                               .min_std = (float)cfg->min_std, .deterministic = false};
 
     log_info("training %s (obs %d, act %d) seed %lld for %lld steps; policy %s, batch %d, N %lld, hidden %lldx%lld",
              spec->name, S, A, cfg->seed, cfg->total_timesteps, cfg->policy, B, cfg->n_action_samples,
              cfg->layers, cfg->hidden);
-    double t0 = clock_now(), last_log = t0, ep_return = 0;
-    double recent[RECENT_EPISODES];
-    int n_recent = 0, episodes = 0;
+    double t0 = clock_now(), last_log = t0;
     int64_t updates_at_log = 0;
     mpo_metrics_t m;
     memset(&m, 0, sizeof m);
     long long step;
     for (step = 0; step < cfg->total_timesteps && !(stop && *stop); step++) {
-        if (step < cfg->learning_starts) {
-            for (int k = 0; k < A; k++)
-                a[k] = (float)rng_uniform_range(&act_rng, -1.0, 1.0);
-        } else {
-            mpo_act(mpo, a, obs, 1, false, &act_rng);
+        vec_env_step_t st;
+        if (vec_env_step(venv, step < cfg->learning_starts ? NULL : &policy, &st) != 0) {
+            log_error("out of memory for the policy forward");
+            goto done;
         }
-        policy_to_env(ea, a, spec->act_low, spec->act_high, A);
-        bool term, trunc;
-        float r = env_step(env, ea, next_obs, &term, &trunc);
-        replay_buffer_add(rb, obs, a, r, term ? 1.0f : 0.0f, next_obs);
-        ep_return += r;
-        if (term || trunc) {
-            recent[episodes % RECENT_EPISODES] = ep_return;
-            episodes++;
-            n_recent = episodes < RECENT_EPISODES ? episodes : RECENT_EPISODES;
-            ep_return = 0;
-            env_reset_next(env, obs);
-        } else {
-            memcpy(obs, next_obs, S * sizeof(float));
-        }
+        replay_buffer_add(rb, st.t.obs, st.t.action, st.t.reward[0], st.t.done[0], st.t.next_obs);
         if (step + 1 >= cfg->learning_starts && replay_buffer_size(rb) > 0) {
             replay_buffer_sample(rb, &sample_rng, &batch);
             mpo_update(mpo, &batch, &m);
         }
         double now = clock_now();
         if (now - last_log >= cfg->log_interval || step + 1 == cfg->total_timesteps) {
-            double mean_ret = 0;
-            for (int i = 0; i < n_recent; i++)
-                mean_ret += recent[i];
-            mean_ret = n_recent ? mean_ret / n_recent : 0;
+            int n_recent;
+            double mean_ret = vec_env_recent_mean(venv, &n_recent);
             double ups = (mpo_updates(mpo) - updates_at_log) / (now - last_log);
             log_info("step %lld/%lld | %.1f upd/s | episodes %d, return %.1f (last %d) | eta %.3g | "
                      "kl_mu %.2e kl_sigma %.2e | q %.2f | critic %.3g",
-                     step + 1, cfg->total_timesteps, ups, episodes, mean_ret, n_recent, m.temperature,
+                     step + 1, cfg->total_timesteps, ups, (int)vec_env_episodes(venv), mean_ret, n_recent, m.temperature,
                      m.kl_mean, m.kl_stddev, m.q_mean, m.critic_loss);
-            if (files.progress) {
-                fprintf(files.progress, "%lld,%.3f,%lld,%.4f", step + 1, now - t0, (long long)mpo_updates(mpo), mean_ret);
-                mpo_metrics_csv_row(files.progress, &m);
-                fprintf(files.progress, "\n");
-                fflush(files.progress);
-            }
+            double row[RUN_CSV_COLUMNS(RUN_CSV_PROGRESS_SYNC)] = {(double)(step + 1), now - t0,
+                                                                  (double)mpo_updates(mpo), mean_ret};
+            run_csv_row(files.progress, row, sizeof row / sizeof row[0], &m);
             last_log = now;
             updates_at_log = mpo_updates(mpo);
         }
@@ -173,6 +141,6 @@ done:
     free(bufs);
     replay_buffer_destroy(&rb);
     mpo_destroy(&mpo);
-    env_destroy(&env);
+    vec_env_destroy(&venv);
     return rc;
 }

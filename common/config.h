@@ -10,6 +10,9 @@
 #include <stdio.h>
 
 #define CONFIG_STR_MAX 256
+/* units per hidden layer at most: the bound of the `hidden` key, and what the learner and an actor
+ * accept in a weights layout (a larger one is a message to refuse, not a network to allocate) */
+#define CONFIG_HIDDEN_MAX 8192
 
 /* X(name, type, default, min, max, choices, help); FLOAT keys are double, INT keys long long,
  * STR and CHOICE keys char[CONFIG_STR_MAX]. Defaults are strings parsed like user input. */
@@ -20,7 +23,7 @@
     X(policy, CHOICE, "squashed", 0, 0, "squashed|gaussian",                                      \
       "squashed: tanh of a Gaussian, in range by construction; gaussian: Acme's unsquashed "       \
       "Gaussian, actions clipped at the environment and kept in range by the action penalty")     \
-    X(hidden, INT, "256", 1, 8192, NULL, "units per hidden layer (actor and critics)")            \
+    X(hidden, INT, "256", 1, CONFIG_HIDDEN_MAX, NULL, "units per hidden layer (actor and critics)")            \
     X(layers, INT, "2", 1, 6, NULL, "hidden layers per network")                                   \
     X(min_std, FLOAT, "1e-3", 1e-8, 10, NULL, "floor of the policy's standard deviation")          \
     X(learning_rate, FLOAT, "3e-4", 1e-8, 1, NULL, "Adam step size of the actor and the critics")  \

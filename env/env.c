@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/error.h"
+
 struct env_s {
     const env_ops_t *ops;
     void *state;
@@ -23,6 +25,30 @@ const env_ops_t *env_find(const char *name) {
         if (strcmp(s_registry[i]->spec->name, name) == 0)
             return s_registry[i];
     return NULL;
+}
+
+int env_sizes(const char *name, int *obs_dim, int *act_dim, char *err, size_t errlen) {
+    size_t plen = strlen(ENV_BENCH_PREFIX);
+    if (strncmp(name, ENV_BENCH_PREFIX, plen) == 0) {
+        int obs, act;
+        char tail; /* anything after ACT makes the name wrong, not silently shorter */
+        if (sscanf(name + plen, "%d:%d%c", &obs, &act, &tail) != 2 || obs < 1 || act < 1 || obs > ENV_BENCH_MAX_DIM ||
+            act > ENV_BENCH_MAX_DIM) {
+            snprintf(err, errlen, "env '%s': the bench form is bench:OBS:ACT with positive sizes", name);
+            return -MPO_EINVAL;
+        }
+        *obs_dim = obs;
+        *act_dim = act;
+        return 0;
+    }
+    const env_ops_t *ops = env_find(name);
+    if (!ops) {
+        snprintf(err, errlen, "unknown environment '%s' (`mpo envs` lists them)", name);
+        return -MPO_ENOENV;
+    }
+    *obs_dim = ops->spec->obs_dim;
+    *act_dim = ops->spec->act_dim;
+    return 0;
 }
 
 env_t *env_new(const char *name, char *err, size_t errlen) {

@@ -60,6 +60,16 @@ int env_elapsed(const env_t *self);
 const env_ops_t *const *env_registry(void);
 const env_ops_t *env_find(const char *name);
 
+/* The observation and action sizes an environment name stands for, without making one: a
+ * registered environment's, or those of the synthetic form "bench:OBS:ACT" (e.g. "bench:17:6"), a
+ * sizes-only environment for benchmarks and tests (`mpo bench replay`) that cannot be stepped:
+ * env_new does not know it, only a replay server holding transitions of those sizes does.
+ * 0 with the sizes set; -MPO_EINVAL for a bench name that is not bench:OBS:ACT with sizes of
+ * 1..ENV_BENCH_MAX_DIM, -MPO_ENOENV for any other unknown name, each with a one-line reason. */
+#define ENV_BENCH_PREFIX "bench:"
+#define ENV_BENCH_MAX_DIM (1 << 20)
+int env_sizes(const char *name, int *obs_dim, int *act_dim, char *err, size_t errlen);
+
 /* Implementations (one file each). */
 extern const env_ops_t pendulum_ops;
 extern const env_ops_t half_cheetah_ops;

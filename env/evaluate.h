@@ -8,6 +8,10 @@
 #include "nn/mlp.h"
 #include "nn/policy.h"
 
+/* evaluation's seeds are a stream of their own, this far from the training run's seed (the sync
+ * trainer's periodic evaluations and `mpo train`'s final one use the same) */
+#define EVALUATE_SEED_OFFSET 1000003ULL
+
 /* Mean return over `episodes` episodes of env_name with the mean action; episode e is reset with
  * seed + e. std_out (may be NULL) gets the standard deviation. 0, or -1 with a reason. */
 int evaluate_policy(double *mean_out, double *std_out, const char *env_name, const mlp_t *net,

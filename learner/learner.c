@@ -22,22 +22,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "common/clock.h"
-#include "common/metrics_http.h"
-#include "env/env.h"
+#include "common/error.h"
 #include "common/log.h"
+#include "common/metrics_http.h"
 #include "common/run_dir.h"
+#include "common/sock.h"
+#include "common/stats_table.h"
 #include "common/wire.h"
+#include "env/env.h"
+#include "learner/checkpoint.h"
+#include "learner/learner_stats.h"
 #include "learner/mpo.h"
+#include "learner/run_csv.h"
 
 #define SAMPLE_TIMEOUT_S 10.0
-#define STATE_FILE "learner.state"
-#define CKPT_FILE "learner.ckpt"
+#define STATS_PERIOD_S 1.0 /* the stats list rides on a SampleRequest at most this often */
+#define DEALER_HWM 1000
+#define PUB_HWM 4 /* a slow subscriber gets fewer weights, never a queue of stale ones */
 
 typedef struct {
     const config_t *cfg;
@@ -46,63 +51,57 @@ typedef struct {
     char id[96];
     mpo_t *mpo;
     void *ctx, *dealer, *pub;
+    metrics_http_t *metrics;
 
     uint64_t *in_flight;  /* ids of the current request set, 0 for an answered one */
     int n_in_flight;
     uint64_t next_id;
     double last_recv;
+    double stats_sent;    /* when the stats list last went out */
 
     uint64_t version;       /* weights published so far */
     int64_t published_at;   /* updates at the last publication of new weights */
     double last_publish;
     int64_t ckpt_at;        /* updates at the last checkpoint */
 
-    uint64_t batches, stale_batches, rejected, reissues;
+    /* the figures of learner/learner_stats.h that are not the update's */
+    uint64_t batches, samples, stale_batches, rejected, reissues, publications, checkpoints, checkpoint_failures;
+    double sample_wait, update_rate;
     mpo_metrics_t m;
-    FILE *progress;
+    run_csv_t *progress;
 } learner_t;
 
 static void s_learner_destroy(learner_t **self_p) {
     learner_t *self = *self_p;
     if (!self)
         return;
-    if (self->dealer)
-        zmq_close(self->dealer);
-    if (self->pub)
-        zmq_close(self->pub);
+    metrics_http_destroy(&self->metrics);
+    sock_close(&self->dealer);
+    sock_close(&self->pub);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
-    if (self->progress)
-        fclose(self->progress);
+    run_csv_destroy(&self->progress);
     mpo_destroy(&self->mpo);
     free(self->in_flight);
     free(self);
     *self_p = NULL;
 }
 
-/* The counters beside the checkpoint, as `key value` lines. Written after learner.ckpt, so a crash
- * between the two leaves an older state file, whose version is then only too low (harmless: actors
- * take any version that differs from theirs). */
-static int s_write_state(const learner_t *self, const char *dir, char *err, size_t errlen) {
-    char path[CONFIG_STR_MAX + 32], tmp[CONFIG_STR_MAX + 40];
-    snprintf(path, sizeof path, "%s/" STATE_FILE, dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
-        return -1;
-    }
-    fprintf(f, "updates %" PRId64 "\nweights_version %" PRIu64 "\nbatches %" PRIu64 "\nrejected %" PRIu64
-               "\nenv %s\n",
-            mpo_updates(self->mpo), self->version, self->batches, self->rejected, self->spec->name);
-    int ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+/* every figure of the stats table, now */
+static void s_stats_values(const learner_t *self, double *v) {
+    v[LEARNER_STAT_updates_total] = (double)mpo_updates(self->mpo);
+    v[LEARNER_STAT_update_rate] = self->update_rate;
+    v[LEARNER_STAT_batches_total] = (double)self->batches;
+    v[LEARNER_STAT_samples_total] = (double)self->samples;
+    v[LEARNER_STAT_sample_wait_seconds_total] = self->sample_wait;
+    v[LEARNER_STAT_weights_version] = (double)self->version;
+    v[LEARNER_STAT_publications_total] = (double)self->publications;
+    v[LEARNER_STAT_checkpoints_total] = (double)self->checkpoints;
+    v[LEARNER_STAT_checkpoint_failures_total] = (double)self->checkpoint_failures;
+    v[LEARNER_STAT_stale_batches_total] = (double)self->stale_batches;
+    v[LEARNER_STAT_rejected_total] = (double)self->rejected;
+    v[LEARNER_STAT_reissues_total] = (double)self->reissues;
+    learner_stats_set_metrics(v, &self->m);
 }
 
 static void s_checkpoint(learner_t *self) {
@@ -112,54 +111,74 @@ static void s_checkpoint(learner_t *self) {
     char err[512], path[CONFIG_STR_MAX + 32];
     if (run_dir_mkdirs(dir) != 0) {
         log_error("cannot create checkpoint_dir '%s': %s", dir, strerror(errno));
+        self->checkpoint_failures++;
         return;
     }
-    snprintf(path, sizeof path, "%s/" CKPT_FILE, dir);
-    if (mpo_save(self->mpo, path, err, sizeof err) != 0 || s_write_state(self, dir, err, sizeof err) != 0) {
+    snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, dir);
+    checkpoint_counters_t c = {.updates = (uint64_t)mpo_updates(self->mpo),
+                               .weights_version = self->version,
+                               .batches = self->batches,
+                               .rejected = self->rejected};
+    if (checkpoint_save(self->mpo, path, err, sizeof err) != 0 ||
+        checkpoint_counters_save(dir, &c, self->spec->name, err, sizeof err) != 0) {
         log_error("checkpoint: %s", err);
+        self->checkpoint_failures++;
         return;
     }
     self->ckpt_at = mpo_updates(self->mpo);
+    self->checkpoints++;
     log_info("checkpoint: %s at %" PRId64 " updates, weights v%" PRIu64, path, self->ckpt_at, self->version);
 }
 
 static int s_resume(learner_t *self, const char *dir) {
     char err[512], path[CONFIG_STR_MAX + 32];
-    snprintf(path, sizeof path, "%s/" CKPT_FILE, dir);
-    if (mpo_load(self->mpo, path, err, sizeof err) != 0) {
+    snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, dir);
+    if (checkpoint_load(self->mpo, path, err, sizeof err) != 0) {
         log_error("cannot resume: %s", err);
         return -1;
     }
-    snprintf(path, sizeof path, "%s/" STATE_FILE, dir);
-    FILE *f = fopen(path, "r");
-    if (f) {
-        char key[64];
-        unsigned long long v;
-        while (fscanf(f, "%63s %llu", key, &v) == 2)
-            if (!strcmp(key, "weights_version"))
-                self->version = v;
-        fclose(f);
-    } else {
-        log_warn("no %s beside the checkpoint: weights versions restart at 1", path);
-    }
+    checkpoint_counters_t c;
+    if (checkpoint_counters_load(dir, &c, err, sizeof err) == 0)
+        self->version = c.weights_version;
+    else
+        log_warn("no %s/" CHECKPOINT_STATE_FILE " beside the checkpoint: weights versions restart at 1", dir);
     self->published_at = self->ckpt_at = mpo_updates(self->mpo);
     log_info("resumed from %s: %" PRId64 " updates, weights v%" PRIu64, dir, mpo_updates(self->mpo), self->version);
     return 0;
 }
 
 static int s_open_progress(learner_t *self) {
-    int failed = 0;
     if (run_dir_prepare(self->cfg) != 0)
         return -1;
-    self->progress = run_dir_open(self->cfg, "progress.csv", &failed);
-    if (failed)
-        return -1;
-    if (self->progress) {
-        fprintf(self->progress, "wall_s,updates,weights_version,batches");
-        mpo_metrics_csv_header(self->progress);
-        fprintf(self->progress, "\n");
+    return run_csv_open(&self->progress, self->cfg, RUN_CSV_PROGRESS_LEARNER_FILE);
+}
+
+/* the DEALER to the replay server and the PUB the weights go out on, every option checked */
+static int s_open_sockets(learner_t *self, char *err, size_t errlen) {
+    const config_t *cfg = self->cfg;
+    const sock_opt_t dealer_opts[] = {
+        {ZMQ_LINGER, 0, NULL},
+        {ZMQ_MAXMSGSIZE, cfg->max_message_bytes, NULL},
+        {ZMQ_SNDHWM, DEALER_HWM, NULL},
+        {ZMQ_RCVHWM, DEALER_HWM, NULL},
+        SOCK_OPTS_END,
+    };
+    const sock_opt_t pub_opts[] = {
+        {ZMQ_LINGER, 0, NULL},
+        {ZMQ_SNDHWM, PUB_HWM, NULL},
+        SOCK_OPTS_END,
+    };
+    self->ctx = zmq_ctx_new();
+    if (!self->ctx) {
+        snprintf(err, errlen, "learner: cannot make a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
+        return -MPO_ESOCKET;
     }
-    return 0;
+    self->dealer = sock_open(self->ctx, ZMQ_DEALER, "learner: DEALER to the replay", dealer_opts, NULL,
+                             cfg->replay_endpoint, err, errlen);
+    if (!self->dealer)
+        return -MPO_ESOCKET;
+    self->pub = sock_open(self->ctx, ZMQ_PUB, "learner: weights PUB", pub_opts, cfg->weights_bind, NULL, err, errlen);
+    return self->pub ? 0 : -MPO_ESOCKET;
 }
 
 static learner_t *s_learner_new(const config_t *cfg) {
@@ -181,7 +200,9 @@ static learner_t *s_learner_new(const config_t *cfg) {
     host[sizeof host - 1] = 0;
     snprintf(self->id, sizeof self->id, "learner-%s-%d", host, (int)getpid());
     self->in_flight = calloc((size_t)cfg->sample_prefetch, sizeof(uint64_t));
-    self->mpo = mpo_new(cfg, ops->spec, err, sizeof err);
+    mpo_params_t params;
+    if (mpo_params_from_config(cfg, ops->spec, &params, err, sizeof err) == 0)
+        self->mpo = mpo_new(&params, err, sizeof err);
     if (!self->mpo || !self->in_flight) {
         log_error("%s", self->mpo ? "out of memory" : err);
         s_learner_destroy(&self);
@@ -191,34 +212,13 @@ static learner_t *s_learner_new(const config_t *cfg) {
         s_learner_destroy(&self);
         return NULL;
     }
-    self->ctx = zmq_ctx_new();
-    self->dealer = self->ctx ? zmq_socket(self->ctx, ZMQ_DEALER) : NULL;
-    self->pub = self->ctx ? zmq_socket(self->ctx, ZMQ_PUB) : NULL;
-    if (!self->dealer || !self->pub) {
-        log_error("zmq: %s", zmq_strerror(zmq_errno()));
-        s_learner_destroy(&self);
-        return NULL;
-    }
-    int zero = 0, hwm = 1000, pub_hwm = 4;
-    int64_t maxmsg = cfg->max_message_bytes;
-    zmq_setsockopt(self->dealer, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(self->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-    zmq_setsockopt(self->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(self->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(self->pub, ZMQ_LINGER, &zero, sizeof zero);
-    /* a slow subscriber gets fewer weights, never a queue of stale ones */
-    zmq_setsockopt(self->pub, ZMQ_SNDHWM, &pub_hwm, sizeof pub_hwm);
-    if (zmq_connect(self->dealer, cfg->replay_endpoint) != 0) {
-        log_error("cannot connect to replay '%s': %s", cfg->replay_endpoint, zmq_strerror(zmq_errno()));
-        s_learner_destroy(&self);
-        return NULL;
-    }
-    if (zmq_bind(self->pub, cfg->weights_bind) != 0) {
-        log_error("cannot bind weights_bind '%s': %s", cfg->weights_bind, zmq_strerror(zmq_errno()));
+    if (s_open_sockets(self, err, sizeof err) != 0) {
+        log_error("%s", err);
         s_learner_destroy(&self);
         return NULL;
     }
     self->next_id = 1;
+    self->stats_sent = -STATS_PERIOD_S; /* the first request carries them */
     return self;
 }
 
@@ -229,12 +229,22 @@ static int s_send_hello(learner_t *self) {
 static uint64_t s_request(learner_t *self) {
     Mpo__Message msg;
     Mpo__SampleRequest req;
+    Mpo__Stat stats[LEARNER_STAT_COUNT];
+    Mpo__Stat *ptrs[LEARNER_STAT_COUNT];
     wire_init_message(&msg);
     mpo__sample_request__init(&req);
     req.id = self->next_id++;
     req.batch_size = (uint32_t)self->cfg->batch_size;
     req.policy_version = self->version;
     req.updates = (uint64_t)mpo_updates(self->mpo);
+    double now = clock_now();
+    if (now - self->stats_sent >= STATS_PERIOD_S) {
+        double v[LEARNER_STAT_COUNT];
+        s_stats_values(self, v);
+        req.n_stats = learner_stats_to_wire(stats, ptrs, v);
+        req.stats = ptrs;
+        self->stats_sent = now;
+    }
     msg.body_case = MPO__MESSAGE__BODY_SAMPLE_REQUEST;
     msg.sample_request = &req;
     if (wire_send(self->dealer, NULL, 0, &msg, ZMQ_DONTWAIT) != 0)
@@ -279,7 +289,9 @@ static void s_publish(learner_t *self, double now) {
     w.n_params = mpo_actor_floats(self->mpo);
     msg.body_case = MPO__MESSAGE__BODY_WEIGHTS;
     msg.weights = &w;
-    if (wire_send(self->pub, NULL, 0, &msg, ZMQ_DONTWAIT) != 0 && zmq_errno() != EAGAIN)
+    if (wire_send(self->pub, NULL, 0, &msg, ZMQ_DONTWAIT) == 0)
+        self->publications++;
+    else if (zmq_errno() != EAGAIN)
         log_warn("publishing weights: %s", zmq_strerror(zmq_errno()));
 }
 
@@ -307,6 +319,7 @@ static void s_on_sample(learner_t *self, const Mpo__SampleBatch *b) {
     transition_batch_t batch = {b->obs, b->action, b->reward, b->done, b->next_obs, (int)b->n};
     mpo_update(self->mpo, &batch, &self->m);
     self->batches++;
+    self->samples += b->n;
 }
 
 static void s_on_message(learner_t *self) {
@@ -342,46 +355,26 @@ static void s_on_message(learner_t *self) {
 }
 
 static void s_progress(learner_t *self, double now, double t0, double dt, int64_t updates_then) {
-    const mpo_metrics_t *m = &self->m;
     int64_t u = mpo_updates(self->mpo);
-    log_info("updates %" PRId64 " | %.1f upd/s | eta %.3g | kl_mu %.2e kl_sigma %.2e | q %.2f | critic %.3g | "
-             "weights v%" PRIu64,
-             u, (u - updates_then) / dt, m->temperature, m->kl_mean, m->kl_stddev, m->q_mean, m->critic_loss,
-             self->version);
-    if (self->progress) {
-        fprintf(self->progress, "%.3f,%" PRId64 ",%" PRIu64 ",%" PRIu64, now - t0, u, self->version, self->batches);
-        mpo_metrics_csv_row(self->progress, m);
-        fprintf(self->progress, "\n");
-        fflush(self->progress);
-    }
+    self->update_rate = (double)(u - updates_then) / dt;
+    double v[LEARNER_STAT_COUNT];
+    char line[512];
+    s_stats_values(self, v);
+    learner_stats_line(line, sizeof line, v);
+    log_info("%s", line);
+    double row[RUN_CSV_COLUMNS(RUN_CSV_PROGRESS_LEARNER)] = {now - t0, (double)u, (double)self->version,
+                                                             (double)self->batches};
+    run_csv_row(self->progress, row, sizeof row / sizeof row[0], &self->m);
 }
 
-/* /metrics: the learner's counters and the last update's metrics (the MPO_METRICS table) */
+/* /metrics: every figure of the stats table as mpo_learner_NAME */
 static void s_render_metrics(void *ctx, metrics_http_buf_t *b) {
     const learner_t *self = ctx;
-    const struct {
-        const char *name, *type, *help;
-        double value;
-    } counters[] = {
-        {"mpo_learner_updates_total", "counter", "updates done", (double)mpo_updates(self->mpo)},
-        {"mpo_learner_weights_version", "gauge", "weights versions published", (double)self->version},
-        {"mpo_learner_batches_total", "counter", "sample batches received and used", (double)self->batches},
-        {"mpo_learner_stale_batches_total", "counter", "answers to requests given up on", (double)self->stale_batches},
-        {"mpo_learner_rejected_total", "counter", "sample batches refused", (double)self->rejected},
-        {"mpo_learner_reissues_total", "counter", "times the requests were sent again", (double)self->reissues},
-    };
-    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
-        metrics_http_family(b, counters[i].name, counters[i].type, counters[i].help);
-        metrics_http_sample(b, counters[i].name, NULL, 0, counters[i].value);
-    }
+    double v[LEARNER_STAT_COUNT];
     size_t n;
-    const mpo_metric_info_t *mi = mpo_metric_info(&n);
-    char name[128];
-    for (size_t i = 0; i < n; i++) {
-        snprintf(name, sizeof name, "mpo_learner_%s", mi[i].name);
-        metrics_http_family(b, name, "gauge", mi[i].help);
-        metrics_http_sample(b, name, NULL, 0, *(const double *)((const char *)&self->m + mi[i].offset));
-    }
+    const stats_field_t *table = learner_stats_table(&n);
+    s_stats_values(self, v);
+    stats_table_metrics(b, "mpo_learner", table, n, v);
 }
 
 int learner_run(const config_t *cfg, volatile int *stop) {
@@ -397,25 +390,26 @@ int learner_run(const config_t *cfg, volatile int *stop) {
     self->last_recv = self->last_publish = t0;
     s_reissue(self);
     char err[256];
-    metrics_http_t *metrics = metrics_http_new((int)cfg->metrics_port, s_render_metrics, self, err, sizeof err);
-    if (!metrics && err[0]) {
+    if (metrics_http_start("learner", (int)cfg->metrics_port, s_render_metrics, self, &self->metrics, err,
+                           sizeof err) != 0) {
         log_error("%s", err);
         s_learner_destroy(&self);
         return -1;
     }
-    if (metrics)
-        log_info("metrics on http://*:%d/metrics", metrics_http_port(metrics));
     zmq_pollitem_t item = {self->dealer, 0, ZMQ_POLLIN, 0};
     int rc = 0;
     while (!*stop) {
-        if (zmq_poll(&item, 1, 100) < 0) {
+        double before = clock_now();
+        int polled = zmq_poll(&item, 1, 100);
+        double now = clock_now();
+        self->sample_wait += now - before; /* idle: nothing from the replay to learn from */
+        if (polled < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             log_error("poll: %s", zmq_strerror(zmq_errno()));
             rc = -1;
             break;
         }
-        double now = clock_now();
         if (item.revents & ZMQ_POLLIN) {
             s_on_message(self);
             self->last_recv = now = clock_now();
@@ -435,9 +429,9 @@ int learner_run(const config_t *cfg, volatile int *stop) {
             last_log = now;
             updates_at_log = u;
         }
-        metrics_http_poll(metrics);
+        metrics_http_poll(self->metrics);
     }
-    metrics_http_destroy(&metrics);
+    metrics_http_destroy(&self->metrics);
     /* always, even with no update since the last one: checkpoint_dir may differ from the resume
      * directory, and `mpo train` evaluates what it finds there */
     if (rc == 0)

@@ -1,14 +1,13 @@
 #include "learner/mpo.h"
 
-#include <errno.h>
 #include <math.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/optim.h"
+#include "common/error.h"
 #include "learner/mpo_loss.h"
+#include "nn/optim.h"
 
 #define DUAL_MIN (-18.0f) /* free parameters of the duals are clamped below here */
 
@@ -48,9 +47,10 @@ struct mpo_s {
     float *actor_acts, *dactor;  /* actor cache of B rows; (B, 2A) */
     float *mu, *sigma, *dmu, *dsigma; /* (B, A) */
     float *scratch;              /* 2 * max(B rows) * max_width */
+    float *block;                /* the one allocation every buffer above is a view into */
 };
 
-#define MPO_METRIC_ROW(name, help) {#name, help, offsetof(mpo_metrics_t, name)},
+#define MPO_METRIC_ROW(name, unit, help) {#name, unit, help, offsetof(mpo_metrics_t, name)},
 static const mpo_metric_info_t s_metric_info[] = {MPO_METRICS(MPO_METRIC_ROW)};
 
 const mpo_metric_info_t *mpo_metric_info(size_t *count) {
@@ -58,27 +58,118 @@ const mpo_metric_info_t *mpo_metric_info(size_t *count) {
     return s_metric_info;
 }
 
-void mpo_metrics_csv_header(FILE *out) {
-    for (size_t i = 0; i < sizeof s_metric_info / sizeof s_metric_info[0]; i++)
-        fprintf(out, ",%s", s_metric_info[i].name);
-}
-
-void mpo_metrics_csv_row(FILE *out, const mpo_metrics_t *m) {
-    for (size_t i = 0; i < sizeof s_metric_info / sizeof s_metric_info[0]; i++)
-        fprintf(out, ",%.6g", *(const double *)((const char *)m + s_metric_info[i].offset));
-}
-
-static float *s_alloc(size_t n, int *failed) {
-    float *p = calloc(n ? n : 1, sizeof(float));
-    if (!p)
-        *failed = 1;
-    return p;
-}
-
-mpo_t *mpo_new(const config_t *cfg, const env_spec_t *spec, char *err, size_t errlen) {
-    int ptype = policy_type_parse(cfg->policy);
-    if (ptype < 0) {
+int mpo_params_from_config(const config_t *cfg, const env_spec_t *spec, mpo_params_t *out, char *err,
+                           size_t errlen) {
+    int policy = policy_type_parse(cfg->policy);
+    if (policy < 0) {
         snprintf(err, errlen, "unknown policy type '%s'", cfg->policy);
+        return -MPO_EINVAL;
+    }
+    memset(out, 0, sizeof *out);
+    out->obs_dim = spec->obs_dim;
+    out->act_dim = spec->act_dim;
+    memcpy(out->act_low, spec->act_low, sizeof out->act_low);
+    memcpy(out->act_high, spec->act_high, sizeof out->act_high);
+    out->hidden = (int)cfg->hidden;
+    out->layers = (int)cfg->layers;
+    out->policy = (policy_type_t)policy;
+    out->min_std = cfg->min_std;
+    out->learning_rate = cfg->learning_rate;
+    out->dual_lr = cfg->dual_lr;
+    out->epsilon = cfg->epsilon;
+    out->epsilon_mean = cfg->epsilon_mean;
+    out->epsilon_stddev = cfg->epsilon_stddev;
+    out->epsilon_penalty = cfg->epsilon_penalty;
+    out->init_log_temperature = cfg->init_log_temperature;
+    out->init_log_alpha_mean = cfg->init_log_alpha_mean;
+    out->init_log_alpha_stddev = cfg->init_log_alpha_stddev;
+    out->gamma = cfg->gamma;
+    out->tau = cfg->tau;
+    out->grad_clip = cfg->grad_clip;
+    out->n_samples = (int)cfg->n_action_samples;
+    out->critic_samples = (int)cfg->critic_action_samples;
+    out->batch_size = (int)cfg->batch_size;
+    out->seed = (uint64_t)cfg->seed;
+    return 0;
+}
+
+/* a size the update is not built for: the reason, or NULL */
+static const char *s_check_params(const mpo_params_t *p) {
+    if (p->obs_dim < 1 || p->obs_dim > ENV_MAX_OBS)
+        return "obs_dim out of range";
+    if (p->act_dim < 1 || p->act_dim > ENV_MAX_ACT)
+        return "act_dim out of range";
+    if (p->hidden < 1 || p->hidden > CONFIG_HIDDEN_MAX)
+        return "hidden out of range";
+    if (p->batch_size < 1 || p->n_samples < 1 || p->critic_samples < 1)
+        return "batch_size, n_action_samples and critic_action_samples must be at least 1";
+    if (p->policy != POLICY_SQUASHED && p->policy != POLICY_GAUSSIAN)
+        return "unknown policy type";
+    return NULL;
+}
+
+/* Every view starts on a cache line: the widest SIMD loads (AVX-512) never straddle two. */
+#define S_ALIGN_FLOATS 16
+
+/* one float buffer of the learner: its name (for the out-of-memory reason), the struct member that
+ * views it, and its length */
+typedef struct {
+    const char *name;
+    float **view;
+    size_t floats;
+} s_buffer_t;
+
+#define S_BUF(member, n) {#member, &self->member, (n)}
+
+/* Point every buffer of the table into one zeroed allocation. 0, or -MPO_ENOMEM with the total. */
+static int s_allocate(mpo_t *self, char *err, size_t errlen) {
+    size_t S = (size_t)self->S, A = (size_t)self->A, B = (size_t)self->B, N = (size_t)self->N,
+           M = (size_t)self->M, P = self->n_params, D = (size_t)self->n_duals, R = B * (N > M ? N : M);
+    size_t width = (size_t)(self->actor.max_width > self->critic.max_width ? self->actor.max_width
+                                                                            : self->critic.max_width);
+    const s_buffer_t table[] = {
+        S_BUF(params, P), S_BUF(grads, P), S_BUF(adam_m, P), S_BUF(adam_v, P), S_BUF(target, P),
+        S_BUF(duals, D), S_BUF(dual_grads, D), S_BUF(dual_m, D), S_BUF(dual_v, D),
+        S_BUF(xsa, B * (S + A)),
+        S_BUF(tgt_in, 2 * B * S),
+        S_BUF(tgt_acts, mlp_acts_floats(&self->actor, 2 * (int)B)),
+        S_BUF(mu_t, 2 * B * A), S_BUF(sigma_t, 2 * B * A),
+        S_BUF(eps, R * A),
+        S_BUF(u, B * N * A), S_BUF(a, B * N * A),
+        S_BUF(u_next, B * M * A), S_BUF(a_next, B * M * A), S_BUF(q_next, B * M),
+        S_BUF(split_scratch, mlp_split_scratch_floats(&self->critic, (int)B)),
+        S_BUF(q, R), S_BUF(q_other, R), S_BUF(y, B),
+        S_BUF(q1_acts, mlp_acts_floats(&self->critic, (int)B)), S_BUF(q2_acts, mlp_acts_floats(&self->critic, (int)B)),
+        S_BUF(dq1, B), S_BUF(dq2, B),
+        S_BUF(w, B * N), S_BUF(w_pen, B * N), S_BUF(cost, B * N),
+        S_BUF(actor_acts, mlp_acts_floats(&self->actor, (int)B)), S_BUF(dactor, B * 2 * A),
+        S_BUF(mu, B * A), S_BUF(sigma, B * A), S_BUF(dmu, B * A), S_BUF(dsigma, B * A),
+        S_BUF(scratch, 2 * B * width),
+    };
+    const size_t n = sizeof table / sizeof table[0];
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += (table[i].floats + S_ALIGN_FLOATS - 1) / S_ALIGN_FLOATS * S_ALIGN_FLOATS;
+    void *block = NULL;
+    if (posix_memalign(&block, S_ALIGN_FLOATS * sizeof(float), (total ? total : 1) * sizeof(float)) != 0) {
+        snprintf(err, errlen, "out of memory for the learner's buffers (%.1f MiB)",
+                 (double)total * sizeof(float) / (1 << 20));
+        return -MPO_ENOMEM;
+    }
+    memset(block, 0, total * sizeof(float));
+    self->block = block;
+    float *at = self->block;
+    for (size_t i = 0; i < n; i++) {
+        *table[i].view = at;
+        at += (table[i].floats + S_ALIGN_FLOATS - 1) / S_ALIGN_FLOATS * S_ALIGN_FLOATS;
+    }
+    return 0;
+}
+
+mpo_t *mpo_new(const mpo_params_t *p, char *err, size_t errlen) {
+    const char *bad = s_check_params(p);
+    if (bad) {
+        snprintf(err, errlen, "%s", bad);
         return NULL;
     }
     mpo_t *self = calloc(1, sizeof *self);
@@ -86,27 +177,28 @@ mpo_t *mpo_new(const config_t *cfg, const env_spec_t *spec, char *err, size_t er
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    int S = self->S = spec->obs_dim, A = self->A = spec->act_dim;
-    int B = self->B = (int)cfg->batch_size;
-    int N = self->N = (int)cfg->n_action_samples, M = self->M = (int)cfg->critic_action_samples;
-    int H = (int)cfg->hidden;
-    self->type = (policy_type_t)ptype;
-    memcpy(self->act_low, spec->act_low, sizeof self->act_low);
-    memcpy(self->act_high, spec->act_high, sizeof self->act_high);
-    self->min_std = (float)cfg->min_std;
-    self->gamma = (float)cfg->gamma;
-    self->tau = (float)cfg->tau;
-    self->grad_clip = (float)cfg->grad_clip;
-    self->epsilon = cfg->epsilon;
-    self->epsilon_mean = cfg->epsilon_mean;
-    self->epsilon_stddev = cfg->epsilon_stddev;
-    self->epsilon_penalty = cfg->epsilon_penalty;
-    self->adam = adam_defaults((float)cfg->learning_rate);
-    self->dual_adam = adam_defaults((float)cfg->dual_lr);
-    rng_seed(&self->rng, (uint64_t)cfg->seed ^ 0x6d706f6c6561726eULL); /* "mpolearn" */
+    int S = self->S = p->obs_dim, A = self->A = p->act_dim;
+    self->B = p->batch_size;
+    self->N = p->n_samples;
+    self->M = p->critic_samples;
+    self->type = p->policy;
+    memcpy(self->act_low, p->act_low, sizeof self->act_low);
+    memcpy(self->act_high, p->act_high, sizeof self->act_high);
+    self->min_std = (float)p->min_std;
+    self->gamma = (float)p->gamma;
+    self->tau = (float)p->tau;
+    self->grad_clip = (float)p->grad_clip;
+    self->epsilon = p->epsilon;
+    self->epsilon_mean = p->epsilon_mean;
+    self->epsilon_stddev = p->epsilon_stddev;
+    self->epsilon_penalty = p->epsilon_penalty;
+    self->adam = adam_defaults((float)p->learning_rate);
+    self->dual_adam = adam_defaults((float)p->dual_lr);
+    rng_seed(&self->rng, p->seed ^ 0x6d706f6c6561726eULL); /* "mpolearn" */
 
-    if (mlp_init(&self->actor, S, H, (int)cfg->layers, 2 * A) || mlp_init(&self->critic, S + A, H, (int)cfg->layers, 1)) {
-        snprintf(err, errlen, "layers %lld out of range", cfg->layers);
+    if (mlp_init(&self->actor, S, p->hidden, p->layers, 2 * A) ||
+        mlp_init(&self->critic, S + A, p->hidden, p->layers, 1)) {
+        snprintf(err, errlen, "layers %d out of range", p->layers);
         free(self);
         return NULL;
     }
@@ -116,63 +208,20 @@ mpo_t *mpo_new(const config_t *cfg, const env_spec_t *spec, char *err, size_t er
     self->q2_off = self->n_actor + self->n_critic;
     self->n_params = self->n_actor + 2 * self->n_critic;
     self->n_duals = 2 + 2 * A;
-
-    int failed = 0;
-    size_t P = self->n_params, R = (size_t)B * (N > M ? N : M);
-    self->params = s_alloc(P, &failed);
-    self->grads = s_alloc(P, &failed);
-    self->adam_m = s_alloc(P, &failed);
-    self->adam_v = s_alloc(P, &failed);
-    self->target = s_alloc(P, &failed);
-    self->duals = s_alloc(self->n_duals, &failed);
-    self->dual_grads = s_alloc(self->n_duals, &failed);
-    self->dual_m = s_alloc(self->n_duals, &failed);
-    self->dual_v = s_alloc(self->n_duals, &failed);
-    self->xsa = s_alloc((size_t)B * (S + A), &failed);
-    self->tgt_in = s_alloc((size_t)2 * B * S, &failed);
-    self->tgt_acts = s_alloc(mlp_acts_floats(&self->actor, 2 * B), &failed);
-    self->mu_t = s_alloc((size_t)2 * B * A, &failed);
-    self->sigma_t = s_alloc((size_t)2 * B * A, &failed);
-    self->eps = s_alloc(R * A, &failed);
-    self->u = s_alloc((size_t)B * N * A, &failed);
-    self->a = s_alloc((size_t)B * N * A, &failed);
-    self->u_next = s_alloc((size_t)B * M * A, &failed);
-    self->a_next = s_alloc((size_t)B * M * A, &failed);
-    self->q_next = s_alloc((size_t)B * M, &failed);
-    self->split_scratch = s_alloc(mlp_split_scratch_floats(&self->critic, B), &failed);
-    self->q = s_alloc(R, &failed);
-    self->q_other = s_alloc(R, &failed);
-    self->y = s_alloc(B, &failed);
-    self->q1_acts = s_alloc(mlp_acts_floats(&self->critic, B), &failed);
-    self->q2_acts = s_alloc(mlp_acts_floats(&self->critic, B), &failed);
-    self->dq1 = s_alloc(B, &failed);
-    self->dq2 = s_alloc(B, &failed);
-    self->w = s_alloc((size_t)B * N, &failed);
-    self->w_pen = s_alloc((size_t)B * N, &failed);
-    self->cost = s_alloc((size_t)B * N, &failed);
-    self->actor_acts = s_alloc(mlp_acts_floats(&self->actor, B), &failed);
-    self->dactor = s_alloc((size_t)B * 2 * A, &failed);
-    self->mu = s_alloc((size_t)B * A, &failed);
-    self->sigma = s_alloc((size_t)B * A, &failed);
-    self->dmu = s_alloc((size_t)B * A, &failed);
-    self->dsigma = s_alloc((size_t)B * A, &failed);
-    int width = self->actor.max_width > self->critic.max_width ? self->actor.max_width : self->critic.max_width;
-    self->scratch = s_alloc((size_t)2 * B * width, &failed);
-    if (failed) {
-        snprintf(err, errlen, "out of memory for the learner's buffers");
-        mpo_destroy(&self);
+    if (s_allocate(self, err, errlen) != 0) {
+        free(self);
         return NULL;
     }
 
     mlp_init_params(&self->actor, self->params, &self->rng);
     mlp_init_params(&self->critic, self->params + self->q1_off, &self->rng);
     mlp_init_params(&self->critic, self->params + self->q2_off, &self->rng);
-    memcpy(self->target, self->params, P * sizeof(float));
-    self->duals[0] = (float)cfg->init_log_temperature;
-    self->duals[1] = (float)cfg->init_log_temperature;
+    memcpy(self->target, self->params, self->n_params * sizeof(float));
+    self->duals[0] = (float)p->init_log_temperature;
+    self->duals[1] = (float)p->init_log_temperature;
     for (int k = 0; k < A; k++) {
-        self->duals[2 + k] = (float)cfg->init_log_alpha_mean;
-        self->duals[2 + A + k] = (float)cfg->init_log_alpha_stddev;
+        self->duals[2 + k] = (float)p->init_log_alpha_mean;
+        self->duals[2 + A + k] = (float)p->init_log_alpha_stddev;
     }
     return self;
 }
@@ -180,17 +229,8 @@ mpo_t *mpo_new(const config_t *cfg, const env_spec_t *spec, char *err, size_t er
 void mpo_destroy(mpo_t **self_p) {
     if (!self_p || !*self_p)
         return;
-    mpo_t *self = *self_p;
-    float *bufs[] = {self->params, self->grads, self->adam_m, self->adam_v, self->target, self->duals,
-                     self->dual_grads, self->dual_m, self->dual_v, self->xsa, self->tgt_in, self->tgt_acts,
-                     self->mu_t, self->sigma_t, self->eps, self->u, self->a, self->u_next, self->a_next,
-                     self->q_next, self->split_scratch,
-                     self->q, self->q_other, self->y, self->q1_acts, self->q2_acts,
-                     self->dq1, self->dq2, self->w, self->w_pen, self->cost, self->actor_acts,
-                     self->dactor, self->mu, self->sigma, self->dmu, self->dsigma, self->scratch};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        free(bufs[i]);
-    free(self);
+    free((*self_p)->block);
+    free(*self_p);
     *self_p = NULL;
 }
 
@@ -384,6 +424,26 @@ const float *mpo_actor_params(const mpo_t *self) { return self->params; }
 size_t mpo_actor_floats(const mpo_t *self) { return self->n_actor; }
 int64_t mpo_updates(const mpo_t *self) { return self->updates; }
 
+mpo_state_t mpo_state(mpo_t *self) {
+    mpo_state_t st = {.obs_dim = self->S,
+                      .act_dim = self->A,
+                      .hidden = self->actor.sizes[1],
+                      .layers = self->actor.n_layers - 1,
+                      .policy = self->type,
+                      .n_params = self->n_params,
+                      .n_duals = (size_t)self->n_duals,
+                      .params = self->params,
+                      .target = self->target,
+                      .adam_m = self->adam_m,
+                      .adam_v = self->adam_v,
+                      .duals = self->duals,
+                      .dual_m = self->dual_m,
+                      .dual_v = self->dual_v,
+                      .updates = &self->updates,
+                      .rng = &self->rng};
+    return st;
+}
+
 static double s_split_flops(const mlp_t *c, int S_rows, int R, int state_dim) {
     int H = c->sizes[1], rows = S_rows * R;
     return 2.0 * S_rows * state_dim * H + 2.0 * rows * (c->sizes[0] - state_dim) * H +
@@ -402,104 +462,4 @@ double mpo_flops_per_update(const mpo_t *self, int B) {
     f += 2 * s_split_flops(&self->critic, B, self->N, self->S);         /* E-step */
     f += mlp_forward_flops(&self->actor, B) + s_backward_flops(&self->actor, B); /* M-step */
     return f;
-}
-
-/* Checkpoint file: a header, then the float buffers in a fixed order. */
-#define CKPT_MAGIC 0x54504b434f504dULL /* "MPOCKPT" */
-#define CKPT_VERSION 1
-
-typedef struct {
-    uint64_t magic;
-    uint32_t version, obs_dim, act_dim, hidden, layers, policy;
-    uint64_t n_params, n_duals;
-    int64_t updates;
-    rng_t rng;
-} s_ckpt_header_t;
-
-static void s_header(const mpo_t *self, s_ckpt_header_t *h) {
-    memset(h, 0, sizeof *h);
-    h->magic = CKPT_MAGIC;
-    h->version = CKPT_VERSION;
-    h->obs_dim = (uint32_t)self->S;
-    h->act_dim = (uint32_t)self->A;
-    h->hidden = (uint32_t)self->actor.sizes[1];
-    h->layers = (uint32_t)(self->actor.n_layers - 1);
-    h->policy = (uint32_t)self->type;
-    h->n_params = self->n_params;
-    h->n_duals = (uint64_t)self->n_duals;
-    h->updates = self->updates;
-    h->rng = self->rng;
-}
-
-int mpo_save(const mpo_t *self, const char *path, char *err, size_t errlen) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        snprintf(err, errlen, "cannot write checkpoint '%s': %s", tmp, strerror(errno));
-        return -1;
-    }
-    s_ckpt_header_t h;
-    s_header(self, &h);
-    size_t P = self->n_params, D = (size_t)self->n_duals;
-    int ok = fwrite(&h, sizeof h, 1, f) == 1;
-    const float *bufs[] = {self->params, self->target, self->adam_m, self->adam_v};
-    for (int i = 0; i < 4; i++)
-        ok = ok && fwrite(bufs[i], sizeof(float), P, f) == P;
-    const float *dbufs[] = {self->duals, self->dual_m, self->dual_v};
-    for (int i = 0; i < 3; i++)
-        ok = ok && fwrite(dbufs[i], sizeof(float), D, f) == D;
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot write checkpoint '%s': %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
-int mpo_load(mpo_t *self, const char *path, char *err, size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "cannot open checkpoint '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    s_ckpt_header_t h, mine;
-    s_header(self, &mine);
-    if (fread(&h, sizeof h, 1, f) != 1 || h.magic != CKPT_MAGIC) {
-        snprintf(err, errlen, "'%s' is not an mpo checkpoint", path);
-        fclose(f);
-        return -1;
-    }
-    if (h.version != CKPT_VERSION || h.obs_dim != mine.obs_dim || h.act_dim != mine.act_dim ||
-        h.hidden != mine.hidden || h.layers != mine.layers || h.policy != mine.policy || h.n_params != mine.n_params) {
-        snprintf(err, errlen,
-                 "checkpoint '%s' is for obs %u act %u hidden %u layers %u policy %s (format %u); this learner is obs "
-                 "%u act %u hidden %u layers %u policy %s",
-                 path, h.obs_dim, h.act_dim, h.hidden, h.layers, policy_type_name((policy_type_t)h.policy), h.version,
-                 mine.obs_dim, mine.act_dim, mine.hidden, mine.layers, policy_type_name(self->type));
-        fclose(f);
-        return -1;
-    }
-    size_t P = self->n_params, D = (size_t)self->n_duals;
-    size_t total = 4 * P + 3 * D;
-    float *data = malloc(total * sizeof(float));
-    int ok = data && fread(data, sizeof(float), total, f) == total;
-    fclose(f);
-    if (!ok) {
-        snprintf(err, errlen, "checkpoint '%s' is truncated", path);
-        free(data);
-        return -1;
-    }
-    float *bufs[] = {self->params, self->target, self->adam_m, self->adam_v};
-    for (int i = 0; i < 4; i++)
-        memcpy(bufs[i], data + (size_t)i * P, P * sizeof(float));
-    float *dbufs[] = {self->duals, self->dual_m, self->dual_v};
-    for (int i = 0; i < 3; i++)
-        memcpy(dbufs[i], data + 4 * P + (size_t)i * D, D * sizeof(float));
-    free(data);
-    self->updates = h.updates;
-    self->rng = h.rng;
-    return 0;
 }

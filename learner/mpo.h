@@ -1,4 +1,4 @@
-/* mpo: the learner's state and one MPO update (shared/reference/mpo.md).
+/* mpo: the learner's state and one MPO update (docs/algorithm.md, "One update").
  *
  * Every network lives in one flat buffer laid out [actor | critic 1 | critic 2]; gradients, Adam
  * moments and the target copies use the same layout, so Polyak averaging and checkpoints are
@@ -10,7 +10,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "common/config.h"
 #include "env/env.h"
@@ -18,42 +17,64 @@
 #include "nn/policy.h"
 #include "common/transition.h"
 
-/* X(name, help): what one update reports */
-#define MPO_METRICS(X)                                                                 \
-    X(critic_loss, "mean over the batch of (Q1 - y)^2 + (Q2 - y)^2")                    \
-    X(policy_loss, "M-step loss: weighted negative log-likelihood plus the KL terms")   \
-    X(temperature, "E-step temperature eta")                                           \
-    X(temperature_penalty, "action-penalty temperature (gaussian policy)")              \
-    X(alpha_mean, "mean over action dimensions of the mean-KL duals")                  \
-    X(alpha_stddev, "mean over action dimensions of the stddev-KL duals")              \
-    X(kl_mean, "mean over action dimensions of KL_mu")                                 \
-    X(kl_stddev, "mean over action dimensions of KL_sigma")                            \
-    X(kl_estep, "mean KL of the E-step weights from uniform (held near epsilon)")      \
-    X(q_mean, "mean online Q over the batch")                                           \
-    X(max_weight, "mean over states of the largest E-step weight")                     \
-    X(actor_grad_norm, "actor gradient norm before clipping")                          \
-    X(critic_grad_norm, "critic gradient norm before clipping")
+/* X(name, unit, help): what one update reports (progress.csv columns, the learner's stats) */
+#define MPO_METRICS(X)                                                                              \
+    X(critic_loss, "loss", "mean over the batch of (Q1 - y)^2 + (Q2 - y)^2")                         \
+    X(policy_loss, "loss", "M-step loss: weighted negative log-likelihood plus the KL terms")        \
+    X(temperature, "dual", "E-step temperature eta")                                                \
+    X(temperature_penalty, "dual", "action-penalty temperature (gaussian policy)")                   \
+    X(alpha_mean, "dual", "mean over action dimensions of the mean-KL duals")                       \
+    X(alpha_stddev, "dual", "mean over action dimensions of the stddev-KL duals")                   \
+    X(kl_mean, "nats", "mean over action dimensions of KL_mu")                                      \
+    X(kl_stddev, "nats", "mean over action dimensions of KL_sigma")                                 \
+    X(kl_estep, "nats", "mean KL of the E-step weights from uniform (held near epsilon)")           \
+    X(q_mean, "return", "mean online Q over the batch")                                              \
+    X(max_weight, "weight", "mean over states of the largest E-step weight")                        \
+    X(actor_grad_norm, "norm", "actor gradient norm before clipping")                               \
+    X(critic_grad_norm, "norm", "critic gradient norm before clipping")
 
-#define MPO_METRIC_FIELD(name, help) double name;
+#define MPO_METRIC_FIELD(name, unit, help) double name;
 typedef struct {
     MPO_METRICS(MPO_METRIC_FIELD)
 } mpo_metrics_t;
 
 typedef struct {
     const char *name;
+    const char *unit;
     const char *help;
     size_t offset;
 } mpo_metric_info_t;
 const mpo_metric_info_t *mpo_metric_info(size_t *count);
 
-/* the metrics as CSV columns: ",name,..." and ",value,..." (no newline), for progress.csv */
-void mpo_metrics_csv_header(FILE *out);
-void mpo_metrics_csv_row(FILE *out, const mpo_metrics_t *m);
+/* What the update needs and nothing else: sizes, network shape and the loss's constants. A caller
+ * with a config_t gets one from mpo_params_from_config; a test or a benchmark may fill it by hand
+ * (start from mpo_params_from_config on config_defaults for the defaults). */
+typedef struct {
+    int obs_dim, act_dim;
+    float act_low[ENV_MAX_ACT], act_high[ENV_MAX_ACT]; /* the environment's bounds (action penalty) */
+    int hidden, layers;                                 /* per network: actor and both critics */
+    policy_type_t policy;
+    double min_std;
+    double learning_rate, dual_lr;                      /* Adam step of the networks, of the duals */
+    double epsilon, epsilon_mean, epsilon_stddev, epsilon_penalty;
+    double init_log_temperature, init_log_alpha_mean, init_log_alpha_stddev; /* free parameters */
+    double gamma, tau, grad_clip;
+    int n_samples;      /* N: E-step action samples per state */
+    int critic_samples; /* M: target-policy samples per next state */
+    int batch_size;     /* the most transitions one update takes (scratch is sized for it) */
+    uint64_t seed;
+} mpo_params_t;
+
+/* The learner's keys of cfg and the sizes and bounds of spec. 0, or -MPO_EINVAL with a reason (an
+ * unknown policy type). */
+int mpo_params_from_config(const config_t *cfg, const env_spec_t *spec, mpo_params_t *out, char *err,
+                           size_t errlen);
 
 typedef struct mpo_s mpo_t;
 
-/* A learner for an environment of these sizes and bounds. NULL and a reason on bad config. */
-mpo_t *mpo_new(const config_t *cfg, const env_spec_t *spec, char *err, size_t errlen);
+/* A learner with these parameters (copied). NULL and a reason when a size is out of range or
+ * memory runs out. */
+mpo_t *mpo_new(const mpo_params_t *params, char *err, size_t errlen);
 void mpo_destroy(mpo_t **self_p);
 
 /* One update on batch (batch->n <= batch_size transitions, policy-space actions). */
@@ -66,13 +87,18 @@ const mlp_t *mpo_actor_layout(const mpo_t *self);
 const float *mpo_actor_params(const mpo_t *self);
 size_t mpo_actor_floats(const mpo_t *self);
 int64_t mpo_updates(const mpo_t *self);
-/* Checkpoint: everything the learner needs to resume (networks, targets, Adam moments, duals and
- * their moments, the update count, the RNG) to `path`, atomically (written to path.tmp, synced,
- * renamed). 0, or -1 with a reason. */
-int mpo_save(const mpo_t *self, const char *path, char *err, size_t errlen);
-/* Load a checkpoint written by mpo_save into a learner made with the same sizes and policy type.
- * 0, or -1 with a reason (missing file, other sizes, truncated); self is unchanged on failure. */
-int mpo_load(mpo_t *self, const char *path, char *err, size_t errlen);
+/* The learner's whole state as views into its own buffers: what a checkpoint must hold to resume
+ * bit for bit (learner/checkpoint.c). Writing through the views changes the learner. */
+typedef struct {
+    int obs_dim, act_dim, hidden, layers;
+    policy_type_t policy;
+    size_t n_params, n_duals;
+    float *params, *target, *adam_m, *adam_v; /* (n_params) each, laid out [actor | Q1 | Q2] */
+    float *duals, *dual_m, *dual_v;           /* (n_duals) each, [eta, eta_penalty, alpha_mean (A), alpha_stddev (A)] */
+    int64_t *updates;
+    rng_t *rng;
+} mpo_state_t;
+mpo_state_t mpo_state(mpo_t *self);
 
 /* FLOPs of the matrix products of one update at batch size B (what mpo_update executes) */
 double mpo_flops_per_update(const mpo_t *self, int B);

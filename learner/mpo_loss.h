@@ -1,5 +1,5 @@
 /* mpo_loss: the pieces of the MPO update as pure functions of arrays, so each can be checked on
- * hand-worked cases and by finite differences (shared/reference/mpo.md has the formulas).
+ * hand-worked cases and by finite differences (docs/algorithm.md, "One update", has the formulas).
  * B states, N action samples per state, A action dimensions; arrays row-major. */
 #ifndef MPO_LOSS_H
 #define MPO_LOSS_H

@@ -1,12 +1,15 @@
-/* replay_stats: the replay server's stats, one X-macro table (name, unit, type, help).
+/* replay_stats: the replay server's stats, one X-macro table (name, unit, type, help) of
+ * common/stats_table.h's kind.
  *
  * The table drives the StatsReply (values in table order), `mpo stat` (units and help), its --json
- * output, the server's log line and a Prometheus endpoint: adding a stat is one line here plus the
- * line in server.c that fills it. Rates are sampled on a timer from the cumulative counters. */
+ * output, the server's log line and /metrics: adding a stat is one line here plus the line in
+ * replay_report.c that fills it. Rates are sampled on a timer from the cumulative counters. */
 #ifndef MPO_REPLAY_STATS_H
 #define MPO_REPLAY_STATS_H
 
 #include <stddef.h>
+
+#include "common/stats_table.h"
 
 /* X(name, unit, type, help); type is "counter" (only grows) or "gauge" (Prometheus' words) */
 #define REPLAY_STATS(X)                                                                                      \
@@ -39,16 +42,9 @@
 #define REPLAY_STAT_ENUM(name, unit, type, help) REPLAY_STAT_##name,
 typedef enum { REPLAY_STATS(REPLAY_STAT_ENUM) REPLAY_STAT_COUNT } replay_stat_id_t;
 
-typedef struct {
-    const char *name;
-    const char *unit;
-    const char *type;
-    const char *help;
-} replay_stat_info_t;
-
 /* the table, and its length */
-const replay_stat_info_t *replay_stats_table(size_t *count);
+const stats_field_t *replay_stats_table(size_t *count);
 /* by name; NULL for a name this build does not know (a newer server) */
-const replay_stat_info_t *replay_stats_find(const char *name);
+const stats_field_t *replay_stats_find(const char *name);
 
 #endif

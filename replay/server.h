@@ -5,7 +5,8 @@
 
 #include "common/config.h"
 
-/* Run until *stop becomes non-zero (SIGINT/SIGTERM). 0 on a clean stop, -1 after logging why. */
+/* Run until *stop becomes non-zero (SIGINT/SIGTERM). 0 on a clean stop; a negative code of
+ * common/error.h after logging why (-MPO_ENOENV, -MPO_EINVAL for a configuration, -MPO_ESOCKET, …). */
 int replay_server_run(const config_t *cfg, volatile int *stop);
 
 #endif

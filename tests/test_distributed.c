@@ -30,6 +30,7 @@
 #include "common/clock.h"
 #include "common/stats_client.h"
 #include "common/wire.h"
+#include "learner/checkpoint.h"
 
 #define STEPS 3000
 #define LEARNING_STARTS 200
@@ -158,7 +159,7 @@ static double s_stat(const Mpo__StatsReply *r, const char *name) {
 static long long s_state_value(const char *dir, const char *key) {
     char path[256], k[64];
     long long v, out = -1;
-    snprintf(path, sizeof path, "%s/learner.state", dir);
+    snprintf(path, sizeof path, "%s/" CHECKPOINT_STATE_FILE, dir);
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
@@ -250,13 +251,32 @@ static void s_cluster(const char *const *ns, const char *tag) {
     assert_true((double)sent == inserts);
     assert_true(dups == 0);
     assert_true(fabs(updates - expected) <= TOLERANCE + 2 * PREFETCH + BATCH);
+    /* the learner's and each actor's own figures, relayed by the replay for mpo stat; each rides on
+     * a message at most once a second, and this run can be shorter than that, so the lists may be
+     * the first ones sent */
+    double learner_updates = -1, actor_steps = 0;
+    for (size_t i = 0; i < r->n_learner_stats; i++)
+        if (!strcmp(r->learner_stats[i]->name, "updates_total"))
+            learner_updates = r->learner_stats[i]->value;
+    printf("   learner reports %zu figures (updates_total %.0f)\n", r->n_learner_stats, learner_updates);
+    assert_true(r->n_learner_stats >= 20);
+    assert_true(learner_updates >= 0 && learner_updates <= updates + PREFETCH + BATCH);
+    for (size_t i = 0; i < r->n_actors; i++) {
+        double steps = -1;
+        for (size_t k = 0; k < r->actors[i]->n_stats; k++)
+            if (!strcmp(r->actors[i]->stats[k]->name, "env_steps_total"))
+                steps = r->actors[i]->stats[k]->value;
+        assert_true(steps > 0); /* the first batch carries the actor's list */
+        actor_steps += steps;
+    }
+    assert_true(actor_steps <= inserts + 2 * 64 * 2); /* no more than stored plus what was in flight */
 
     int rc = s_stop(learner, 5.0, &took);
     printf("   learner stopped in %.2f s\n", took);
     assert_int_equal(rc, 0);
     long long saved = s_state_value(ckpt, "updates"), version = s_state_value(ckpt, "weights_version");
     char path[256];
-    snprintf(path, sizeof path, "%s/learner.ckpt", ckpt);
+    snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, ckpt);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     printf("   checkpoint: %lld updates, weights v%lld\n", saved, version);
@@ -400,7 +420,7 @@ static void test_resume_missing(void **state) {
     assert_non_null(f);
     bool named = false;
     while (fgets(line, sizeof line, f))
-        named |= strstr(line, "cannot resume") && strstr(line, "nowhere/learner.ckpt");
+        named |= strstr(line, "cannot resume") && strstr(line, "nowhere/" CHECKPOINT_FILE);
     fclose(f);
     assert_true(named);
 }

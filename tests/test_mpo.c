@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common/config.h"
+#include "common/error.h"
 #include "env/env.h"
 #include "nn/mlp.h"
 #include "nn/optim.h"
@@ -53,7 +54,10 @@ static void s_config(config_t *c, const char *const *extra, int n_extra) {
 
 static mpo_t *s_new(const config_t *c, const env_spec_t *spec) {
     char err[256] = "";
-    mpo_t *m = mpo_new(c, spec, err, sizeof err);
+    mpo_params_t p;
+    if (mpo_params_from_config(c, spec, &p, err, sizeof err) != 0)
+        fail_msg("mpo_params_from_config: %s", err);
+    mpo_t *m = mpo_new(&p, err, sizeof err);
     if (!m)
         fail_msg("mpo_new: %s", err);
     return m;
@@ -141,19 +145,63 @@ static void test_new_and_first_update(void **state) {
     mpo_destroy(&m);
 }
 
-static void test_bad_config(void **state) {
+static void s_bad_layers(mpo_params_t *p) { p->layers = MLP_MAX_LAYERS + 3; }
+static void s_bad_hidden(mpo_params_t *p) { p->hidden = CONFIG_HIDDEN_MAX + 1; }
+static void s_bad_batch(mpo_params_t *p) { p->batch_size = 0; }
+static void s_bad_obs(mpo_params_t *p) { p->obs_dim = ENV_MAX_OBS + 1; }
+static void s_bad_act(mpo_params_t *p) { p->act_dim = 0; }
+
+/* the config's keys land in the parameters, and mpo_new refuses sizes it is not built for */
+static void test_params_and_bad_sizes(void **state) {
     (void)state;
     config_t c;
+    mpo_params_t p;
     char err[256] = "";
+    const char *extra[] = {"policy=gaussian", "critic_action_samples=3", "epsilon_mean=0.02", "gamma=0.9"};
+    s_config(&c, extra, 4);
+    assert_int_equal(mpo_params_from_config(&c, &s_spec, &p, err, sizeof err), 0);
+    assert_int_equal(p.obs_dim, S_DIM);
+    assert_int_equal(p.act_dim, A_DIM);
+    CLOSE(p.act_high[1], 3.0, 0);
+    assert_int_equal(p.hidden, 32);
+    assert_int_equal(p.layers, c.layers);
+    assert_int_equal(p.policy, POLICY_GAUSSIAN);
+    assert_int_equal(p.batch_size, 16);
+    assert_int_equal(p.n_samples, 5);
+    assert_int_equal(p.critic_samples, 3);
+    CLOSE(p.epsilon_mean, 0.02, 0);
+    CLOSE(p.gamma, 0.9, 0);
+    CLOSE(p.init_log_alpha_stddev, 1000.0, 0);
+    assert_true(p.seed == 7);
+
     s_config(&c, NULL, 0);
     snprintf(c.policy, sizeof c.policy, "bogus");
-    assert_null(mpo_new(&c, &s_spec, err, sizeof err));
+    assert_int_equal(mpo_params_from_config(&c, &s_spec, &p, err, sizeof err), -MPO_EINVAL);
     assert_non_null(strstr(err, "bogus"));
+
     s_config(&c, NULL, 0);
-    c.layers = MLP_MAX_LAYERS + 3;
-    err[0] = 0;
-    assert_null(mpo_new(&c, &s_spec, err, sizeof err));
-    assert_true(strlen(err) > 0);
+    assert_int_equal(mpo_params_from_config(&c, &s_spec, &p, err, sizeof err), 0);
+    struct {
+        const char *what;
+        void (*set)(mpo_params_t *);
+    } bad[] = {
+        {"layers", s_bad_layers}, {"hidden", s_bad_hidden}, {"batch_size", s_bad_batch},
+        {"obs_dim", s_bad_obs},   {"act_dim", s_bad_act},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mpo_params_t q = p;
+        bad[i].set(&q);
+        err[0] = 0;
+        assert_null(mpo_new(&q, err, sizeof err));
+        if (!strstr(err, bad[i].what))
+            fail_msg("bad %s: the reason '%s' does not name it", bad[i].what, err);
+    }
+    /* the limits themselves are fine */
+    mpo_params_t q = p;
+    q.layers = MLP_MAX_LAYERS - 1;
+    mpo_t *m = mpo_new(&q, err, sizeof err);
+    assert_non_null(m);
+    mpo_destroy(&m);
 }
 
 /* an update changes the actor and both critics */
@@ -452,7 +500,7 @@ static void test_flops(void **state) {
     mpo_destroy(&a);
     mpo_destroy(&b);
 
-    /* the reference's figure: about 1.95 GFLOP at batch 256, N 20, hidden 256, sizes 17/6 */
+    /* docs/algorithm.md's figure: about 1.86 GFLOP at batch 256, N 20, hidden 256, sizes 17/6 */
     config_t c;
     config_defaults(&c);
     env_spec_t hc = s_spec;
@@ -469,7 +517,7 @@ static void test_flops(void **state) {
      *   2 target critics on B*N = 5120 rows, split  1,383,333,888  (the E-step, 75%)
      *   actor forward + backward (M-step)             109,838,336
      *   total                                       1,855,455,232
-     * The reference's "about 1.95 GFLOP" is the same count without the split first layer
+     * The "about 1.95 GFLOP" often quoted is the same count without the split first layer
      * (1,940,127,744): the split saves the state half of the first layer for N - 1 of N rows. */
     double f = mpo_flops_per_update(h, 256);
     print_message("HalfCheetah sizes: %.10g FLOP per update\n", f);
@@ -480,7 +528,7 @@ static void test_flops(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_and_first_update),
-        cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_params_and_bad_sizes),
         cmocka_unit_test(test_update_changes_params),
         cmocka_unit_test(test_targets_move_by_tau),
         cmocka_unit_test(test_determinism),

@@ -20,8 +20,11 @@
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/error.h"
 #include "common/log.h"
+#include "common/stats_client.h"
 #include "common/wire.h"
+#include "env/env.h"
 #include "replay/server.h"
 #include "cli/stat.h"
 
@@ -172,6 +175,36 @@ static void s_hello(void *s, Mpo__Role role, const char *id) {
     wire_free(r);
 }
 
+/* a peer's own stats list (TransitionBatch.stats, SampleRequest.stats) over caller storage */
+typedef struct {
+    Mpo__Stat s[WIRE_MAX_STATS + 1];
+    Mpo__Stat *p[WIRE_MAX_STATS + 1];
+    char names[WIRE_MAX_STATS + 1][16];
+    size_t n;
+} statlist_t;
+
+/* name = value pairs, NULL-terminated: s_statlist(&l, "a", 1.0, "b", 2.0, NULL) */
+static void s_statlist(statlist_t *l, ...) {
+    va_list ap;
+    va_start(ap, l);
+    l->n = 0;
+    for (const char *name; (name = va_arg(ap, const char *)) != NULL; l->n++) {
+        mpo__stat__init(&l->s[l->n]);
+        l->s[l->n].name = (char *)name;
+        l->s[l->n].value = va_arg(ap, double);
+        l->p[l->n] = &l->s[l->n];
+    }
+    va_end(ap);
+}
+
+/* the value listed under name; NaN when the list lacks it */
+static double s_listed(Mpo__Stat *const *stats, size_t n, const char *name) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(stats[i]->name, name) == 0)
+            return stats[i]->value;
+    return NAN;
+}
+
 /* a valid batch of n transitions with reward = base + i; storage is owned by the caller */
 typedef struct {
     float obs[64 * OBS], act[64 * ACT], rew[64], done[64], next[64 * OBS];
@@ -212,11 +245,10 @@ static void s_batch(batch_t *x, uint64_t seq, uint32_t n, float base) {
     x->m.transitions = &x->b;
 }
 
-/* send a batch and expect its Ack; returns the size the Ack reports */
-static uint64_t s_insert(void *s, uint64_t seq, uint32_t n, float base) {
-    batch_t x;
-    s_batch(&x, seq, n, base);
-    s_send(s, &x.m);
+/* send a prepared batch and expect its Ack; returns the size the Ack reports */
+static uint64_t s_insert_batch(void *s, batch_t *x) {
+    uint64_t seq = x->b.seq;
+    s_send(s, &x->m);
     Mpo__Message *r = s_recv(s);
     if (r->body_case != MPO__MESSAGE__BODY_ACK)
         fail_msg("batch %llu answered with body %d (%s)", (unsigned long long)seq, r->body_case,
@@ -227,41 +259,35 @@ static uint64_t s_insert(void *s, uint64_t seq, uint32_t n, float base) {
     return size;
 }
 
-static Mpo__Message *s_stats(fixture_t *f) {
-    void *s = s_client(f);
-    Mpo__Message m;
-    Mpo__StatsRequest q;
-    wire_init_message(&m);
-    mpo__stats_request__init(&q);
-    m.body_case = MPO__MESSAGE__BODY_STATS_REQUEST;
-    m.stats_request = &q;
-    s_send(s, &m);
-    Mpo__Message *r = s_recv(s);
-    zmq_close(s);
-    assert_int_equal(r->body_case, MPO__MESSAGE__BODY_STATS_REPLY);
-    return r;
+/* send a batch and expect its Ack; returns the size the Ack reports */
+static uint64_t s_insert(void *s, uint64_t seq, uint32_t n, float base) {
+    batch_t x;
+    s_batch(&x, seq, n, base);
+    return s_insert_batch(s, &x);
 }
 
-static double s_stat(const Mpo__Message *r, const char *name) {
-    for (size_t i = 0; i < r->stats_reply->n_stats; i++)
-        if (strcmp(r->stats_reply->stats[i]->name, name) == 0)
-            return r->stats_reply->stats[i]->value;
-    fail_msg("no stat %s", name);
-    return NAN;
+/* A plain stats fetch through common/stats_client.h (the client behind `mpo stat`). The reply
+ * lives until stats_client_destroy. */
+static stats_client_t *s_stats(fixture_t *f, const Mpo__StatsReply **reply) {
+    char err[256];
+    stats_client_t *c = stats_client_new(f->endpoint, "test-stat", NULL, err, sizeof err);
+    if (!c)
+        fail_msg("stats client: %s", err);
+    if (stats_client_ask(c, 3.0, NULL, err, sizeof err) != 0)
+        fail_msg("stats: %s", err);
+    *reply = stats_client_reply(c);
+    assert_non_null(*reply);
+    return c;
 }
 
-static uint64_t s_rejected(const Mpo__Message *r, const char *reason) {
-    for (size_t i = 0; i < r->stats_reply->n_rejected; i++)
-        if (strcmp(r->stats_reply->rejected[i]->reason, reason) == 0)
-            return r->stats_reply->rejected[i]->count;
-    fail_msg("no rejection reason %s", reason);
-    return 0;
-}
+/* a figure of the replay's table; NaN when the reply lacks it, which fails every comparison */
+#define STAT(r, name) stats_reply_value((r), (name), NAN)
 
 static double s_stat_now(fixture_t *f, const char *name) {
-    Mpo__Message *r = s_stats(f);
-    double v = s_stat(r, name);
-    wire_free(r);
+    const Mpo__StatsReply *r;
+    stats_client_t *c = s_stats(f, &r);
+    double v = STAT(r, name);
+    stats_client_destroy(&c);
     return v;
 }
 
@@ -285,17 +311,17 @@ static void test_hello_insert_stats(void **state) {
     s_hello(a, MPO__ROLE__ROLE_ACTOR, "actor-a");
     assert_true(s_insert(a, 1, 5, 10) == 5);
     assert_true(s_insert(a, 2, 5, 20) == 10);
-    Mpo__Message *r = s_stats(f);
-    const Mpo__StatsReply *sr = r->stats_reply;
+    const Mpo__StatsReply *sr;
+    stats_client_t *sc = s_stats(f, &sr);
     assert_string_equal(sr->env, "Pendulum-v1");
-    assert_true(s_stat(r, "size") == 10);
-    assert_true(s_stat(r, "inserts_total") == 10);
-    assert_true(s_stat(r, "capacity") == 1000);
-    assert_true(s_stat(r, "episodes_total") == 2);
-    assert_true(s_stat(r, "actors_connected") == 1);
-    assert_true(s_stat(r, "learning_started") == 0);
-    assert_true(s_stat(r, "rejected_total") == 0);
-    assert_true(s_stat(r, "memory_bytes") >= 1000.0 * (2 * OBS + ACT + 2) * 4);
+    assert_true(STAT(sr, "size") == 10);
+    assert_true(STAT(sr, "inserts_total") == 10);
+    assert_true(STAT(sr, "capacity") == 1000);
+    assert_true(STAT(sr, "episodes_total") == 2);
+    assert_true(STAT(sr, "actors_connected") == 1);
+    assert_true(STAT(sr, "learning_started") == 0);
+    assert_true(STAT(sr, "rejected_total") == 0);
+    assert_true(STAT(sr, "memory_bytes") >= 1000.0 * (2 * OBS + ACT + 2) * 4);
     assert_int_equal(sr->n_actors, 1);
     assert_string_equal(sr->actors[0]->id, "actor-a");
     assert_true(sr->actors[0]->transitions == 10);
@@ -304,7 +330,7 @@ static void test_hello_insert_stats(void **state) {
     assert_true(sr->actors[0]->episodes == 2);
     assert_int_equal(sr->n_recent_returns, 2);
     assert_true(sr->recent_returns[0] == 10 && sr->recent_returns[1] == 20); /* newest last */
-    wire_free(r);
+    stats_client_destroy(&sc);
     zmq_close(a);
     assert_true(s_stop(f) < 1.0);
     assert_int_equal(f->rc, 0);
@@ -427,19 +453,20 @@ static void test_bad_input(void **state) {
         zmq_close(l);
     }
 
-    Mpo__Message *r = s_stats(f);
-    assert_true(s_stat(r, "size") == 5); /* nothing stored */
-    assert_true(s_rejected(r, "malformed") == 3);
-    assert_true(s_rejected(r, "too_large") == 1);
-    assert_true(s_rejected(r, "wrong_version") == 1);
-    assert_true(s_rejected(r, "wrong_env") == 1);
-    assert_true(s_rejected(r, "wrong_sizes") == 1);
-    assert_true(s_rejected(r, "no_hello") == 1);
-    assert_true(s_rejected(r, "bad_lengths") == 1);
-    assert_true(s_rejected(r, "bad_value") == 3);
-    assert_true(s_rejected(r, "unexpected") == 2);
-    assert_true(s_stat(r, "rejected_total") == 14);
-    wire_free(r);
+    const Mpo__StatsReply *r;
+    stats_client_t *sc = s_stats(f, &r);
+    assert_true(STAT(r, "size") == 5); /* nothing stored */
+    assert_true(stats_reply_rejected(r, "malformed") == 3);
+    assert_true(stats_reply_rejected(r, "too_large") == 1);
+    assert_true(stats_reply_rejected(r, "wrong_version") == 1);
+    assert_true(stats_reply_rejected(r, "wrong_env") == 1);
+    assert_true(stats_reply_rejected(r, "wrong_sizes") == 1);
+    assert_true(stats_reply_rejected(r, "no_hello") == 1);
+    assert_true(stats_reply_rejected(r, "bad_lengths") == 1);
+    assert_true(stats_reply_rejected(r, "bad_value") == 3);
+    assert_true(stats_reply_rejected(r, "unexpected") == 2);
+    assert_true(STAT(r, "rejected_total") == 14);
+    stats_client_destroy(&sc);
 
     /* and the server still serves: a valid batch after all that is stored */
     assert_true(s_insert(a, 2, 5, 0) == 10);
@@ -450,7 +477,9 @@ static void test_bad_input(void **state) {
     assert_int_equal(f->rc, 0);
 }
 
-static void s_sample_request(void *l, uint64_t id, uint32_t n) {
+/* a SampleRequest at policy version 7 after 42 updates, with the learner's own stats list (may be
+ * NULL: none this time) */
+static void s_sample_request_with(void *l, uint64_t id, uint32_t n, const statlist_t *stats) {
     Mpo__Message m;
     Mpo__SampleRequest q;
     wire_init_message(&m);
@@ -459,10 +488,16 @@ static void s_sample_request(void *l, uint64_t id, uint32_t n) {
     q.batch_size = n;
     q.policy_version = 7;
     q.updates = 42;
+    if (stats) {
+        q.n_stats = stats->n;
+        q.stats = (Mpo__Stat **)stats->p;
+    }
     m.body_case = MPO__MESSAGE__BODY_SAMPLE_REQUEST;
     m.sample_request = &q;
     s_send(l, &m);
 }
+
+static void s_sample_request(void *l, uint64_t id, uint32_t n) { s_sample_request_with(l, id, n, NULL); }
 
 static void s_expect_sample(void *l, uint64_t id, uint32_t n) {
     Mpo__Message *r = s_recv(l);
@@ -497,16 +532,17 @@ static void test_samples_held_until_learning_starts(void **state) {
     s_expect_sample(l, 2, 8);
     s_sample_request(l, 3, 8); /* now served at once */
     s_expect_sample(l, 3, 8);
-    Mpo__Message *r = s_stats(f);
-    assert_true(s_stat(r, "pending_samples") == 0);
-    assert_true(s_stat(r, "sample_batches_total") == 3);
-    assert_true(s_stat(r, "samples_total") == 24);
-    assert_true(s_stat(r, "learning_started") == 1);
-    assert_true(s_stat(r, "learner_updates") == 42);
-    assert_true(s_stat(r, "learner_policy_version") == 7);
-    assert_true(s_stat(r, "learner_held_seconds_total") > 0.1);
-    assert_true(r->stats_reply->actors[0]->version_lag == 7 - 3);
-    wire_free(r);
+    const Mpo__StatsReply *r;
+    stats_client_t *sc = s_stats(f, &r);
+    assert_true(STAT(r, "pending_samples") == 0);
+    assert_true(STAT(r, "sample_batches_total") == 3);
+    assert_true(STAT(r, "samples_total") == 24);
+    assert_true(STAT(r, "learning_started") == 1);
+    assert_true(STAT(r, "learner_updates") == 42);
+    assert_true(STAT(r, "learner_policy_version") == 7);
+    assert_true(STAT(r, "learner_held_seconds_total") > 0.1);
+    assert_true(r->actors[0]->version_lag == 7 - 3);
+    stats_client_destroy(&sc);
     zmq_close(a);
     zmq_close(l);
     assert_true(s_stop(f) < 1.0);
@@ -531,13 +567,14 @@ static void test_dedup_and_reconnect(void **state) {
     s_batch(&x, 0, 5, 0);
     s_send(a2, &x.m);
     s_expect_error(a2, MPO__ERROR_CODE__ERROR_BAD_VALUE, "seq 0");
-    Mpo__Message *r = s_stats(f);
-    assert_true(s_stat(r, "size") == 10);
-    assert_true(s_stat(r, "duplicates_total") == 2);
-    assert_int_equal(r->stats_reply->n_actors, 1);
-    assert_true(r->stats_reply->actors[0]->batches == 2);
-    assert_true(r->stats_reply->actors[0]->transitions == 10);
-    wire_free(r);
+    const Mpo__StatsReply *r;
+    stats_client_t *sc = s_stats(f, &r);
+    assert_true(STAT(r, "size") == 10);
+    assert_true(STAT(r, "duplicates_total") == 2);
+    assert_int_equal(r->n_actors, 1);
+    assert_true(r->actors[0]->batches == 2);
+    assert_true(r->actors[0]->transitions == 10);
+    stats_client_destroy(&sc);
     zmq_close(a2);
     assert_true(s_stop(f) < 1.0);
     assert_int_equal(f->rc, 0);
@@ -562,11 +599,12 @@ static void test_rate_limiter_holds_actor(void **state) {
     s_batch(&x, 3, 5, 100); /* d would be 60 > 56: held, no ack */
     s_send(a, &x.m);
     assert_null(s_recv_within(a, 300));
-    Mpo__Message *r = s_stats(f);
-    assert_true(s_stat(r, "pending_inserts") == 1);
-    assert_true(s_stat(r, "size") == 10);
-    assert_true(s_stat(r, "samples_per_insert_target") == 4);
-    wire_free(r);
+    const Mpo__StatsReply *r;
+    stats_client_t *sc = s_stats(f, &r);
+    assert_true(STAT(r, "pending_inserts") == 1);
+    assert_true(STAT(r, "size") == 10);
+    assert_true(STAT(r, "samples_per_insert_target") == 4);
+    stats_client_destroy(&sc);
     s_send(a, &x.m); /* a resend of the held seq is ignored, not held twice */
     assert_null(s_recv_within(a, 100));
     s_sample_request(l, 1, 10); /* d = 30 >= 24: served, and the held batch fits again (50) */
@@ -576,13 +614,13 @@ static void test_rate_limiter_holds_actor(void **state) {
     assert_true(ack->ack->seq == 3 && ack->ack->size == 15);
     wire_free(ack);
     assert_null(s_recv_within(a, 100)); /* exactly one ack */
-    r = s_stats(f);
-    assert_true(s_stat(r, "pending_inserts") == 0);
-    assert_true(s_stat(r, "actors_held_seconds_total") > 0.3);
-    assert_true(s_stat(r, "resent_held_total") == 1); /* kept once, not a stored duplicate */
-    assert_true(s_stat(r, "duplicates_total") == 0);
-    assert_true(s_stat(r, "limiter_timeouts_total") == 0);
-    wire_free(r);
+    sc = s_stats(f, &r);
+    assert_true(STAT(r, "pending_inserts") == 0);
+    assert_true(STAT(r, "actors_held_seconds_total") > 0.3);
+    assert_true(STAT(r, "resent_held_total") == 1); /* kept once, not a stored duplicate */
+    assert_true(STAT(r, "duplicates_total") == 0);
+    assert_true(STAT(r, "limiter_timeouts_total") == 0);
+    stats_client_destroy(&sc);
     zmq_close(a);
     zmq_close(l);
     assert_true(s_stop(f) < 1.0);
@@ -618,8 +656,234 @@ static void test_bad_window_refused_at_start(void **state) {
     s_set(&f->cfg, "rate_limit_tolerance", "1"); /* 2*4 < 4*5 + 8 */
     s_start(f);
     pthread_join(f->thread, NULL);
-    assert_int_equal(f->rc, -1);
+    assert_int_equal(f->rc, -MPO_EINVAL); /* the rate limiter refuses the configuration */
     zmq_ctx_term(f->ctx);
+}
+
+/* the actor of this id in a StatsReply; fails when it is not there */
+static const Mpo__ActorStat *s_actor(const Mpo__StatsReply *r, const char *id) {
+    for (size_t i = 0; i < r->n_actors; i++)
+        if (strcmp(r->actors[i]->id, id) == 0)
+            return r->actors[i];
+    fail_msg("no actor %s in the stats reply", id);
+    return NULL;
+}
+
+/* the peers' own stats lists come back in the StatsReply: the newest per actor and the learner's;
+ * a message without a list keeps the last one, and a resend of an older batch does not bring its
+ * older list back */
+static void test_peer_stats_relayed(void **state) {
+    fixture_t *f = *state;
+    s_set(&f->cfg, "learning_starts", "5");
+    s_start(f);
+    void *a = s_client(f), *b = s_client(f), *l = s_client(f);
+    s_hello(a, MPO__ROLE__ROLE_ACTOR, "actor-a");
+    s_hello(b, MPO__ROLE__ROLE_ACTOR, "actor-b");
+    s_hello(l, MPO__ROLE__ROLE_LEARNER, "learner");
+    const Mpo__StatsReply *r;
+    stats_client_t *sc = s_stats(f, &r);
+    assert_int_equal(r->n_learner_stats, 0); /* nothing reported yet */
+    assert_int_equal(s_actor(r, "actor-a")->n_stats, 0);
+    stats_client_destroy(&sc);
+
+    batch_t x;
+    statlist_t al, bl, ll;
+    s_batch(&x, 1, 5, 100);
+    s_statlist(&al, "env_steps_per_s", 250.0, "episodes", 3.0, NULL);
+    x.b.n_stats = al.n;
+    x.b.stats = al.p;
+    assert_true(s_insert_batch(a, &x) == 5);
+    assert_true(s_insert(a, 2, 5, 100) == 10); /* no list: the last one stays */
+    s_batch(&x, 1, 5, 100);
+    s_statlist(&bl, "env_steps_per_s", 7.0, NULL);
+    x.b.n_stats = bl.n;
+    x.b.stats = bl.p;
+    assert_true(s_insert_batch(b, &x) == 15);
+    s_statlist(&ll, "updates_per_s", 12.5, "critic_loss", 0.25, NULL);
+    s_sample_request_with(l, 1, 8, &ll);
+    s_expect_sample(l, 1, 8);
+
+    sc = s_stats(f, &r);
+    assert_int_equal(r->n_learner_stats, 2);
+    assert_true(s_listed(r->learner_stats, r->n_learner_stats, "updates_per_s") == 12.5);
+    assert_true(s_listed(r->learner_stats, r->n_learner_stats, "critic_loss") == 0.25);
+    const Mpo__ActorStat *sa = s_actor(r, "actor-a"), *sb = s_actor(r, "actor-b");
+    assert_int_equal(sa->n_stats, 2);
+    assert_true(s_listed(sa->stats, sa->n_stats, "env_steps_per_s") == 250);
+    assert_true(s_listed(sa->stats, sa->n_stats, "episodes") == 3);
+    assert_int_equal(sb->n_stats, 1); /* each actor its own list */
+    assert_true(s_listed(sb->stats, sb->n_stats, "env_steps_per_s") == 7);
+    stats_client_destroy(&sc);
+
+    /* newer lists replace the older ones whole: a figure no longer listed is gone */
+    s_batch(&x, 3, 5, 100);
+    s_statlist(&al, "env_steps_per_s", 300.0, NULL);
+    x.b.n_stats = al.n;
+    x.b.stats = al.p;
+    assert_true(s_insert_batch(a, &x) == 20);
+    s_statlist(&ll, "updates_per_s", 13.0, NULL);
+    s_sample_request_with(l, 2, 8, &ll);
+    s_expect_sample(l, 2, 8);
+    s_sample_request(l, 3, 8); /* no list: the last one stays */
+    s_expect_sample(l, 3, 8);
+    /* a resend of batch 1 (acked again, not stored) with a list: older than batch 3's, not taken */
+    s_batch(&x, 1, 5, 100);
+    s_statlist(&al, "env_steps_per_s", 1.0, NULL);
+    x.b.n_stats = al.n;
+    x.b.stats = al.p;
+    assert_true(s_insert_batch(a, &x) == 20);
+
+    sc = s_stats(f, &r);
+    assert_int_equal(r->n_learner_stats, 1);
+    assert_true(s_listed(r->learner_stats, r->n_learner_stats, "updates_per_s") == 13);
+    sa = s_actor(r, "actor-a");
+    assert_int_equal(sa->n_stats, 1);
+    assert_true(s_listed(sa->stats, sa->n_stats, "env_steps_per_s") == 300);
+    assert_true(isnan(s_listed(sa->stats, sa->n_stats, "episodes")));
+    assert_true(STAT(r, "duplicates_total") == 1);
+    assert_true(STAT(r, "rejected_total") == 0);
+    stats_client_destroy(&sc);
+    zmq_close(a);
+    zmq_close(b);
+    zmq_close(l);
+    assert_true(s_stop(f) < 1.0);
+    assert_int_equal(f->rc, 0);
+}
+
+/* a bad stats list refuses the whole message like any bad input: an Error, a count by reason,
+ * the batch not stored, the sample not served, and the lists stored before kept */
+static void test_bad_peer_stats_refused(void **state) {
+    fixture_t *f = *state;
+    s_set(&f->cfg, "learning_starts", "5");
+    s_start(f);
+    void *a = s_client(f), *l = s_client(f);
+    s_hello(a, MPO__ROLE__ROLE_ACTOR, "actor-a");
+    s_hello(l, MPO__ROLE__ROLE_LEARNER, "learner");
+    batch_t x;
+    statlist_t al, ll;
+    s_batch(&x, 1, 5, 100);
+    s_statlist(&al, "env_steps_per_s", 250.0, NULL);
+    x.b.n_stats = al.n;
+    x.b.stats = al.p;
+    assert_true(s_insert_batch(a, &x) == 5);
+    s_statlist(&ll, "updates_per_s", 12.5, NULL);
+    s_sample_request_with(l, 1, 8, &ll);
+    s_expect_sample(l, 1, 8);
+
+    /* batch 2 with a non-finite value, a name that is not [a-z0-9_], too many figures */
+    s_batch(&x, 2, 5, 100);
+    s_statlist(&al, "env_steps_per_s", (double)NAN, NULL);
+    x.b.n_stats = al.n;
+    x.b.stats = al.p;
+    s_send(a, &x.m);
+    s_expect_error(a, MPO__ERROR_CODE__ERROR_BAD_VALUE, "NaN in an actor's list");
+    s_statlist(&al, "ok", 1.0, "Bad-Name", 2.0, NULL);
+    x.b.n_stats = al.n;
+    s_send(a, &x.m);
+    s_expect_error(a, MPO__ERROR_CODE__ERROR_BAD_VALUE, "bad name in an actor's list");
+    for (size_t i = 0; i <= WIRE_MAX_STATS; i++) {
+        snprintf(al.names[i], sizeof al.names[i], "figure_%zu", i);
+        mpo__stat__init(&al.s[i]);
+        al.s[i].name = al.names[i];
+        al.p[i] = &al.s[i];
+    }
+    al.n = WIRE_MAX_STATS + 1;
+    x.b.n_stats = al.n;
+    s_send(a, &x.m);
+    s_expect_error(a, MPO__ERROR_CODE__ERROR_TOO_LARGE, "too many figures in an actor's list");
+    /* a learner's list with an infinity: refused, its version and updates not taken */
+    s_statlist(&ll, "updates_per_s", (double)INFINITY, NULL);
+    Mpo__Message m;
+    Mpo__SampleRequest q;
+    wire_init_message(&m);
+    mpo__sample_request__init(&q);
+    q.id = 2;
+    q.batch_size = 8;
+    q.policy_version = 99;
+    q.updates = 999;
+    q.n_stats = ll.n;
+    q.stats = ll.p;
+    m.body_case = MPO__MESSAGE__BODY_SAMPLE_REQUEST;
+    m.sample_request = &q;
+    s_send(l, &m);
+    s_expect_error(l, MPO__ERROR_CODE__ERROR_BAD_VALUE, "infinity in the learner's list");
+    assert_null(s_recv_within(l, 200)); /* and no sample */
+
+    const Mpo__StatsReply *r;
+    stats_client_t *sc = s_stats(f, &r);
+    assert_true(stats_reply_rejected(r, "bad_value") == 3);
+    assert_true(stats_reply_rejected(r, "too_large") == 1);
+    assert_true(STAT(r, "rejected_total") == 4);
+    assert_true(STAT(r, "size") == 5); /* batch 2 not stored */
+    assert_true(STAT(r, "sample_batches_total") == 1);
+    assert_true(STAT(r, "learner_policy_version") == 7);
+    assert_true(STAT(r, "learner_updates") == 42);
+    const Mpo__ActorStat *sa = s_actor(r, "actor-a");
+    assert_true(sa->batches == 1);
+    assert_int_equal(sa->n_stats, 1); /* the lists stored before are kept */
+    assert_true(s_listed(sa->stats, sa->n_stats, "env_steps_per_s") == 250);
+    assert_int_equal(r->n_learner_stats, 1);
+    assert_true(s_listed(r->learner_stats, r->n_learner_stats, "updates_per_s") == 12.5);
+    stats_client_destroy(&sc);
+
+    /* batch 2 was not taken for stored: sent again with a good list it is stored, not a duplicate */
+    s_statlist(&al, "env_steps_per_s", 260.0, NULL);
+    x.b.n_stats = al.n;
+    assert_true(s_insert_batch(a, &x) == 10);
+    sc = s_stats(f, &r);
+    assert_true(STAT(r, "duplicates_total") == 0);
+    sa = s_actor(r, "actor-a");
+    assert_true(s_listed(sa->stats, sa->n_stats, "env_steps_per_s") == 260);
+    stats_client_destroy(&sc);
+    zmq_close(a);
+    zmq_close(l);
+    assert_true(s_stop(f) < 1.0);
+    assert_int_equal(f->rc, 0);
+}
+
+/* the environment's sizes come from env_sizes: registered names and the sizes-only bench form,
+ * and a name that is neither stops the server at start */
+static void test_env_sizes(void **state) {
+    fixture_t *f = *state;
+    int obs = 0, act = 0;
+    char err[256];
+    assert_int_equal(env_sizes("Pendulum-v1", &obs, &act, err, sizeof err), 0);
+    assert_true(obs == OBS && act == ACT);
+    assert_int_equal(env_sizes("bench:17:6", &obs, &act, err, sizeof err), 0);
+    assert_true(obs == 17 && act == 6);
+    const char *bad[] = {"bench:17", "bench:0:6", "bench:17:6x", "bench:17:-1", "bench:2000000:1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        if (env_sizes(bad[i], &obs, &act, err, sizeof err) != -MPO_EINVAL)
+            fail_msg("env_sizes(%s) is not -MPO_EINVAL", bad[i]);
+        assert_non_null(strstr(err, "bench:OBS:ACT"));
+    }
+    assert_int_equal(env_sizes("Nope-v0", &obs, &act, err, sizeof err), -MPO_ENOENV);
+    assert_non_null(strstr(err, "Nope-v0"));
+
+    s_set(&f->cfg, "env", "Nope-v0");
+    s_start(f);
+    pthread_join(f->thread, NULL);
+    assert_int_equal(f->rc, -MPO_ENOENV);
+    zmq_ctx_term(f->ctx);
+
+    /* a bench server takes peers of its sizes and refuses others */
+    s_set(&f->cfg, "env", "bench:4:2");
+    s_start(f);
+    void *p = s_client(f);
+    Mpo__Message m;
+    Mpo__Hello h;
+    s_hello_msg(&m, &h, MPO__ROLE__ROLE_ACTOR, "bench:4:2", 4, 3, "actor-a");
+    s_send(p, &m);
+    s_expect_error(p, MPO__ERROR_CODE__ERROR_WRONG_SIZES, "bench sizes");
+    s_hello_msg(&m, &h, MPO__ROLE__ROLE_ACTOR, "bench:4:2", 4, 2, "actor-a");
+    s_send(p, &m);
+    Mpo__Message *r = s_recv(p);
+    assert_int_equal(r->body_case, MPO__MESSAGE__BODY_ACK);
+    wire_free(r);
+    zmq_close(p);
+    assert_true(s_stop(f) < 1.0);
+    assert_int_equal(f->rc, 0);
 }
 
 /* mpo stat against the live server: table, --json, and a server that does not answer */
@@ -653,6 +917,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_rate_limiter_holds_actor, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_timeout, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_window_refused_at_start, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_peer_stats_relayed, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_peer_stats_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_env_sizes, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_stat_command, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

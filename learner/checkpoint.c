@@ -1,0 +1,175 @@
+#include "learner/checkpoint.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/error.h"
+
+#define CKPT_MAGIC 0x54504b434f504dULL /* "MPOCKPT" */
+#define CKPT_VERSION 1
+
+/* The file's first bytes, as the struct lies in memory (padding zeroed): files move between
+ * machines of one architecture, not across them. */
+typedef struct {
+    uint64_t magic;
+    uint32_t version, obs_dim, act_dim, hidden, layers, policy;
+    uint64_t n_params, n_duals;
+    int64_t updates;
+    rng_t rng;
+} s_header_t;
+
+/* after the header: params, target, adam_m, adam_v (n_params each), then duals, dual_m, dual_v
+ * (n_duals each) */
+#define S_N_BUFS 7
+
+static void s_views(const mpo_state_t *st, float *bufs[S_N_BUFS], size_t counts[S_N_BUFS]) {
+    float *b[S_N_BUFS] = {st->params, st->target, st->adam_m, st->adam_v, st->duals, st->dual_m, st->dual_v};
+    for (int i = 0; i < S_N_BUFS; i++) {
+        bufs[i] = b[i];
+        counts[i] = i < 4 ? st->n_params : st->n_duals;
+    }
+}
+
+static void s_header(const mpo_state_t *st, s_header_t *h) {
+    memset(h, 0, sizeof *h);
+    h->magic = CKPT_MAGIC;
+    h->version = CKPT_VERSION;
+    h->obs_dim = (uint32_t)st->obs_dim;
+    h->act_dim = (uint32_t)st->act_dim;
+    h->hidden = (uint32_t)st->hidden;
+    h->layers = (uint32_t)st->layers;
+    h->policy = (uint32_t)st->policy;
+    h->n_params = st->n_params;
+    h->n_duals = st->n_duals;
+    h->updates = *st->updates;
+    h->rng = *st->rng;
+}
+
+/* Finish a write to tmp: flush, sync, close, rename over path. 0, or -MPO_EIO with a reason (tmp
+ * removed). f is closed either way. ok carries an earlier write's failure in. */
+static int s_commit(FILE *f, int ok, const char *tmp, const char *path, const char *what, char *err,
+                    size_t errlen) {
+    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot write %s'%s': %s", what, path, strerror(errno));
+        unlink(tmp);
+        return -MPO_EIO;
+    }
+    return 0;
+}
+
+int checkpoint_save(mpo_t *mpo, const char *path, char *err, size_t errlen) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        snprintf(err, errlen, "cannot write checkpoint '%s': %s", tmp, strerror(errno));
+        return -MPO_EIO;
+    }
+    mpo_state_t st = mpo_state(mpo);
+    s_header_t h;
+    s_header(&st, &h);
+    float *bufs[S_N_BUFS];
+    size_t counts[S_N_BUFS];
+    s_views(&st, bufs, counts);
+    int ok = fwrite(&h, sizeof h, 1, f) == 1;
+    for (int i = 0; i < S_N_BUFS; i++)
+        ok = ok && fwrite(bufs[i], sizeof(float), counts[i], f) == counts[i];
+    return s_commit(f, ok, tmp, path, "checkpoint ", err, errlen);
+}
+
+int checkpoint_load(mpo_t *mpo, const char *path, char *err, size_t errlen) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open checkpoint '%s': %s", path, strerror(errno));
+        return -MPO_EIO;
+    }
+    mpo_state_t st = mpo_state(mpo);
+    s_header_t h, mine;
+    s_header(&st, &mine);
+    if (fread(&h, sizeof h, 1, f) != 1 || h.magic != CKPT_MAGIC) {
+        snprintf(err, errlen, "'%s' is not an mpo checkpoint", path);
+        fclose(f);
+        return -MPO_EFORMAT;
+    }
+    if (h.version != CKPT_VERSION || h.obs_dim != mine.obs_dim || h.act_dim != mine.act_dim ||
+        h.hidden != mine.hidden || h.layers != mine.layers || h.policy != mine.policy || h.n_params != mine.n_params) {
+        snprintf(err, errlen,
+                 "checkpoint '%s' is for obs %u act %u hidden %u layers %u policy %s (format %u); this learner is obs "
+                 "%u act %u hidden %u layers %u policy %s",
+                 path, h.obs_dim, h.act_dim, h.hidden, h.layers, policy_type_name((policy_type_t)h.policy), h.version,
+                 mine.obs_dim, mine.act_dim, mine.hidden, mine.layers, policy_type_name(st.policy));
+        fclose(f);
+        return -MPO_EFORMAT;
+    }
+    /* read everything before touching the learner, so a short file leaves it as it was */
+    float *bufs[S_N_BUFS];
+    size_t counts[S_N_BUFS], total = 0;
+    s_views(&st, bufs, counts);
+    for (int i = 0; i < S_N_BUFS; i++)
+        total += counts[i];
+    float *data = malloc(total * sizeof(float));
+    int ok = data && fread(data, sizeof(float), total, f) == total;
+    fclose(f);
+    if (!ok) {
+        snprintf(err, errlen, data ? "checkpoint '%s' is truncated" : "out of memory reading checkpoint '%s'", path);
+        free(data);
+        return data ? -MPO_EFORMAT : -MPO_ENOMEM;
+    }
+    const float *at = data;
+    for (int i = 0; i < S_N_BUFS; i++) {
+        memcpy(bufs[i], at, counts[i] * sizeof(float));
+        at += counts[i];
+    }
+    free(data);
+    *st.updates = h.updates;
+    *st.rng = h.rng;
+    return 0;
+}
+
+int checkpoint_counters_save(const char *dir, const checkpoint_counters_t *c, const char *env, char *err,
+                             size_t errlen) {
+    char path[CONFIG_STR_MAX + 32], tmp[CONFIG_STR_MAX + 40];
+    snprintf(path, sizeof path, "%s/" CHECKPOINT_STATE_FILE, dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
+        return -MPO_EIO;
+    }
+    int ok = 1;
+#define S_WRITE(name) ok = ok && fprintf(f, #name " %" PRIu64 "\n", c->name) > 0;
+    CHECKPOINT_COUNTERS(S_WRITE)
+#undef S_WRITE
+    ok = ok && fprintf(f, "env %s\n", env) > 0;
+    return s_commit(f, ok, tmp, path, "", err, errlen);
+}
+
+int checkpoint_counters_load(const char *dir, checkpoint_counters_t *c, char *err, size_t errlen) {
+    char path[CONFIG_STR_MAX + 32];
+    snprintf(path, sizeof path, "%s/" CHECKPOINT_STATE_FILE, dir);
+    memset(c, 0, sizeof *c);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+        return -MPO_EIO;
+    }
+    char key[64];
+    unsigned long long v;
+    /* the counters come first; the `env NAME` line ends the numbers */
+    while (fscanf(f, "%63s %llu", key, &v) == 2) {
+#define S_READ(name)                  \
+        if (strcmp(key, #name) == 0) \
+            c->name = v;
+        CHECKPOINT_COUNTERS(S_READ)
+#undef S_READ
+    }
+    fclose(f);
+    return 0;
+}

@@ -1,0 +1,46 @@
+/* checkpoint: the learner's files in checkpoint_dir, what `--resume DIR` reads back.
+ *
+ *   learner.ckpt   everything the update needs to go on bit for bit (mpo_state_t: networks,
+ *                  targets, Adam moments, duals and their moments, the update count, the RNG):
+ *                  a header naming the sizes, then the float buffers in a fixed order
+ *   learner.state  the learner role's counters as `key value` lines (weights version, …)
+ *
+ * Both are written to NAME.tmp, synced and renamed, so a crash leaves the previous file whole.
+ * The state file is written after the checkpoint: a crash between the two leaves an older state
+ * file, whose version is then only too low (harmless: actors take any version that differs from
+ * theirs). */
+#ifndef MPO_CHECKPOINT_H
+#define MPO_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "learner/mpo.h"
+
+/* the file names inside checkpoint_dir (and `mpo train`'s evaluation, the tests) */
+#define CHECKPOINT_FILE "learner.ckpt"
+#define CHECKPOINT_STATE_FILE "learner.state"
+
+/* Write mpo's state to path atomically. mpo is only read. 0, or -MPO_EIO with a reason. */
+int checkpoint_save(mpo_t *mpo, const char *path, char *err, size_t errlen);
+/* Load a checkpoint written by checkpoint_save into a learner made with the same sizes and policy
+ * type. 0; -MPO_EIO when the file cannot be opened; -MPO_EFORMAT when it is not a checkpoint, is for
+ * other sizes or is truncated. A reason either way; mpo is unchanged on failure. */
+int checkpoint_load(mpo_t *mpo, const char *path, char *err, size_t errlen);
+
+/* X(name): the counters of learner.state, one `name value` line each, in this order */
+#define CHECKPOINT_COUNTERS(X) X(updates) X(weights_version) X(batches) X(rejected)
+
+#define CHECKPOINT_COUNTER_FIELD(name) uint64_t name;
+typedef struct {
+    CHECKPOINT_COUNTERS(CHECKPOINT_COUNTER_FIELD)
+} checkpoint_counters_t;
+
+/* Write dir/learner.state: the counters, then `env NAME`. 0, or -MPO_EIO with a reason. */
+int checkpoint_counters_save(const char *dir, const checkpoint_counters_t *c, const char *env, char *err,
+                             size_t errlen);
+/* Read dir/learner.state into c (zeroed first; a counter the file lacks stays 0). 0, or -MPO_EIO
+ * with a reason when the file cannot be opened. */
+int checkpoint_counters_load(const char *dir, checkpoint_counters_t *c, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,50 @@
+/* learner_stats: the learner role's figures, one X-macro table (name, unit, type, help), followed
+ * by every metric of the last update (MPO_METRICS, gauges).
+ *
+ * The table drives the progress log line, /metrics (mpo_learner_NAME) and the stats list the
+ * learner attaches to a SampleRequest at most once a second, which the replay server keeps for
+ * `mpo stat`. Adding a figure is one line here plus the line in learner.c that fills it. Names
+ * are [a-z0-9_] (the protocol's rule for a stats list). */
+#ifndef MPO_LEARNER_STATS_H
+#define MPO_LEARNER_STATS_H
+
+#include <stddef.h>
+
+#include "common/stats_table.h"
+#include "learner/mpo.h"
+#include "proto/mpo.pb-c.h"
+
+/* X(name, unit, type, help); type is "counter" (only grows) or "gauge" (Prometheus' words) */
+#define LEARNER_STATS(X)                                                                                       \
+    X(updates_total, "updates", "counter", "updates done")                                                     \
+    X(update_rate, "updates/s", "gauge", "updates per second over the last log_interval")                      \
+    X(batches_total, "batches", "counter", "sample batches received and used")                                 \
+    X(samples_total, "transitions", "counter", "transitions in the sample batches used")                       \
+    X(sample_wait_seconds_total, "seconds", "counter", "time spent waiting for a message from the replay")     \
+    X(weights_version, "version", "gauge", "weights versions published")                                       \
+    X(publications_total, "messages", "counter", "weight messages sent (new versions and idle repeats)")       \
+    X(checkpoints_total, "checkpoints", "counter", "checkpoints written")                                      \
+    X(checkpoint_failures_total, "checkpoints", "counter", "checkpoints that could not be written")            \
+    X(stale_batches_total, "batches", "counter", "answers to requests given up on (used anyway)")              \
+    X(rejected_total, "batches", "counter", "sample batches refused")                                          \
+    X(reissues_total, "times", "counter", "times the requests were sent again")
+
+#define LEARNER_STAT_ENUM(name, unit, type, help) LEARNER_STAT_##name,
+#define LEARNER_METRIC_ENUM(name, unit, help) LEARNER_STAT_##name,
+typedef enum {
+    LEARNER_STATS(LEARNER_STAT_ENUM) MPO_METRICS(LEARNER_METRIC_ENUM) LEARNER_STAT_COUNT
+} learner_stat_id_t;
+
+/* the table (the role's figures, then the update's metrics), and its length */
+const stats_field_t *learner_stats_table(size_t *n);
+/* m's metrics into their slots of values[LEARNER_STAT_COUNT] */
+void learner_stats_set_metrics(double *values, const mpo_metrics_t *m);
+/* The progress log line from values: `updates U | R upd/s | eta | kl_mu kl_sigma | q | critic |
+ * weights vV` */
+void learner_stats_line(char *out, size_t outlen, const double *values);
+/* The protocol stats list over caller storage (stats and ptrs of LEARNER_STAT_COUNT): the finite
+ * figures, in table order (a diverged update's NaN is left out rather than getting the whole
+ * request refused). Returns how many. */
+size_t learner_stats_to_wire(Mpo__Stat *stats, Mpo__Stat **ptrs, const double *values);
+
+#endif

@@ -1,0 +1,78 @@
+/* replay_report: what the replay server tells about itself, in each of its views. The server bumps
+ * its counters (replay_counts_t) as it goes; this module turns them, with the buffer, the rate
+ * limiter, the peers and the held rings, into
+ *   - the values of the stats table (replay/replay_stats.h), in table order;
+ *   - the StatsReply: that table, the actors (each with its own stats list as it last sent it),
+ *     the recent returns, the refusals by reason, and the learner's own stats list;
+ *   - /metrics: the table as mpo_replay_<name>, refusals by reason, per-actor series, and each
+ *     actor's own list as mpo_actor_<name>{actor="<id>"} (untyped: the replay does not know what
+ *     an actor's figures are). The learner's own list is not on the replay's /metrics: the learner
+ *     serves it on its own /metrics, and one figure should have one source to scrape;
+ *   - the log line every stats_interval. */
+#ifndef MPO_REPLAY_REPORT_H
+#define MPO_REPLAY_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/metrics_http.h"
+#include "common/wire.h"
+#include "replay/held.h"
+#include "replay/peers.h"
+#include "replay/rate_limiter.h"
+#include "replay/replay_buffer.h"
+#include "replay/replay_stats.h"
+
+#define REPLAY_RECENT_RETURNS 100 /* episode returns kept for the StatsReply */
+#define REPLAY_ACTIVE_S 10.0      /* an actor heard from this recently is "connected" */
+#define REPLAY_RATE_PERIOD_S 1.0  /* rates are sampled this often */
+
+/* what the server counts as it goes: it bumps the fields, this module shows them */
+typedef struct {
+    uint64_t rejected[WIRE_REJECTION_COUNT]; /* by reason; [0] unused */
+    uint64_t duplicates, resent_held, dropped, episodes, sample_batches;
+    uint64_t learner_updates, learner_version; /* from the newest SampleRequest */
+    peers_stats_t learner_stats;               /* the learner's own list, as it last sent it */
+    float returns[REPLAY_RECENT_RETURNS];      /* ring of the newest episode returns */
+    size_t returns_next, returns_count;
+    /* rates, sampled every REPLAY_RATE_PERIOD_S by replay_counts_rates */
+    double rate_t, insert_rate, sample_rate;
+    uint64_t rate_inserts, rate_samples;
+} replay_counts_t;
+
+/* the server's parts a report reads, borrowed for one call */
+typedef struct {
+    const char *env;
+    const replay_buffer_t *buffer;
+    const rate_limiter_t *limiter;
+    const peers_t *peers;
+    const held_t *held;
+    const replay_counts_t *counts;
+    size_t scratch_bytes; /* the sample reply's arrays */
+    uint64_t learning_starts;
+    double started;
+} replay_view_t;
+
+/* one finished episode's return into the recent-returns ring */
+void replay_counts_return(replay_counts_t *c, float episode_return);
+/* sample the insert and sample rates once REPLAY_RATE_PERIOD_S has passed since the last time */
+void replay_counts_rates(replay_counts_t *c, uint64_t inserted, uint64_t sampled, double now);
+
+/* 1 once the buffer holds learning_starts transitions (at least 1) */
+int replay_report_learning_started(const replay_view_t *v);
+/* values[REPLAY_STAT_COUNT] in table order */
+void replay_report_values(const replay_view_t *v, double now, double *values);
+/* the exposition of /metrics */
+void replay_report_metrics(const replay_view_t *v, double now, metrics_http_buf_t *b);
+/* the log line */
+void replay_report_log(const replay_view_t *v, double now);
+
+/* A StatsReply with everything above, over storage that replay_reply_destroy frees. NULL when out
+ * of memory. */
+typedef struct replay_reply_s replay_reply_t;
+replay_reply_t *replay_reply_new(const replay_view_t *v, double now);
+void replay_reply_destroy(replay_reply_t **self_p);
+/* the message to send; valid until replay_reply_destroy */
+Mpo__Message *replay_reply_msg(replay_reply_t *self);
+
+#endif
