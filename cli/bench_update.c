@@ -67,12 +67,12 @@ int bench_update_main(int argc, char **argv) {
         fprintf(stderr, "mpo bench update: --obs at most %d, --act at most %d\n", ENV_MAX_OBS, ENV_MAX_ACT);
         return 2;
     }
-    openblas_set_num_threads(threads);
     config_t cfg;
     config_defaults(&cfg);
     cfg.batch_size = batch;
     cfg.n_action_samples = samples;
     cfg.hidden = hidden;
+    cfg.threads = threads;
     env_spec_t spec = {.name = "bench", .obs_dim = obs, .act_dim = act, .max_episode_steps = 1000};
     for (int k = 0; k < act; k++) {
         spec.act_low[k] = -1;

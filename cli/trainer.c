@@ -1,6 +1,5 @@
 #include "cli/trainer.h"
 
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +51,6 @@ static int s_evaluate(mpo_t *mpo, const config_t *cfg, policy_type_t type, long 
 
 int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_return) {
     char err[256];
-    openblas_set_num_threads((int)cfg->threads);
     /* one environment reset with the run's seed; the action noise is the actor's stream of it */
     vec_env_t *venv = vec_env_new(cfg->env, 1, (uint64_t)cfg->seed, (uint64_t)cfg->seed, err, sizeof err);
     if (!venv) {

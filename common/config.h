@@ -53,7 +53,8 @@
     X(eval_every, INT, "0", 0, 1e12, NULL, "env steps between evaluations; 0: only at the end")    \
     X(log_interval, FLOAT, "5", 0.05, 86400, NULL, "seconds between progress lines")               \
     X(log_level, CHOICE, "info", 0, 0, "error|warn|info|debug", "least severe level logged")       \
-    X(threads, INT, "1", 1, 256, NULL, "BLAS threads of the learner")                              \
+    X(threads, INT, "0", 0, 256, NULL,                                                             \
+      "threads of the learner's update (each BLAS call runs on one); 0: the CPUs this process may use") \
     X(run_dir, STR, "", 0, 0, NULL, "directory for progress.csv and eval.csv; empty: none")          \
     /* distributed roles (docs/protocol.md) */                                                    \
     X(replay_bind, STR, "tcp://*:5555", 0, 0, NULL, "endpoint the replay server binds")           \

@@ -16,7 +16,6 @@
  * sample_prefetch. */
 #include "learner/learner.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -378,7 +377,6 @@ static void s_render_metrics(void *ctx, metrics_http_buf_t *b) {
 }
 
 int learner_run(const config_t *cfg, volatile int *stop) {
-    openblas_set_num_threads((int)cfg->threads);
     learner_t *self = s_learner_new(cfg);
     if (!self)
         return -1;

@@ -1,15 +1,27 @@
 #include "learner/mpo.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
+#include "common/pool.h"
 #include "learner/mpo_loss.h"
 #include "nn/optim.h"
 
 #define DUAL_MIN (-18.0f) /* free parameters of the duals are clamped below here */
+/* The update's tasks are cut the same way at every thread count (so the bits do not depend on it):
+ * the target actor in 2 row slices, each target critic's scoring in 4 slices of the batch's states
+ * (8 tasks: enough for 8 threads; mlp_forward_split multiplies 256-row chunks in either case). */
+#define TARGET_ACTOR_SLICES 2
+#define SPLIT_SLICES 4
+#define SPLIT_TASKS (2 * SPLIT_SLICES)
+/* the samples are drawn in slices of states too, each slice from its own stream seeded by one draw
+ * of the learner's generator per update: SAMPLE_SLICES for the E-step, one for the critic target */
+#define SAMPLE_SLICES 4
+#define SAMPLE_TASKS (SAMPLE_SLICES + 1)
 
 struct mpo_s {
     int S, A, B, N, M;
@@ -29,24 +41,27 @@ struct mpo_s {
     float *duals, *dual_grads, *dual_m, *dual_v;
     int64_t updates;
     rng_t rng;
+    pool_t *pool;
 
     /* scratch, sized once for B, N, M */
     float *xsa;                  /* (B, S+A) [obs | action] */
     float *tgt_in, *tgt_acts;    /* (2B, S) [next_obs; obs], actor cache of 2B rows */
     float *mu_t, *sigma_t;       /* (2B, A): first B rows for next_obs, next B for obs */
-    float *eps;                  /* (B*max(N,M), A) standard normals */
+    float *eps, *eps_next;       /* (B*N, A), (B*M, A) standard normals */
     float *u, *a;                /* (B*N, A) E-step samples: pre-squash, policy space */
     float *u_next, *a_next;      /* (B*M, A) target-policy samples at next_obs */
-    float *q_next;               /* (B*M) their target Q */
-    float *split_scratch;        /* mlp_forward_split's scratch for B states */
-    float *q, *q_other;          /* (B*max(N,M)) */
+    float *q_next, *q_next2;     /* (B*M) their target Q: min, and the second critic's */
+    float *split_scratch;        /* mlp_forward_split's scratch for B states, one per split task */
+    size_t split_scratch_floats;
+    float *q, *q_other;          /* (B*N) the E-step's target Q: min, and the second critic's */
     float *y;                    /* (B) */
     float *q1_acts, *q2_acts;    /* online critic caches of B rows */
     float *dq1, *dq2;            /* (B) */
     float *w, *w_pen, *cost;     /* (B, N) */
     float *actor_acts, *dactor;  /* actor cache of B rows; (B, 2A) */
     float *mu, *sigma, *dmu, *dsigma; /* (B, A) */
-    float *scratch;              /* 2 * max(B rows) * max_width */
+    float *scratch;              /* 2 * max(B rows) * max_width, one per backward task (Q1, Q2, actor) */
+    size_t scratch_floats;
     float *block;                /* the one allocation every buffer above is a view into */
 };
 
@@ -90,6 +105,7 @@ int mpo_params_from_config(const config_t *cfg, const env_spec_t *spec, mpo_para
     out->critic_samples = (int)cfg->critic_action_samples;
     out->batch_size = (int)cfg->batch_size;
     out->seed = (uint64_t)cfg->seed;
+    out->threads = cfg->threads > 0 ? (int)cfg->threads : pool_available_cpus();
     return 0;
 }
 
@@ -124,7 +140,7 @@ typedef struct {
 /* Point every buffer of the table into one zeroed allocation. 0, or -MPO_ENOMEM with the total. */
 static int s_allocate(mpo_t *self, char *err, size_t errlen) {
     size_t S = (size_t)self->S, A = (size_t)self->A, B = (size_t)self->B, N = (size_t)self->N,
-           M = (size_t)self->M, P = self->n_params, D = (size_t)self->n_duals, R = B * (N > M ? N : M);
+           M = (size_t)self->M, P = self->n_params, D = (size_t)self->n_duals;
     size_t width = (size_t)(self->actor.max_width > self->critic.max_width ? self->actor.max_width
                                                                             : self->critic.max_width);
     const s_buffer_t table[] = {
@@ -134,18 +150,19 @@ static int s_allocate(mpo_t *self, char *err, size_t errlen) {
         S_BUF(tgt_in, 2 * B * S),
         S_BUF(tgt_acts, mlp_acts_floats(&self->actor, 2 * (int)B)),
         S_BUF(mu_t, 2 * B * A), S_BUF(sigma_t, 2 * B * A),
-        S_BUF(eps, R * A),
+        S_BUF(eps, B * N * A), S_BUF(eps_next, B * M * A),
         S_BUF(u, B * N * A), S_BUF(a, B * N * A),
-        S_BUF(u_next, B * M * A), S_BUF(a_next, B * M * A), S_BUF(q_next, B * M),
-        S_BUF(split_scratch, mlp_split_scratch_floats(&self->critic, (int)B)),
-        S_BUF(q, R), S_BUF(q_other, R), S_BUF(y, B),
+        S_BUF(u_next, B * M * A), S_BUF(a_next, B * M * A), S_BUF(q_next, B * M), S_BUF(q_next2, B * M),
+        S_BUF(split_scratch, SPLIT_TASKS * self->split_scratch_floats),
+        S_BUF(q, B * N), S_BUF(q_other, B * N), S_BUF(y, B),
         S_BUF(q1_acts, mlp_acts_floats(&self->critic, (int)B)), S_BUF(q2_acts, mlp_acts_floats(&self->critic, (int)B)),
         S_BUF(dq1, B), S_BUF(dq2, B),
         S_BUF(w, B * N), S_BUF(w_pen, B * N), S_BUF(cost, B * N),
         S_BUF(actor_acts, mlp_acts_floats(&self->actor, (int)B)), S_BUF(dactor, B * 2 * A),
         S_BUF(mu, B * A), S_BUF(sigma, B * A), S_BUF(dmu, B * A), S_BUF(dsigma, B * A),
-        S_BUF(scratch, 2 * B * width),
+        S_BUF(scratch, 3 * self->scratch_floats),
     };
+    (void)width;
     const size_t n = sizeof table / sizeof table[0];
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
@@ -208,8 +225,20 @@ mpo_t *mpo_new(const mpo_params_t *p, char *err, size_t errlen) {
     self->q2_off = self->n_actor + self->n_critic;
     self->n_params = self->n_actor + 2 * self->n_critic;
     self->n_duals = 2 + 2 * A;
+    int width = self->actor.max_width > self->critic.max_width ? self->actor.max_width : self->critic.max_width;
+    self->scratch_floats = (2 * (size_t)self->B * (size_t)width + S_ALIGN_FLOATS - 1) / S_ALIGN_FLOATS * S_ALIGN_FLOATS;
+    self->split_scratch_floats = (mlp_split_scratch_floats(&self->critic, self->B) + S_ALIGN_FLOATS - 1) /
+                                 S_ALIGN_FLOATS * S_ALIGN_FLOATS;
     if (s_allocate(self, err, errlen) != 0) {
         free(self);
+        return NULL;
+    }
+    /* the update's own threads; BLAS runs on whichever thread calls it */
+    int threads = p->threads > 0 ? p->threads : 1;
+    openblas_set_num_threads(1);
+    self->pool = pool_new(threads, err, errlen);
+    if (!self->pool) {
+        mpo_destroy(&self);
         return NULL;
     }
 
@@ -229,72 +258,121 @@ mpo_t *mpo_new(const mpo_params_t *p, char *err, size_t errlen) {
 void mpo_destroy(mpo_t **self_p) {
     if (!self_p || !*self_p)
         return;
+    pool_destroy(&(*self_p)->pool);
     free((*self_p)->block);
     free(*self_p);
     *self_p = NULL;
 }
 
-/* q (S*R) = min(Q1', Q2') of the target critics on (state s, action s*R + r) */
-static void s_target_q(mpo_t *self, float *q, const float *state, const float *action, int S_rows, int R) {
-    int rows = S_rows * R;
-    float *q2 = self->q_other;
-    mlp_forward_split(&self->critic, q, self->split_scratch, self->target + self->q1_off, state, self->S,
-                      action, S_rows, R);
-    mlp_forward_split(&self->critic, q2, self->split_scratch, self->target + self->q2_off, state, self->S,
-                      action, S_rows, R);
-    for (int i = 0; i < rows; i++)
-        q[i] = q[i] < q2[i] ? q[i] : q2[i];
-}
-
 static double s_dual(const mpo_t *self, int i) { return policy_softplus_d(self->duals[i]) + 1e-8; }
 
-/* 2. E-step samples: u ~ N(mu'(s), sigma'(s)) from the target actor, scored by the target critics */
-static void s_estep(mpo_t *self, const transition_batch_t *batch) {
-    int B = batch->n, A = self->A, N = self->N;
-    rng_normal_fill(&self->rng, self->eps, B * N * A);
-    policy_sample(self->u, self->a, self->mu_t + (size_t)B * A, self->sigma_t + (size_t)B * A, self->eps, B, N, A,
-                  self->type);
-    s_target_q(self, self->q, batch->obs, self->a, B, N);
+/* ---------------------------------------------------------------- the update's tasks
+ *
+ * One update is five runs of the pool:
+ *   1. the target actor on [next_obs; obs], in row slices;
+ *   2. the samples: the E-step's u ~ pi'(s) in slices of states, the critic target's a' ~ pi'(s');
+ *   3. the target critics: each critic scores the E-step's samples and the critic target's samples,
+ *      its batch of states cut in SPLIT_SLICES slices (the bulk of the update's FLOPs);
+ *   4. three independent steps: the whole policy step (E-step weights, duals, M-step, Adam) and
+ *      critic 1 and critic 2 (forward, loss gradient, backward, sum of squares of the gradient);
+ *   5. clipping, Adam and Polyak of each critic with the norm of both.
+ * Every random number comes from streams seeded by one draw of the learner's generator per update,
+ * one stream per slice of the samples, so they too are the same at any thread count. */
+
+typedef struct {
+    mpo_t *self;
+    const transition_batch_t *batch;
+    mpo_metrics_t *m;
+    double sse[2], ss[2]; /* per critic: sum of squared errors, of squared gradients */
+    float clip;
+    uint64_t sample_seed;
+} s_update_t;
+
+/* Slice `task` of the samples: E-step u ~ pi'(s) (N per state) for tasks 0..SAMPLE_SLICES-1, the
+ * critic target's a' ~ pi'(s') (M per state) for the last */
+static void s_task_sample(void *ctx, int task) {
+    s_update_t *u = ctx;
+    mpo_t *self = u->self;
+    int B = u->batch->n, A = self->A;
+    rng_t rng;
+    rng_seed(&rng, u->sample_seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(task + 1)));
+    if (task == SAMPLE_SLICES) {
+        int M = self->M;
+        rng_normal_fill(&rng, self->eps_next, B * M * A);
+        policy_sample(self->u_next, self->a_next, self->mu_t, self->sigma_t, self->eps_next, B, M, A, self->type);
+        return;
+    }
+    int N = self->N, s0 = B * task / SAMPLE_SLICES, s1 = B * (task + 1) / SAMPLE_SLICES;
+    size_t o = (size_t)s0 * N * A;
+    rng_normal_fill(&rng, self->eps + o, (s1 - s0) * N * A);
+    policy_sample(self->u + o, self->a + o, self->mu_t + (size_t)(B + s0) * A, self->sigma_t + (size_t)(B + s0) * A,
+                  self->eps + o, s1 - s0, N, A, self->type);
 }
 
-/* 1. Critic: clipped double-Q regression on y = r + gamma (1 - d) mean_j min Q'(s', a'_j) */
-static void s_critic_step(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *m) {
-    int B = batch->n, S = self->S, A = self->A, M = self->M;
-    rng_normal_fill(&self->rng, self->eps, B * M * A);
-    policy_sample(self->u_next, self->a_next, self->mu_t, self->sigma_t, self->eps, B, M, A, self->type);
-    s_target_q(self, self->q_next, batch->next_obs, self->a_next, B, M);
-    for (int b = 0; b < B; b++) {
-        double mean = 0;
-        for (int j = 0; j < M; j++)
-            mean += self->q_next[b * M + j];
-        mean /= M;
-        self->y[b] = (float)(batch->reward[b] + self->gamma * (1.0 - batch->done[b]) * mean);
-    }
-    for (int b = 0; b < B; b++) {
-        memcpy(self->xsa + (size_t)b * (S + A), batch->obs + (size_t)b * S, S * sizeof(float));
-        memcpy(self->xsa + (size_t)b * (S + A) + S, batch->action + (size_t)b * A, A * sizeof(float));
-    }
-    float *p1 = self->params + self->q1_off, *p2 = self->params + self->q2_off;
-    mlp_forward(&self->critic, self->q1_acts, p1, self->xsa, B);
-    mlp_forward(&self->critic, self->q2_acts, p2, self->xsa, B);
-    const float *q1 = mlp_output(&self->critic, self->q1_acts, B), *q2 = mlp_output(&self->critic, self->q2_acts, B);
-    m->critic_loss = mpo_critic_loss(self->dq1, self->dq2, q1, q2, self->y, B);
-    double qm = 0;
-    for (int b = 0; b < B; b++)
-        qm += 0.5 * ((double)q1[b] + q2[b]);
-    m->q_mean = qm / B;
+static void s_task_target_actor(void *ctx, int task) {
+    s_update_t *u = ctx;
+    mpo_t *self = u->self;
+    int rows = 2 * u->batch->n;
+    int r0 = rows * task / TARGET_ACTOR_SLICES, r1 = rows * (task + 1) / TARGET_ACTOR_SLICES;
+    /* each slice has its own rows of the activation cache: mlp_forward is row-wise */
+    mlp_forward_rows(&self->actor, self->tgt_acts, self->target, self->tgt_in + (size_t)r0 * self->S, rows, r0,
+                     r1 - r0);
+    int A = self->A;
+    const float *out = mlp_output(&self->actor, self->tgt_acts, rows);
+    policy_head(self->mu_t + (size_t)r0 * A, self->sigma_t + (size_t)r0 * A, out + (size_t)r0 * 2 * A, r1 - r0, A,
+                self->min_std);
+}
 
-    size_t nc = 2 * self->n_critic;
-    float *g = self->grads + self->q1_off;
-    memset(g, 0, nc * sizeof(float));
-    mlp_backward(&self->critic, NULL, g, self->dq1, self->xsa, self->q1_acts, p1, self->scratch, B);
-    mlp_backward(&self->critic, NULL, g + self->n_critic, self->dq2, self->xsa, self->q2_acts, p2, self->scratch, B);
-    /* clip, Adam and Polyak in one pass: nothing reads the target critics after this step (the
-     * E-step scored its samples before it) */
-    m->critic_grad_norm = grad_norm(g, nc);
-    adam_polyak_step(p1, self->adam_m + self->q1_off, self->adam_v + self->q1_off, g,
-                     grad_clip_scale(m->critic_grad_norm, self->grad_clip), self->target + self->q1_off, self->tau,
-                     nc, &self->adam, self->updates + 1);
+static void s_task_target_critic(void *ctx, int task) {
+    s_update_t *u = ctx;
+    mpo_t *self = u->self;
+    const transition_batch_t *batch = u->batch;
+    int B = batch->n, S = self->S, A = self->A, N = self->N, M = self->M;
+    int critic = task % 2, slice = task / 2;
+    int s0 = B * slice / SPLIT_SLICES, s1 = B * (slice + 1) / SPLIT_SLICES;
+    if (s1 <= s0)
+        return;
+    const float *params = self->target + (critic ? self->q2_off : self->q1_off);
+    float *scratch = self->split_scratch + (size_t)task * self->split_scratch_floats;
+    float *q = critic ? self->q_other : self->q, *qn = critic ? self->q_next2 : self->q_next;
+    mlp_forward_split(&self->critic, q + (size_t)s0 * N, scratch, params, batch->obs + (size_t)s0 * S, S,
+                      self->a + (size_t)s0 * N * A, s1 - s0, N);
+    mlp_forward_split(&self->critic, qn + (size_t)s0 * M, scratch, params, batch->next_obs + (size_t)s0 * S, S,
+                      self->a_next + (size_t)s0 * M * A, s1 - s0, M);
+}
+
+/* 4. Critic k: clipped double-Q regression on y, its gradient into its part of grads */
+static void s_critic_gradient(s_update_t *u, int k) {
+    mpo_t *self = u->self;
+    int B = u->batch->n;
+    float *p = self->params + (k ? self->q2_off : self->q1_off), *g = self->grads + (k ? self->q2_off : self->q1_off);
+    float *acts = k ? self->q2_acts : self->q1_acts, *dq = k ? self->dq2 : self->dq1;
+    mlp_forward(&self->critic, acts, p, self->xsa, B);
+    u->sse[k] = mpo_critic_grad(dq, mlp_output(&self->critic, acts, B), self->y, B);
+    memset(g, 0, self->n_critic * sizeof(float));
+    mlp_backward(&self->critic, NULL, g, dq, self->xsa, acts, p, self->scratch + (size_t)k * self->scratch_floats, B);
+    u->ss[k] = grad_sum_squares(g, self->n_critic);
+}
+
+static void s_policy_step(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *m, float *scratch);
+
+/* the policy step first: it is the longest, and the two critics then share the other threads */
+static void s_task_steps(void *ctx, int task) {
+    s_update_t *u = ctx;
+    if (task > 0)
+        s_critic_gradient(u, task - 1);
+    else
+        s_policy_step(u->self, u->batch, u->m, u->self->scratch + 2 * u->self->scratch_floats);
+}
+
+/* 5. clip, Adam and Polyak of critic k in one pass: nothing reads the target critics after this
+ * (they scored their samples in run 3) */
+static void s_task_critic_adam(void *ctx, int k) {
+    s_update_t *u = ctx;
+    mpo_t *self = u->self;
+    size_t off = k ? self->q2_off : self->q1_off;
+    adam_polyak_step(self->params + off, self->adam_m + off, self->adam_v + off, self->grads + off, u->clip,
+                     self->target + off, self->tau, self->n_critic, &self->adam, self->updates + 1);
 }
 
 /* Action-penalty cost of a sample (gaussian policy): -|a_env - clip(a_env)|, a_env unclipped */
@@ -309,8 +387,8 @@ static float s_penalty_cost(const mpo_t *self, const float *u) {
     return (float)-sqrt(s);
 }
 
-/* 2-4. E-step weights, temperature dual, decoupled M-step and its duals */
-static void s_policy_step(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *m) {
+/* 4. The policy step: E-step weights, temperature dual, decoupled M-step and its duals */
+static void s_policy_step(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *m, float *scratch) {
     int B = batch->n, A = self->A, N = self->N;
     const float *mu_t = self->mu_t + (size_t)B * A, *sigma_t = self->sigma_t + (size_t)B * A;
     double eta = s_dual(self, 0);
@@ -363,7 +441,7 @@ static void s_policy_step(mpo_t *self, const transition_batch_t *batch, mpo_metr
         }
     float *g = self->grads;
     memset(g, 0, self->n_actor * sizeof(float));
-    mlp_backward(&self->actor, NULL, g, self->dactor, batch->obs, self->actor_acts, self->params, self->scratch, B);
+    mlp_backward(&self->actor, NULL, g, self->dactor, batch->obs, self->actor_acts, self->params, scratch, B);
     m->actor_grad_norm = grad_norm(g, self->n_actor);
     adam_polyak_step(self->params, self->adam_m, self->adam_v, g, grad_clip_scale(m->actor_grad_norm, self->grad_clip),
                      self->target, self->tau, self->n_actor, &self->adam, self->updates + 1);
@@ -391,20 +469,50 @@ static void s_policy_step(mpo_t *self, const transition_batch_t *batch, mpo_metr
 }
 
 void mpo_update(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *metrics) {
-    int B = batch->n, S = self->S, A = self->A;
+    int B = batch->n, S = self->S, A = self->A, N = self->N, M = self->M;
     mpo_metrics_t m;
     memset(&m, 0, sizeof m);
-    /* the target actor on [next_obs; obs] in one pass: the critic target and the E-step need it */
+    s_update_t u = {.self = self, .batch = batch, .m = &m};
+    /* 1. the target actor on [next_obs; obs] in row slices: the critic target and the E-step need it */
     memcpy(self->tgt_in, batch->next_obs, (size_t)B * S * sizeof(float));
     memcpy(self->tgt_in + (size_t)B * S, batch->obs, (size_t)B * S * sizeof(float));
-    mlp_forward(&self->actor, self->tgt_acts, self->target, self->tgt_in, 2 * B);
-    policy_head(self->mu_t, self->sigma_t, mlp_output(&self->actor, self->tgt_acts, 2 * B), 2 * B, A, self->min_std);
+    pool_run(self->pool, TARGET_ACTOR_SLICES, s_task_target_actor, &u);
 
-    /* The E-step reads only target networks, which change only by Polyak at the end of each
-     * network's step: scoring its samples first lets each step fold Polyak into its Adam pass. */
-    s_estep(self, batch);
-    s_critic_step(self, batch, &m);
-    s_policy_step(self, batch, &m);
+    /* 2-3. the samples: E-step u ~ pi'(s) (N per state), critic target a' ~ pi'(s') (M per state),
+     * scored by both target critics. The targets change only by Polyak at the end of each
+     * network's step, so scoring first lets each step fold Polyak into its Adam pass. */
+    u.sample_seed = rng_next(&self->rng);
+    pool_run(self->pool, SAMPLE_TASKS, s_task_sample, &u);
+    pool_run(self->pool, SPLIT_TASKS, s_task_target_critic, &u);
+    for (int i = 0; i < B * N; i++)
+        self->q[i] = self->q[i] < self->q_other[i] ? self->q[i] : self->q_other[i];
+    for (int i = 0; i < B * M; i++)
+        self->q_next[i] = self->q_next[i] < self->q_next2[i] ? self->q_next[i] : self->q_next2[i];
+
+    /* y = r + gamma (1 - d) mean_j min Q'(s', a'_j); the critics' input [obs | action] */
+    for (int b = 0; b < B; b++) {
+        double mean = 0;
+        for (int j = 0; j < M; j++)
+            mean += self->q_next[b * M + j];
+        mean /= M;
+        self->y[b] = (float)(batch->reward[b] + self->gamma * (1.0 - batch->done[b]) * mean);
+        memcpy(self->xsa + (size_t)b * (S + A), batch->obs + (size_t)b * S, S * sizeof(float));
+        memcpy(self->xsa + (size_t)b * (S + A) + S, batch->action + (size_t)b * A, A * sizeof(float));
+    }
+
+    /* 4. the policy step and the two critics' gradients, side by side */
+    pool_run(self->pool, 3, s_task_steps, &u);
+    m.critic_loss = (u.sse[0] + u.sse[1]) / B;
+    const float *q1 = mlp_output(&self->critic, self->q1_acts, B), *q2 = mlp_output(&self->critic, self->q2_acts, B);
+    double qm = 0;
+    for (int b = 0; b < B; b++)
+        qm += 0.5 * ((double)q1[b] + q2[b]);
+    m.q_mean = qm / B;
+
+    /* 5. one norm for both critics, then each critic's Adam and Polyak */
+    m.critic_grad_norm = sqrt(u.ss[0] + u.ss[1]);
+    u.clip = grad_clip_scale(m.critic_grad_norm, self->grad_clip);
+    pool_run(self->pool, 2, s_task_critic_adam, &u);
     self->updates++;
     if (metrics)
         *metrics = m;
@@ -423,6 +531,7 @@ const mlp_t *mpo_actor_layout(const mpo_t *self) { return &self->actor; }
 const float *mpo_actor_params(const mpo_t *self) { return self->params; }
 size_t mpo_actor_floats(const mpo_t *self) { return self->n_actor; }
 int64_t mpo_updates(const mpo_t *self) { return self->updates; }
+int mpo_threads(const mpo_t *self) { return pool_threads(self->pool); }
 
 mpo_state_t mpo_state(mpo_t *self) {
     mpo_state_t st = {.obs_dim = self->S,

@@ -63,9 +63,11 @@ typedef struct {
     int critic_samples; /* M: target-policy samples per next state */
     int batch_size;     /* the most transitions one update takes (scratch is sized for it) */
     uint64_t seed;
+    int threads;        /* threads of the update (its own pool; each BLAS call runs on one); 0: 1 */
 } mpo_params_t;
 
-/* The learner's keys of cfg and the sizes and bounds of spec. 0, or -MPO_EINVAL with a reason (an
+/* The learner's keys of cfg and the sizes and bounds of spec (threads 0: the CPUs this process
+ * may use). 0, or -MPO_EINVAL with a reason (an
  * unknown policy type). */
 int mpo_params_from_config(const config_t *cfg, const env_spec_t *spec, mpo_params_t *out, char *err,
                            size_t errlen);
@@ -77,7 +79,9 @@ typedef struct mpo_s mpo_t;
 mpo_t *mpo_new(const mpo_params_t *params, char *err, size_t errlen);
 void mpo_destroy(mpo_t **self_p);
 
-/* One update on batch (batch->n <= batch_size transitions, policy-space actions). */
+/* One update on batch (batch->n <= batch_size transitions, policy-space actions). The same bits at
+ * any thread count: the work is split into tasks that write disjoint memory, each BLAS call runs on
+ * one thread, and every sum is taken in the same order. */
 void mpo_update(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *metrics);
 
 /* Acting with the online actor: K observations -> K policy-space actions. */
@@ -87,6 +91,7 @@ const mlp_t *mpo_actor_layout(const mpo_t *self);
 const float *mpo_actor_params(const mpo_t *self);
 size_t mpo_actor_floats(const mpo_t *self);
 int64_t mpo_updates(const mpo_t *self);
+int mpo_threads(const mpo_t *self);
 /* The learner's whole state as views into its own buffers: what a checkpoint must hold to resume
  * bit for bit (learner/checkpoint.c). Writing through the views changes the learner. */
 typedef struct {

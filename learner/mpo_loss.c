@@ -15,6 +15,16 @@ double mpo_critic_loss(float *dq1, float *dq2, const float *q1, const float *q2,
     return loss / B;
 }
 
+double mpo_critic_grad(float *dq, const float *q, const float *y, int B) {
+    double sse = 0;
+    for (int b = 0; b < B; b++) {
+        double e = (double)q[b] - y[b];
+        sse += e * e;
+        dq[b] = (float)(2.0 * e / B);
+    }
+    return sse;
+}
+
 /* logsumexp_i(q_i / eta) of one state, and optionally its softmax into w */
 static double s_logsumexp(float *w, const float *q, int N, double eta) {
     double mx = -INFINITY;

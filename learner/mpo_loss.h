@@ -6,6 +6,9 @@
 
 /* Critic: L = mean_b [(q1_b - y_b)^2 + (q2_b - y_b)^2]; dq1, dq2 (B) = dL/dq. Returns L. */
 double mpo_critic_loss(float *dq1, float *dq2, const float *q1, const float *q2, const float *y, int B);
+/* One critic's part of it: dq (B) = 2 (q - y) / B, and the sum over the batch of (q - y)^2 (the
+ * update runs the two critics on two threads; loss = (sse1 + sse2) / B) */
+double mpo_critic_grad(float *dq, const float *q, const float *y, int B);
 
 /* E-step weights: w (B, N) = softmax_i(q_{b,i} / eta) per state. Returns the mean over states of
  * KL(w_b || uniform), the quantity the temperature dual holds at epsilon. */

@@ -60,13 +60,18 @@ static void s_linear_forward(float *out, const float *inp, const float *w, int l
     simd_kernels()->bias_act(out, b, B, OC, relu);
 }
 
-void mlp_forward(const mlp_t *self, float *acts, const float *params, const float *inp, int B) {
+void mlp_forward_rows(const mlp_t *self, float *acts, const float *params, const float *inp, int B, int r0,
+                      int n) {
     for (int l = 0; l < self->n_layers; l++) {
         int c = self->sizes[l], oc = self->sizes[l + 1];
-        const float *in = l == 0 ? inp : acts + (size_t)B * self->act_off[l - 1];
-        s_linear_forward(acts + (size_t)B * self->act_off[l], in, params + self->w_off[l], c,
-                         params + self->b_off[l], B, c, oc, l < self->n_layers - 1);
+        const float *in = l == 0 ? inp : acts + (size_t)B * self->act_off[l - 1] + (size_t)r0 * c;
+        s_linear_forward(acts + (size_t)B * self->act_off[l] + (size_t)r0 * oc, in, params + self->w_off[l], c,
+                         params + self->b_off[l], n, c, oc, l < self->n_layers - 1);
     }
+}
+
+void mlp_forward(const mlp_t *self, float *acts, const float *params, const float *inp, int B) {
+    mlp_forward_rows(self, acts, params, inp, B, 0, B);
 }
 
 size_t mlp_split_scratch_floats(const mlp_t *self, int S) {

@@ -43,6 +43,10 @@ double mlp_forward_flops(const mlp_t *self, int B);
 
 /* acts (B, width_sum) <- network(inp (B, sizes[0])) */
 void mlp_forward(const mlp_t *self, float *acts, const float *params, const float *inp, int B);
+/* Rows r0 .. r0+n-1 of the same forward: inp is those n rows, acts the whole cache of B rows. Rows
+ * are independent, so slices of a batch may run on different threads. */
+void mlp_forward_rows(const mlp_t *self, float *acts, const float *params, const float *inp, int B, int r0,
+                      int n);
 
 /* The same network, output only, on rows that pair one of S states with R actions each, the input
  * being [state | action] with the state first: the state half of the first layer, W_s·s + b, is

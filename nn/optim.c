@@ -8,7 +8,8 @@ adam_config_t adam_defaults(float lr) {
     return (adam_config_t){.lr = lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
 }
 
-double grad_norm(const float *g, size_t n) { return sqrt(simd_kernels()->sum_squares(g, n)); }
+double grad_sum_squares(const float *g, size_t n) { return simd_kernels()->sum_squares(g, n); }
+double grad_norm(const float *g, size_t n) { return sqrt(grad_sum_squares(g, n)); }
 
 float grad_clip_scale(double norm, double max_norm) {
     return max_norm > 0 && norm > max_norm ? (float)(max_norm / (norm + 1e-6)) : 1.0f;

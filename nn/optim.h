@@ -13,8 +13,9 @@ typedef struct {
 /* PyTorch's defaults: beta1 0.9, beta2 0.999, eps 1e-8 */
 adam_config_t adam_defaults(float lr);
 
-/* Euclidean norm of g (n), accumulated in double. */
+/* Euclidean norm of g (n), accumulated in double; and its square */
 double grad_norm(const float *g, size_t n);
+double grad_sum_squares(const float *g, size_t n);
 
 /* The factor that brings a gradient of this norm down to max_norm (1 when it is within it, or when
  * max_norm <= 0); adam_polyak_step applies it as it reads the gradient. */

@@ -525,8 +525,48 @@ static void test_flops(void **state) {
     mpo_destroy(&h);
 }
 
+/* the update is the same bits at any thread count: params, targets, moments, duals and every metric
+ * after several updates with 1, 2 and 3 threads (tasks write disjoint memory, BLAS runs on one
+ * thread per call, every sum in one order) */
+static void test_threads_same_bits(void **state) {
+    (void)state;
+    const char *gaussian[] = {"policy=gaussian"};
+    for (int variant = 0; variant < 2; variant++) {
+        mpo_t *ref = NULL;
+        mpo_metrics_t ref_m;
+        for (int threads = 1; threads <= 3; threads++) {
+            config_t c;
+            s_config(&c, gaussian, variant);
+            c.threads = threads;
+            mpo_t *m = s_new(&c, &s_spec);
+            assert_int_equal(mpo_threads(m), threads);
+            mpo_metrics_t mt;
+            for (int k = 0; k < 4; k++) {
+                batch_t bt;
+                s_batch(&bt, S_DIM, A_DIM, 100 + k);
+                mpo_update(m, &bt.b, &mt);
+            }
+            if (!ref) {
+                ref = m;
+                ref_m = mt;
+                continue;
+            }
+            mpo_state_t a = mpo_state(ref), b = mpo_state(m);
+            assert_memory_equal(a.params, b.params, a.n_params * sizeof(float));
+            assert_memory_equal(a.target, b.target, a.n_params * sizeof(float));
+            assert_memory_equal(a.adam_m, b.adam_m, a.n_params * sizeof(float));
+            assert_memory_equal(a.adam_v, b.adam_v, a.n_params * sizeof(float));
+            assert_memory_equal(a.duals, b.duals, a.n_duals * sizeof(float));
+            assert_memory_equal(&ref_m, &mt, sizeof mt);
+            mpo_destroy(&m);
+        }
+        mpo_destroy(&ref);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_threads_same_bits),
         cmocka_unit_test(test_new_and_first_update),
         cmocka_unit_test(test_params_and_bad_sizes),
         cmocka_unit_test(test_update_changes_params),
