@@ -11,9 +11,16 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo "# mpo benchmarks on: ${cpu:-unknown CPU}, $(nproc) cores, $(date -u +%Y-%m-%d)"
 
 bench_update() {
-    echo "## update speed (batch 256, N 20, hidden 256, 1 thread, ${seconds} s each)"
+    echo "## update speed (batch 256, N 20, hidden 256, ${seconds} s each; ratio to 1-thread sgemm in the same run)"
     "$MPO" bench update --obs 3 --act 1 --seconds "$seconds"
-    "$MPO" bench update --obs 17 --act 6 --seconds "$seconds"
+    for t in 1 2; do
+        "$MPO" bench update --obs 17 --act 6 --threads "$t" --seconds "$seconds"
+    done
+    # every instruction set of the element-wise kernels this CPU has, at HalfCheetah sizes
+    for isa in avx2 sse2; do
+        "$MPO" bench update --obs 17 --act 6 --isa "$isa" --seconds "$seconds" 2>/dev/null ||
+            echo "update --isa $isa: not on this CPU"
+    done
 }
 
 # PyTorch's updates/s for the same update beside ours (bench/torch_update.py): a benchmark only,
