@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "env/env.h"
 #include "env/evaluate.h"
+#include "env/nstep.h"
 #include "env/vec_env.h"
 #include "common/log.h"
 #include "common/run_dir.h"
@@ -69,10 +70,12 @@ int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_retu
         cap = (size_t)cfg->total_timesteps; /* never more than the run can fill */
     replay_buffer_t *rb = replay_buffer_new(cap, S, A);
     float *bufs = calloc((size_t)B * transition_floats(S, A), sizeof(float));
+    nstep_t *nstep = mpo ? nstep_new((int)cfg->n_step, 1, S, A, cfg->gamma, err, sizeof err) : NULL;
+    float *nbuf = nstep ? calloc((size_t)nstep_max_out(nstep) * transition_floats(S, A), sizeof(float)) : NULL;
     s_files_t files = {0};
     int rc = -1;
-    if (!mpo || !rb || !bufs) {
-        log_error("%s", !mpo ? err : "out of memory for the replay buffer");
+    if (!mpo || !nstep || !rb || !bufs || !nbuf) {
+        log_error("%s", !mpo || !nstep ? err : "out of memory for the replay buffer");
         goto done;
     }
     if (s_open_run_dir(&files, cfg) != 0)
@@ -99,7 +102,11 @@ int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_retu
             log_error("out of memory for the policy forward");
             goto done;
         }
-        replay_buffer_add(rb, st.t.obs, st.t.action, st.t.reward[0], st.t.done[0], st.t.next_obs);
+        /* the step's transitions of n_step steps (one per step once a window is full) */
+        transition_batch_t nt = transition_batch_view(nbuf, nstep_max_out(nstep), S, A);
+        nt.n = 0;
+        if (nstep_push(nstep, &st, &nt) > 0)
+            replay_buffer_insert(rb, &nt);
         if (step + 1 >= cfg->learning_starts && replay_buffer_size(rb) > 0) {
             replay_buffer_sample(rb, &sample_rng, &batch);
             mpo_update(mpo, &batch, &m);
@@ -137,6 +144,8 @@ int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_retu
 done:
     s_close(&files);
     free(bufs);
+    free(nbuf);
+    nstep_destroy(&nstep);
     replay_buffer_destroy(&rb);
     mpo_destroy(&mpo);
     vec_env_destroy(&venv);

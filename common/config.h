@@ -34,6 +34,8 @@
       "random-action steps before learning; the replay's minimum size")                            \
     X(gamma, FLOAT, "0.99", 0, 1, NULL, "discount")                                                \
     X(tau, FLOAT, "0.005", 0, 1, NULL, "Polyak rate of the target networks")                       \
+    X(n_step, INT, "1", 1, 64, NULL,                                                               \
+      "steps per transition: rewards summed with discount over n steps, bootstrap with gamma^n")   \
     X(n_action_samples, INT, "20", 1, 4096, NULL, "E-step action samples per state (N)")          \
     X(critic_action_samples, INT, "1", 1, 256, NULL, "target-policy samples per next state (M)")   \
     X(epsilon, FLOAT, "0.1", 1e-8, 100, NULL, "E-step KL bound (temperature dual)")                \

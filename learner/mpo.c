@@ -105,6 +105,7 @@ int mpo_params_from_config(const config_t *cfg, const env_spec_t *spec, mpo_para
     out->critic_samples = (int)cfg->critic_action_samples;
     out->batch_size = (int)cfg->batch_size;
     out->seed = (uint64_t)cfg->seed;
+    out->n_step = (int)cfg->n_step;
     out->threads = cfg->threads > 0 ? (int)cfg->threads : pool_available_cpus();
     return 0;
 }
@@ -202,7 +203,8 @@ mpo_t *mpo_new(const mpo_params_t *p, char *err, size_t errlen) {
     memcpy(self->act_low, p->act_low, sizeof self->act_low);
     memcpy(self->act_high, p->act_high, sizeof self->act_high);
     self->min_std = (float)p->min_std;
-    self->gamma = (float)p->gamma;
+    /* the discount of the bootstrap: transitions of n steps carry their own discounted reward sum */
+    self->gamma = (float)pow(p->gamma, p->n_step > 1 ? p->n_step : 1);
     self->tau = (float)p->tau;
     self->grad_clip = (float)p->grad_clip;
     self->epsilon = p->epsilon;

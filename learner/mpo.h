@@ -63,6 +63,7 @@ typedef struct {
     int critic_samples; /* M: target-policy samples per next state */
     int batch_size;     /* the most transitions one update takes (scratch is sized for it) */
     uint64_t seed;
+    int n_step;         /* transitions span this many steps: the bootstrap discount is gamma^n_step */
     int threads;        /* threads of the update (its own pool; each BLAS call runs on one); 0: 1 */
 } mpo_params_t;
 

@@ -1,0 +1,155 @@
+/* nstep: n-step transitions from one-step ones, against sums worked by hand: full windows bootstrap
+ * from s_{t+n}, a terminal ends every open window with d = 1, a truncation drops the short windows,
+ * environments do not mix, and n = 1 passes every transition through unchanged. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "env/nstep.h"
+#include "tests/test_util.h"
+
+#define K 2
+#define S 2
+#define A 1
+#define G 0.5
+
+/* env k at time t: obs (t, k), action 10 t + k, reward 2^t (so sums show which steps they hold) */
+typedef struct {
+    float obs[K * S], next[K * S], act[K * A], rew[K], done[K];
+    bool ended[K];
+    vec_env_step_t st;
+} s_step_t;
+
+static void s_make(s_step_t *x, int t, int terminal_k, int truncated_k) {
+    memset(x, 0, sizeof *x);
+    for (int k = 0; k < K; k++) {
+        x->obs[k * S] = (float)t, x->obs[k * S + 1] = (float)k;
+        x->next[k * S] = (float)(t + 1), x->next[k * S + 1] = (float)k;
+        x->act[k] = (float)(10 * t + k);
+        x->rew[k] = (float)(1 << t);
+        x->done[k] = k == terminal_k ? 1.0f : 0.0f;
+        x->ended[k] = k == terminal_k || k == truncated_k;
+    }
+    x->st.t = (transition_batch_t){x->obs, x->act, x->rew, x->done, x->next, K};
+    x->st.ended = x->ended;
+}
+
+typedef struct {
+    float block[64 * (2 * S + A + 2)];
+    transition_batch_t b;
+} s_out_t;
+
+static void s_out(s_out_t *o) {
+    o->b = transition_batch_view(o->block, 64, S, A);
+    o->b.n = 0;
+}
+
+/* row r of out: from (t0, k), reward, done, next state time */
+static void s_expect(const s_out_t *o, int r, int t0, int k, double reward, float done, int t_next) {
+    CLOSE(o->b.obs[r * S], t0, 0);
+    CLOSE(o->b.obs[r * S + 1], k, 0);
+    CLOSE(o->b.action[r], 10 * t0 + k, 0);
+    CLOSE(o->b.reward[r], reward, 1e-6);
+    CLOSE(o->b.done[r], done, 0);
+    CLOSE(o->b.next_obs[r * S], t_next, 0);
+    CLOSE(o->b.next_obs[r * S + 1], k, 0);
+}
+
+static void test_n1_passes_through(void **state) {
+    (void)state;
+    char err[128];
+    nstep_t *n = nstep_new(1, K, S, A, G, err, sizeof err);
+    assert_non_null(n);
+    assert_int_equal(nstep_max_out(n), K);
+    s_out_t o;
+    s_out(&o);
+    s_step_t x;
+    s_make(&x, 0, -1, -1);
+    assert_int_equal(nstep_push(n, &x.st, &o.b), 2);
+    s_make(&x, 1, 0, 1); /* env 0 terminates, env 1 is truncated: both transitions kept */
+    assert_int_equal(nstep_push(n, &x.st, &o.b), 2);
+    s_expect(&o, 0, 0, 0, 1, 0, 1);
+    s_expect(&o, 1, 0, 1, 1, 0, 1);
+    s_expect(&o, 2, 1, 0, 2, 1, 2);
+    s_expect(&o, 3, 1, 1, 2, 0, 2);
+    nstep_destroy(&n);
+    assert_null(n);
+}
+
+static void test_full_windows(void **state) {
+    (void)state;
+    char err[128];
+    nstep_t *n = nstep_new(3, K, S, A, G, err, sizeof err);
+    s_out_t o;
+    s_out(&o);
+    s_step_t x;
+    for (int t = 0; t < 2; t++) {
+        s_make(&x, t, -1, -1);
+        assert_int_equal(nstep_push(n, &x.st, &o.b), 0); /* windows still open */
+    }
+    s_make(&x, 2, -1, -1);
+    assert_int_equal(nstep_push(n, &x.st, &o.b), 2);
+    s_make(&x, 3, -1, -1);
+    assert_int_equal(nstep_push(n, &x.st, &o.b), 2);
+    /* from t=0: 1 + 0.5*2 + 0.25*4 = 3, bootstrapping from s_3; from t=1: 2 + 2 + 2 = 6 from s_4 */
+    s_expect(&o, 0, 0, 0, 3, 0, 3);
+    s_expect(&o, 1, 0, 1, 3, 0, 3);
+    s_expect(&o, 2, 1, 0, 6, 0, 4);
+    s_expect(&o, 3, 1, 1, 6, 0, 4);
+    nstep_destroy(&n);
+}
+
+static void test_terminal_and_truncation(void **state) {
+    (void)state;
+    char err[128];
+    nstep_t *n = nstep_new(3, K, S, A, G, err, sizeof err);
+    s_out_t o;
+    s_out(&o);
+    s_step_t x;
+    for (int t = 0; t < 3; t++) {
+        s_make(&x, t, -1, -1);
+        nstep_push(n, &x.st, &o.b);
+    }
+    assert_int_equal(o.b.n, 2); /* from t=0, both envs */
+    /* t=3: env 0 terminates, env 1 is truncated */
+    s_make(&x, 3, 0, 1);
+    assert_int_equal(nstep_push(n, &x.st, &o.b), 4);
+    /* env 0: the full window from t=1 (2 + 0.5*4 + 0.25*8 = 6, d = 1), then t=2 (4 + 4 = 8), t=3 (8) */
+    s_expect(&o, 2, 1, 0, 6, 1, 4);
+    s_expect(&o, 3, 2, 0, 8, 1, 4);
+    s_expect(&o, 4, 3, 0, 8, 1, 4);
+    /* env 1: the full window from t=1 bootstraps from s_4; t=2 and t=3 are dropped */
+    s_expect(&o, 5, 1, 1, 6, 0, 4);
+    /* both start fresh windows: nothing until three more steps */
+    for (int t = 4; t < 6; t++) {
+        s_make(&x, t, -1, -1);
+        assert_int_equal(nstep_push(n, &x.st, &o.b), 0);
+    }
+    s_make(&x, 6, -1, -1);
+    assert_int_equal(nstep_push(n, &x.st, &o.b), 2);
+    s_expect(&o, 6, 4, 0, 16 + 16 + 16, 0, 7);
+    nstep_destroy(&n);
+}
+
+static void test_bad_n(void **state) {
+    (void)state;
+    char err[128];
+    assert_null(nstep_new(0, 1, S, A, G, err, sizeof err));
+    assert_non_null(strstr(err, "n_step"));
+    assert_null(nstep_new(NSTEP_MAX + 1, 1, S, A, G, err, sizeof err));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_n1_passes_through),
+        cmocka_unit_test(test_full_windows),
+        cmocka_unit_test(test_terminal_and_truncation),
+        cmocka_unit_test(test_bad_n),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
