@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/sock.h"
 #include "common/wire.h"
+#include "env/nstep.h"
 #include "env/vec_env.h"
 #include "nn/mlp.h"
 #include "nn/policy.h"
@@ -42,6 +43,10 @@ typedef struct {
 
     void *ctx, *dealer, *sub;
     vec_env_t *venv;
+    nstep_t *nstep;       /* one-step transitions into n_step ones */
+    float *rows;          /* what one step emits: nstep_max_out transitions */
+    int *row_env;
+    bool *row_last;
     outbox_t *outbox;
 
     /* the policy, once weights have arrived */
@@ -100,6 +105,10 @@ static void s_actor_destroy(actor_t **self_p) {
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     vec_env_destroy(&self->venv);
+    nstep_destroy(&self->nstep);
+    free(self->rows);
+    free(self->row_env);
+    free(self->row_last);
     outbox_destroy(&self->outbox);
     free(self->params);
     free(self);
@@ -131,8 +140,18 @@ static int s_actor_new(const config_t *cfg, actor_t **out) {
     self->venv = vec_env_new(cfg->env, self->K, (uint64_t)cfg->seed + h, (uint64_t)cfg->seed ^ h, err, sizeof err);
     if (!self->venv)
         goto fail;
+    if (!(self->nstep = nstep_new((int)cfg->n_step, self->K, self->S, self->A, cfg->gamma, err, sizeof err)))
+        goto fail;
+    int rows = nstep_max_out(self->nstep);
+    self->rows = malloc((size_t)rows * transition_floats(self->S, self->A) * sizeof(float));
+    self->row_env = malloc((size_t)rows * sizeof(int));
+    self->row_last = malloc((size_t)rows * sizeof(bool));
+    if (!self->rows || !self->row_env || !self->row_last) {
+        snprintf(err, sizeof err, "%s for %d transitions", mpo_strerror(MPO_ENOMEM), rows);
+        goto fail;
+    }
     outbox_config_t oc = {.obs_dim = self->S, .act_dim = self->A, .batch = (int)cfg->actor_batch,
-                          .credit = (int)cfg->actor_credit, .step_size = self->K};
+                          .credit = (int)cfg->actor_credit, .step_size = rows};
     if (!(self->outbox = outbox_new(&oc, err, sizeof err)))
         goto fail;
 
@@ -390,7 +409,8 @@ done:
     wire_free(msg);
 }
 
-/* One step of all K environments with one forward pass; the K transitions into the outbox. */
+/* One step of all K environments with one forward pass; the n-step transitions it completes into
+ * the outbox, each ended episode's record with its last transition. */
 static void s_step(actor_t *self) {
     vec_env_policy_t policy = {.net = &self->net, .params = self->params, .type = self->policy_type,
                                .min_std = self->min_std, .deterministic = false};
@@ -398,8 +418,13 @@ static void s_step(actor_t *self) {
     /* cannot fail: the scratch was reserved when the weights were adopted */
     int rc = vec_env_step(self->venv, self->have_weights ? &policy : NULL, &st);
     MPO_ASSERT(rc == 0);
-    for (int k = 0; k < self->K; k++)
-        outbox_add(self->outbox, &st.t, k, self->version, st.ended[k], st.episode_return[k], st.episode_length[k]);
+    transition_batch_t t = transition_batch_view(self->rows, nstep_max_out(self->nstep), self->S, self->A);
+    t.n = 0;
+    int n = nstep_push(self->nstep, &st, &t, self->row_env, self->row_last);
+    for (int r = 0; r < n; r++) {
+        int k = self->row_env[r];
+        outbox_add(self->outbox, &t, r, self->version, self->row_last[r], st.episode_return[k], st.episode_length[k]);
+    }
 }
 
 static void s_progress(actor_t *self) {

@@ -105,7 +105,7 @@ int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_retu
         /* the step's transitions of n_step steps (one per step once a window is full) */
         transition_batch_t nt = transition_batch_view(nbuf, nstep_max_out(nstep), S, A);
         nt.n = 0;
-        if (nstep_push(nstep, &st, &nt) > 0)
+        if (nstep_push(nstep, &st, &nt, NULL, NULL) > 0)
             replay_buffer_insert(rb, &nt);
         if (step + 1 >= cfg->learning_starts && replay_buffer_size(rb) > 0) {
             replay_buffer_sample(rb, &sample_rng, &batch);

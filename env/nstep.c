@@ -73,7 +73,7 @@ static void s_emit(nstep_t *self, int k, const float *next_obs, float done, tran
     self->count[k]--;
 }
 
-int nstep_push(nstep_t *self, const vec_env_step_t *step, transition_batch_t *out) {
+int nstep_push(nstep_t *self, const vec_env_step_t *step, transition_batch_t *out, int *env, bool *last) {
     int n = self->n, S = self->S, A = self->A, before = out->n;
     MPO_ASSERT(step->t.n == self->K);
     for (int k = 0; k < self->K; k++) {
@@ -84,14 +84,17 @@ int nstep_push(nstep_t *self, const vec_env_step_t *step, transition_batch_t *ou
         self->count[k]++;
         const float *next = step->t.next_obs + (size_t)k * S;
         float done = step->t.done[k];
+        int first = out->n;
         if (self->count[k] == n)
             s_emit(self, k, next, done, out);
-        if (done != 0.0f) { /* terminal: every window still open ends here */
-            while (self->count[k] > 0)
-                s_emit(self, k, next, done, out);
-        } else if (step->ended && step->ended[k]) { /* truncated: the short windows are dropped */
-            self->head[k] = (self->head[k] + self->count[k]) % n;
-            self->count[k] = 0;
+        bool ended = done != 0.0f || (step->ended && step->ended[k]);
+        while (ended && self->count[k] > 0) /* the episode ended: every window still open ends here */
+            s_emit(self, k, next, done, out);
+        for (int r = first; r < out->n; r++) {
+            if (env)
+                env[r - before] = k;
+            if (last)
+                last[r - before] = ended && r == out->n - 1;
         }
     }
     return out->n - before;

@@ -1,5 +1,5 @@
 /* nstep: n-step transitions from one-step ones, against sums worked by hand: full windows bootstrap
- * from s_{t+n}, a terminal ends every open window with d = 1, a truncation drops the short windows,
+ * from s_{t+n}, a terminal ends every open window with d = 1, a truncation ends them with d = 0,
  * environments do not mix, and n = 1 passes every transition through unchanged. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,9 +70,9 @@ static void test_n1_passes_through(void **state) {
     s_out(&o);
     s_step_t x;
     s_make(&x, 0, -1, -1);
-    assert_int_equal(nstep_push(n, &x.st, &o.b), 2);
+    assert_int_equal(nstep_push(n, &x.st, &o.b, NULL, NULL), 2);
     s_make(&x, 1, 0, 1); /* env 0 terminates, env 1 is truncated: both transitions kept */
-    assert_int_equal(nstep_push(n, &x.st, &o.b), 2);
+    assert_int_equal(nstep_push(n, &x.st, &o.b, NULL, NULL), 2);
     s_expect(&o, 0, 0, 0, 1, 0, 1);
     s_expect(&o, 1, 0, 1, 1, 0, 1);
     s_expect(&o, 2, 1, 0, 2, 1, 2);
@@ -90,12 +90,12 @@ static void test_full_windows(void **state) {
     s_step_t x;
     for (int t = 0; t < 2; t++) {
         s_make(&x, t, -1, -1);
-        assert_int_equal(nstep_push(n, &x.st, &o.b), 0); /* windows still open */
+        assert_int_equal(nstep_push(n, &x.st, &o.b, NULL, NULL), 0); /* windows still open */
     }
     s_make(&x, 2, -1, -1);
-    assert_int_equal(nstep_push(n, &x.st, &o.b), 2);
+    assert_int_equal(nstep_push(n, &x.st, &o.b, NULL, NULL), 2);
     s_make(&x, 3, -1, -1);
-    assert_int_equal(nstep_push(n, &x.st, &o.b), 2);
+    assert_int_equal(nstep_push(n, &x.st, &o.b, NULL, NULL), 2);
     /* from t=0: 1 + 0.5*2 + 0.25*4 = 3, bootstrapping from s_3; from t=1: 2 + 2 + 2 = 6 from s_4 */
     s_expect(&o, 0, 0, 0, 3, 0, 3);
     s_expect(&o, 1, 0, 1, 3, 0, 3);
@@ -113,26 +113,36 @@ static void test_terminal_and_truncation(void **state) {
     s_step_t x;
     for (int t = 0; t < 3; t++) {
         s_make(&x, t, -1, -1);
-        nstep_push(n, &x.st, &o.b);
+        nstep_push(n, &x.st, &o.b, NULL, NULL);
     }
     assert_int_equal(o.b.n, 2); /* from t=0, both envs */
     /* t=3: env 0 terminates, env 1 is truncated */
     s_make(&x, 3, 0, 1);
-    assert_int_equal(nstep_push(n, &x.st, &o.b), 4);
+    int env[6];
+    bool last[6];
+    assert_int_equal(nstep_push(n, &x.st, &o.b, env, last), 6);
+    const int want_env[6] = {0, 0, 0, 1, 1, 1};
+    const bool want_last[6] = {false, false, true, false, false, true};
+    for (int r = 0; r < 6; r++) {
+        assert_int_equal(env[r], want_env[r]);
+        assert_int_equal(last[r], want_last[r]);
+    }
     /* env 0: the full window from t=1 (2 + 0.5*4 + 0.25*8 = 6, d = 1), then t=2 (4 + 4 = 8), t=3 (8) */
     s_expect(&o, 2, 1, 0, 6, 1, 4);
     s_expect(&o, 3, 2, 0, 8, 1, 4);
     s_expect(&o, 4, 3, 0, 8, 1, 4);
-    /* env 1: the full window from t=1 bootstraps from s_4; t=2 and t=3 are dropped */
+    /* env 1: the full window from t=1 and the short ones from t=2 and t=3 bootstrap from s_4 */
     s_expect(&o, 5, 1, 1, 6, 0, 4);
+    s_expect(&o, 6, 2, 1, 8, 0, 4);
+    s_expect(&o, 7, 3, 1, 8, 0, 4);
     /* both start fresh windows: nothing until three more steps */
     for (int t = 4; t < 6; t++) {
         s_make(&x, t, -1, -1);
-        assert_int_equal(nstep_push(n, &x.st, &o.b), 0);
+        assert_int_equal(nstep_push(n, &x.st, &o.b, NULL, NULL), 0);
     }
     s_make(&x, 6, -1, -1);
-    assert_int_equal(nstep_push(n, &x.st, &o.b), 2);
-    s_expect(&o, 6, 4, 0, 16 + 16 + 16, 0, 7);
+    assert_int_equal(nstep_push(n, &x.st, &o.b, NULL, NULL), 2);
+    s_expect(&o, 8, 4, 0, 16 + 16 + 16, 0, 7);
     nstep_destroy(&n);
 }
 
