@@ -389,6 +389,31 @@ static float s_penalty_cost(const mpo_t *self, const float *u) {
     return (float)-sqrt(s);
 }
 
+/* sigma of the online policy on the batch, and in action units: the squashed policy's action
+ * moves by sigma * (1 - tanh(mu)^2) * (high - low) / 2 for a small step of u, the gaussian's by
+ * sigma * (high - low) / 2 */
+static void s_sigma_metrics(const mpo_t *self, mpo_metrics_t *m, int B) {
+    int A = self->A;
+    double sum = 0, lo = INFINITY, hi = 0, act = 0;
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < A; k++) {
+            double s = self->sigma[(size_t)b * A + k], half = 0.5 * (self->act_high[k] - self->act_low[k]);
+            double slope = 1;
+            if (self->type == POLICY_SQUASHED) {
+                double t = tanh(self->mu[(size_t)b * A + k]);
+                slope = 1 - t * t;
+            }
+            sum += s;
+            lo = s < lo ? s : lo;
+            hi = s > hi ? s : hi;
+            act += s * slope * half;
+        }
+    m->sigma_mean = sum / ((double)B * A);
+    m->sigma_min = lo;
+    m->sigma_max = hi;
+    m->sigma_action = act / ((double)B * A);
+}
+
 /* 4. The policy step: E-step weights, temperature dual, decoupled M-step and its duals */
 static void s_policy_step(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *m, float *scratch) {
     int B = batch->n, A = self->A, N = self->N;
@@ -432,6 +457,7 @@ static void s_policy_step(mpo_t *self, const transition_batch_t *batch, mpo_metr
         alpha_mean[k] = s_dual(self, 2 + k);
         alpha_std[k] = s_dual(self, 2 + A + k);
     }
+    s_sigma_metrics(self, m, B);
     m->policy_loss = mpo_mstep_loss(self->dmu, self->dsigma, kl_mean, kl_std, self->w, self->u, self->mu,
                                     self->sigma, mu_t, sigma_t, alpha_mean, alpha_std, B, N, A);
     for (int b = 0; b < B; b++)

@@ -31,7 +31,12 @@
     X(q_mean, "return", "mean online Q over the batch")                                              \
     X(max_weight, "weight", "mean over states of the largest E-step weight")                        \
     X(actor_grad_norm, "norm", "actor gradient norm before clipping")                               \
-    X(critic_grad_norm, "norm", "critic gradient norm before clipping")
+    X(critic_grad_norm, "norm", "critic gradient norm before clipping")                             \
+    X(sigma_mean, "stddev", "the online policy's sigma on the batch (before any squashing): mean")   \
+    X(sigma_min, "stddev", "the online policy's sigma on the batch: smallest")                      \
+    X(sigma_max, "stddev", "the online policy's sigma on the batch: largest")                       \
+    X(sigma_action, "action units",                                                                 \
+      "mean of sigma in the environment's action units at the mean action (sigma * d action/d u)")
 
 #define MPO_METRIC_FIELD(name, unit, help) double name;
 typedef struct {

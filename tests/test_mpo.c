@@ -564,9 +564,46 @@ static void test_threads_same_bits(void **state) {
     }
 }
 
+/* the sigma figures are the online policy's sigma on the batch, as the policy head gives it from the
+ * actor's parameters before the update */
+static void test_sigma_metrics(void **state) {
+    (void)state;
+    config_t c;
+    s_config(&c, NULL, 0);
+    mpo_t *m = s_new(&c, &s_spec);
+    batch_t bt;
+    s_batch(&bt, S_DIM, A_DIM, 5);
+    const mlp_t *net = mpo_actor_layout(m);
+    float *params = malloc(mpo_actor_floats(m) * sizeof(float));
+    memcpy(params, mpo_actor_params(m), mpo_actor_floats(m) * sizeof(float));
+    float *acts = malloc(mlp_acts_floats(net, BATCH) * sizeof(float));
+    mlp_forward_ref(net, acts, params, bt.obs, BATCH);
+    float mu[BATCH * A_DIM], sigma[BATCH * A_DIM];
+    policy_head(mu, sigma, mlp_output(net, acts, BATCH), BATCH, A_DIM, (float)c.min_std);
+    double sum = 0, lo = 1e30, hi = 0, act = 0;
+    for (int i = 0; i < BATCH * A_DIM; i++) {
+        sum += sigma[i];
+        lo = sigma[i] < lo ? sigma[i] : lo;
+        hi = sigma[i] > hi ? sigma[i] : hi;
+        double t = tanh(mu[i]);
+        act += sigma[i] * (1 - t * t) * 0.5 * (s_spec.act_high[i % A_DIM] - s_spec.act_low[i % A_DIM]);
+    }
+    mpo_metrics_t mt;
+    mpo_update(m, &bt.b, &mt);
+    CLOSE(mt.sigma_mean, sum / (BATCH * A_DIM), 1e-5);
+    CLOSE(mt.sigma_min, lo, 1e-5);
+    CLOSE(mt.sigma_max, hi, 1e-5);
+    CLOSE(mt.sigma_action, act / (BATCH * A_DIM), 1e-5);
+    assert_true(mt.sigma_min > 0 && mt.sigma_min < mt.sigma_max);
+    free(params);
+    free(acts);
+    mpo_destroy(&m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threads_same_bits),
+        cmocka_unit_test(test_sigma_metrics),
         cmocka_unit_test(test_new_and_first_update),
         cmocka_unit_test(test_params_and_bad_sizes),
         cmocka_unit_test(test_update_changes_params),
