@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/pool.h"
+#include "learner/mpo_inspect.h"
 #include "learner/mpo_loss.h"
 #include "nn/optim.h"
 
@@ -377,10 +378,51 @@ static void s_sigma_metrics(const mpo_t *self, mpo_metrics_t *m, int B) {
     m->sigma_action = act / ((double)B * A);
 }
 
+/* The M-step loss of the actor at params on the E-step's weighted samples (self->w, u, the target
+ * policy's mu_t and sigma_t), and its gradient into g (n_actor, overwritten); the KLs and the alphas
+ * it used. Leaves the online policy's mu and sigma on the batch in self->mu, self->sigma. */
+static double s_mstep_gradient(mpo_t *self, const float *params, const transition_batch_t *batch, float *g,
+                               float *scratch, double *kl_mean, double *kl_std, double *alpha_mean,
+                               double *alpha_std) {
+    int B = batch->n, A = self->A, N = self->N;
+    const float *mu_t = self->mu_t + (size_t)B * A, *sigma_t = self->sigma_t + (size_t)B * A;
+    mlp_forward(&self->actor, self->actor_acts, params, batch->obs, B);
+    const float *out = mlp_output(&self->actor, self->actor_acts, B);
+    policy_head(self->mu, self->sigma, out, B, A, self->min_std);
+    for (int k = 0; k < A; k++) {
+        alpha_mean[k] = s_dual(self, 2 + k);
+        alpha_std[k] = s_dual(self, 2 + A + k);
+    }
+    double loss = mpo_mstep_loss(self->dmu, self->dsigma, kl_mean, kl_std, self->w, self->u, self->mu, self->sigma,
+                                 mu_t, sigma_t, alpha_mean, alpha_std, B, N, A);
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < A; k++) {
+            size_t j = (size_t)b * A + k;
+            self->dactor[(size_t)b * 2 * A + k] = self->dmu[j];
+            /* sigma = softplus(raw) + min_std */
+            self->dactor[(size_t)b * 2 * A + A + k] = self->dsigma[j] * policy_sigmoid(out[(size_t)b * 2 * A + A + k]);
+        }
+    memset(g, 0, self->n_actor * sizeof(float));
+    mlp_backward(&self->actor, NULL, g, self->dactor, batch->obs, self->actor_acts, params, scratch, B);
+    return loss;
+}
+
+double mpo_actor_loss_grad(mpo_t *self, const float *actor_params, const transition_batch_t *batch, float *grad) {
+    double km[ENV_MAX_ACT], ks[ENV_MAX_ACT], am[ENV_MAX_ACT], as[ENV_MAX_ACT];
+    return s_mstep_gradient(self, actor_params, batch, grad, self->scratch, km, ks, am, as);
+}
+
+mpo_inspect_t mpo_inspect(const mpo_t *self) {
+    mpo_inspect_t v = {.y = self->y, .eps = self->eps, .u = self->u, .a = self->a, .q = self->q, .w = self->w,
+                       .eps_next = self->eps_next, .u_next = self->u_next, .a_next = self->a_next,
+                       .mu_t = self->mu_t, .sigma_t = self->sigma_t, .n_samples = self->N,
+                       .critic_samples = self->M, .gamma_n = self->gamma};
+    return v;
+}
+
 /* 4. The policy step: E-step weights, temperature dual, decoupled M-step and its duals */
 static void s_policy_step(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *m, float *scratch) {
     int B = batch->n, A = self->A, N = self->N;
-    const float *mu_t = self->mu_t + (size_t)B * A, *sigma_t = self->sigma_t + (size_t)B * A;
     double eta = s_dual(self, 0);
     m->temperature = eta;
     m->kl_estep = mpo_estep_weights(self->w, self->q, B, N, eta);
@@ -412,27 +454,10 @@ static void s_policy_step(mpo_t *self, const transition_batch_t *batch, mpo_metr
     }
 
     /* M-step */
-    mlp_forward(&self->actor, self->actor_acts, self->params, batch->obs, B);
-    const float *out = mlp_output(&self->actor, self->actor_acts, B);
-    policy_head(self->mu, self->sigma, out, B, A, self->min_std);
     double alpha_mean[ENV_MAX_ACT], alpha_std[ENV_MAX_ACT], kl_mean[ENV_MAX_ACT], kl_std[ENV_MAX_ACT];
-    for (int k = 0; k < A; k++) {
-        alpha_mean[k] = s_dual(self, 2 + k);
-        alpha_std[k] = s_dual(self, 2 + A + k);
-    }
-    s_sigma_metrics(self, m, B);
-    m->policy_loss = mpo_mstep_loss(self->dmu, self->dsigma, kl_mean, kl_std, self->w, self->u, self->mu,
-                                    self->sigma, mu_t, sigma_t, alpha_mean, alpha_std, B, N, A);
-    for (int b = 0; b < B; b++)
-        for (int k = 0; k < A; k++) {
-            size_t j = (size_t)b * A + k;
-            self->dactor[(size_t)b * 2 * A + k] = self->dmu[j];
-            /* sigma = softplus(raw) + min_std */
-            self->dactor[(size_t)b * 2 * A + A + k] = self->dsigma[j] * policy_sigmoid(out[(size_t)b * 2 * A + A + k]);
-        }
     float *g = self->grads;
-    memset(g, 0, self->n_actor * sizeof(float));
-    mlp_backward(&self->actor, NULL, g, self->dactor, batch->obs, self->actor_acts, self->params, scratch, B);
+    m->policy_loss = s_mstep_gradient(self, self->params, batch, g, scratch, kl_mean, kl_std, alpha_mean, alpha_std);
+    s_sigma_metrics(self, m, B);
     m->actor_grad_norm = grad_norm(g, self->n_actor);
     adam_polyak_step(self->params, self->adam_m, self->adam_v, g, grad_clip_scale(m->actor_grad_norm, self->grad_clip),
                      self->target, self->tau, self->n_actor, &self->adam, self->updates + 1);
