@@ -46,7 +46,7 @@ typedef struct {
     int status;   /* wait status once done */
     bool stopped; /* we sent it SIGTERM */
     double t0, wall;
-    char dir[S_PATH], log[S_PATH];
+    char dir[S_PATH + 32], log[S_PATH + 32];
 } s_run_t;
 
 typedef struct {
@@ -317,7 +317,7 @@ static int s_start(const s_bench_t *b, s_run_t *r) {
  * where there is none yet */
 static void s_peek(const s_run_t *r, double *eval_steps, double *eval_return, double *steps) {
     static const char *const eval_cols[] = LEARNING_EVAL_COLUMNS, *const progress_cols[] = {"env_steps"};
-    char path[S_PATH + 16];
+    char path[S_PATH + 64];
     csv_table_t t;
     *eval_steps = *eval_return = *steps = NAN;
     snprintf(path, sizeof path, "%s/eval.csv", r->dir);
@@ -471,7 +471,7 @@ static int s_summarise(const s_bench_t *b, const s_run_t *runs) {
     static const char *const cols[] = LEARNING_EVAL_COLUMNS;
     csv_table_t evals[MAX_SEEDS];
     double wall[MAX_SEEDS];
-    char path[S_PATH + 32], title[512], err[S_PATH + 128];
+    char path[S_PATH + 64], title[512], err[S_PATH + 128];
     for (int i = 0; i < b->nseeds; i++) {
         snprintf(path, sizeof path, "%s/eval.csv", runs[i].dir);
         if (csv_table_read(path, cols, 3, 1, &evals[i]) != 0)
