@@ -38,39 +38,16 @@ bench_update_pytorch() {
     fi
 }
 
-# one learning run: seed, env, steps, eval_every, out dir
-s_learn() {
-    "$MPO" train --sync --env "$2" --seed "$1" --total-timesteps "$3" --set eval_every="$4" \
-        --run-dir "$5" --log-level warn > "$5.log" 2>&1
-}
-
+# mpo bench learning: seeds 1 2 3 of mpo train --sync, BENCH_JOBS at a time (one BLAS thread each),
+# deterministic 10-episode evaluations every BENCH_STEPS/4 steps; it prints the table over the
+# seeds and writes summary.csv, summary.md and learning.png in BENCH_OUT (default:
+# build/bench/learning-Pendulum-v1-<UTC date-time>, a fresh one each time).
 bench_learning() {
     steps=${BENCH_STEPS:-20000}
-    out=${BENCH_OUT:-build/bench/learning}
-    mkdir -p "$out"
     echo "## learning: Pendulum-v1, seeds 1 2 3, $steps steps, deterministic 10-episode evaluations (--sync)"
-    start=$(date +%s)
-    running=0
-    for seed in 1 2 3; do
-        s_learn "$seed" Pendulum-v1 "$steps" 5000 "$out/pendulum-seed$seed" &
-        running=$((running + 1))
-        if [ "$running" -ge "$jobs" ]; then wait -n 2>/dev/null || wait; running=$((running - 1)); fi
-    done
-    wait
-    printf '%-6s' seed; for s in 5000 10000 15000 20000; do printf '%10s' "$s"; done; echo
-    for seed in 1 2 3; do
-        printf '%-6s' "$seed"
-        for s in 5000 10000 15000 20000; do
-            v=$(awk -F, -v s="$s" '$1 == s { printf "%.1f", $3 }' "$out/pendulum-seed$seed/eval.csv")
-            printf '%10s' "${v:--}"
-        done
-        echo
-    done
-    for s in 10000 20000; do
-        awk -F, -v s="$s" 'FNR > 1 && $1 == s { t += $3; n++ } END { if (n) printf "mean at %d: %.1f over %d seeds\n", s, t / n, n }' \
-            "$out"/pendulum-seed*/eval.csv
-    done
-    echo "wall time: $(( $(date +%s) - start )) s for 3 runs, $jobs at a time"
+    set -- --env Pendulum-v1 --seeds 1,2,3 --steps "$steps" --eval-every "$((steps / 4))" --jobs "$jobs"
+    [ -n "${BENCH_OUT:-}" ] && set -- "$@" --out "$BENCH_OUT"
+    "$MPO" bench learning "$@"
 }
 
 # mpo train (2 actors) against mpo train --sync on the same seed: return and wall time of each

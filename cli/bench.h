@@ -9,6 +9,8 @@
 int bench_update_main(int argc, char **argv);
 int bench_env_main(int argc, char **argv);
 int bench_replay_main(int argc, char **argv);
+/* several seeds of `mpo train --sync` as child processes, summarised (cli/bench_learning.c) */
+int bench_learning_main(int argc, char **argv);
 
 /* "AMD EPYC 9R14" from /proc/cpuinfo, or "unknown" */
 void bench_cpu_model(char *out, size_t outlen);

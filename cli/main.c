@@ -250,10 +250,12 @@ static int s_cmd_envs(int argc, char **argv) {
 
 static int s_cmd_bench(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        printf("usage: mpo bench update|env|replay [options] [--json]\n"
+        printf("usage: mpo bench update|env|replay|learning [options]\n"
                "  update   MPO update speed beside the sgemm rate (mpo bench update --help)\n"
                "  env      raw environment and actor step rates (mpo bench env --help)\n"
-               "  replay   replay server insert and sample rates over tcp loopback\n");
+               "  replay   replay server insert and sample rates over tcp loopback\n"
+               "  learning the same training on several seeds: a table over the seeds and one plot\n"
+               "           (mpo bench learning --help)\n");
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "update"))
@@ -262,7 +264,9 @@ static int s_cmd_bench(int argc, char **argv) {
         return bench_env_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "replay"))
         return bench_replay_main(argc - 1, argv + 1);
-    fprintf(stderr, "mpo bench: unknown benchmark '%s' (update, env, replay)\n", argv[1]);
+    if (!strcmp(argv[1], "learning"))
+        return bench_learning_main(argc - 1, argv + 1);
+    fprintf(stderr, "mpo bench: unknown benchmark '%s' (update, env, replay, learning)\n", argv[1]);
     return 2;
 }
 
@@ -278,10 +282,10 @@ static const s_command_t s_commands[] = {
     {"learner", s_cmd_learner, "run the learner"},
     {"actor", s_cmd_actor, "run an actor"},
     {"stat", s_cmd_stat, "show a replay server's stats (table, --json, --watch)"},
-    {"plot", s_cmd_plot, "draw a run's learning curve as a PNG (gnuplot)"},
+    {"plot", s_cmd_plot, "draw runs' learning curves as a PNG (gnuplot)"},
     {"envs", s_cmd_envs, "list the environments"},
     {"config", s_cmd_config, "print the configuration; --help lists every key"},
-    {"bench", s_cmd_bench, "benchmarks: update speed, environment speed"},
+    {"bench", s_cmd_bench, "benchmarks: update, environment and replay speed; learning over seeds"},
 };
 
 static void s_usage(FILE *out) {
