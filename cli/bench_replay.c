@@ -88,6 +88,7 @@ static int s_hello(s_bench_t *b, void *s, Mpo__Role role, const char *id) {
 static void *s_sender(void *arg) {
     s_sender_arg_t *sa = arg;
     s_bench_t *b = sa->b;
+    pthread_setname_np(pthread_self(), "bench-sender");
     void *s = s_client(b);
     char id[32];
     snprintf(id, sizeof id, "bench-sender-%d", sa->index);
@@ -145,6 +146,7 @@ static void *s_sender(void *arg) {
 
 static void *s_sampler(void *arg) {
     s_bench_t *b = arg;
+    pthread_setname_np(pthread_self(), "bench-sampler");
     void *s = s_client(b);
     if (s_hello(b, s, MPO__ROLE__ROLE_LEARNER, "bench-sampler") != 0) {
         atomic_store(&b->failed, 1);
@@ -188,6 +190,7 @@ typedef struct {
 static void *s_server(void *arg) {
     s_server_arg_t *sa = arg;
     bench_alloc_count_this_thread(); /* the server's allocations, not the clients' */
+    pthread_setname_np(pthread_self(), "bench-server"); /* for perf and top */
     sa->rc = replay_server_run(&sa->cfg, &sa->stop);
     return NULL;
 }
