@@ -24,6 +24,7 @@
 #include "cli/bench.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/transition.h"
 #include "common/wire.h"
 #include "replay/server.h"
 
@@ -60,28 +61,27 @@ static void *s_client(s_bench_t *b) {
     return s;
 }
 
-/* the next message within timeout_ms (NULL on none) */
-static Mpo__Message *s_recv(void *s, int timeout_ms) {
+/* the next message within timeout_ms (NULL on none), decoded into d: valid until the next s_recv */
+static Mpo__Message *s_recv(void *s, wire_decoder_t *d, int timeout_ms) {
     zmq_pollitem_t it = {.socket = s, .events = ZMQ_POLLIN};
     if (zmq_poll(&it, 1, timeout_ms) <= 0)
         return NULL;
     wire_rejection_t why;
     char reason[256];
-    return wire_recv(s, &why, reason, sizeof reason);
+    return wire_recv_into(s, d, &why, reason, sizeof reason);
 }
 
-static int s_hello(s_bench_t *b, void *s, Mpo__Role role, const char *id) {
+static int s_hello(s_bench_t *b, void *s, wire_decoder_t *d, Mpo__Role role, const char *id) {
     /* the server may still be starting: say Hello until it answers */
     for (int tries = 0; tries < 50 && !atomic_load(&b->stop); tries++) {
         wire_send_hello(s, role, b->env, b->obs, b->act, id);
-        Mpo__Message *r = s_recv(s, 200);
+        Mpo__Message *r = s_recv(s, d, 200);
         if (!r)
             continue;
         int ok = r->body_case == MPO__MESSAGE__BODY_ACK;
         if (!ok)
             fprintf(stderr, "bench replay: hello refused: %s\n",
                     r->body_case == MPO__MESSAGE__BODY_ERROR ? r->error->reason : "?");
-        wire_free(r);
         return ok ? 0 : -1;
     }
     return -1;
@@ -92,10 +92,12 @@ static void *s_sender(void *arg) {
     s_bench_t *b = sa->b;
     pthread_setname_np(pthread_self(), "bench-sender");
     void *s = s_client(b);
+    wire_decoder_t *d = wire_decoder_new(WIRE_DECODE_SLACK); /* Acks and Errors: small */
     char id[32];
     snprintf(id, sizeof id, "bench-sender-%d", sa->index);
-    if (s_hello(b, s, MPO__ROLE__ROLE_ACTOR, id) != 0) {
+    if (!d || s_hello(b, s, d, MPO__ROLE__ROLE_ACTOR, id) != 0) {
         atomic_store(&b->failed, 1);
+        wire_decoder_destroy(&d);
         zmq_close(s);
         return NULL;
     }
@@ -131,7 +133,7 @@ static void *s_sender(void *arg) {
                 break;
             inflight++;
         }
-        Mpo__Message *r = s_recv(s, 100);
+        Mpo__Message *r = s_recv(s, d, 100);
         if (!r)
             continue;
         if (r->body_case == MPO__MESSAGE__BODY_ACK) {
@@ -139,9 +141,9 @@ static void *s_sender(void *arg) {
             atomic_fetch_add(&b->inserted, n);
             atomic_fetch_add(&b->acked, 1);
         }
-        wire_free(r);
     }
     free(data);
+    wire_decoder_destroy(&d);
     zmq_close(s);
     return NULL;
 }
@@ -150,8 +152,10 @@ static void *s_sampler(void *arg) {
     s_bench_t *b = arg;
     pthread_setname_np(pthread_self(), "bench-sampler");
     void *s = s_client(b);
-    if (s_hello(b, s, MPO__ROLE__ROLE_LEARNER, "bench-sampler") != 0) {
+    wire_decoder_t *d = wire_decoder_new((size_t)WIRE_MAX_BATCH * transition_floats(b->obs, b->act) * sizeof(float));
+    if (!d || s_hello(b, s, d, MPO__ROLE__ROLE_LEARNER, "bench-sampler") != 0) {
         atomic_store(&b->failed, 1);
+        wire_decoder_destroy(&d);
         zmq_close(s);
         return NULL;
     }
@@ -170,15 +174,15 @@ static void *s_sampler(void *arg) {
                 break;
             inflight++;
         }
-        Mpo__Message *r = s_recv(s, 100);
+        Mpo__Message *r = s_recv(s, d, 100);
         if (!r)
             continue;
         if (r->body_case == MPO__MESSAGE__BODY_SAMPLE_BATCH) {
             inflight--;
             atomic_fetch_add(&b->sampled, 1);
         }
-        wire_free(r);
     }
+    wire_decoder_destroy(&d);
     zmq_close(s);
     return NULL;
 }
