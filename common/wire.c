@@ -244,11 +244,23 @@ wire_rejection_t wire_check_hello(const Mpo__Hello *h, const char *env, int obs_
     return WIRE_OK;
 }
 
+/* Branch-free, so the compiler vectorizes them: a valid batch is read whole anyway, and these two
+ * were 5-7% of the replay server's time as early-exit scalar loops. */
 static int s_all_finite(const float *x, size_t n) {
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        bad |= (u & 0x7f800000u) == 0x7f800000u; /* exponent all ones: infinity or NaN */
+    }
+    return !bad;
+}
+
+static int s_all_binary(const float *x, size_t n) {
+    uint32_t bad = 0;
     for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i]))
-            return 0;
-    return 1;
+        bad |= (x[i] != 0.0f) & (x[i] != 1.0f);
+    return !bad;
 }
 
 /* the five arrays of a batch of n transitions, checked against the sizes */
@@ -272,11 +284,12 @@ static wire_rejection_t s_check_arrays(uint32_t n, size_t n_obs, const float *ob
         snprintf(reason, reasonlen, "NaN or infinity in a batch of %u transitions", n);
         return WIRE_BAD_VALUE;
     }
-    for (uint32_t i = 0; i < n; i++)
-        if (done[i] != 0.0f && done[i] != 1.0f) {
-            snprintf(reason, reasonlen, "done[%u] = %g (must be 0 or 1)", i, done[i]);
-            return WIRE_BAD_VALUE;
-        }
+    if (!s_all_binary(done, n))
+        for (uint32_t i = 0; i < n; i++)
+            if (done[i] != 0.0f && done[i] != 1.0f) {
+                snprintf(reason, reasonlen, "done[%u] = %g (must be 0 or 1)", i, done[i]);
+                return WIRE_BAD_VALUE;
+            }
     return WIRE_OK;
 }
 
