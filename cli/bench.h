@@ -20,4 +20,15 @@ void bench_cpu_flags(char *out, size_t outlen);
 /* single-thread-or-current-threads sgemm rate in GFLOP/s, measured for about `seconds` */
 double bench_sgemm_gflops(double seconds);
 
+/* Heap allocations (malloc, calloc, realloc) made on the threads that called
+ * bench_alloc_count_this_thread, since the program started; `zmq` of them from inside libzmq
+ * (cli/bench_alloc.c). bench_alloc_available() is 0 where they cannot be counted (a sanitizer
+ * build), and the counts stay 0. */
+typedef struct {
+    unsigned long long total, zmq;
+} bench_alloc_counts_t;
+int bench_alloc_available(void);
+void bench_alloc_count_this_thread(void);
+bench_alloc_counts_t bench_alloc_counts(void);
+
 #endif

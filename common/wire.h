@@ -29,12 +29,34 @@ Mpo__ErrorCode wire_rejection_proto(wire_rejection_t code);
 Mpo__Message *wire_decode(const void *data, size_t len, wire_rejection_t *why, char *reason, size_t reasonlen);
 void wire_free(Mpo__Message *msg);
 
+/* A decoder: wire_decode into a block of its own that is reused from message to message (an arena,
+ * common/arena.h, behind protobuf-c's allocator hook), so that receiving makes no heap allocation
+ * once the block has grown to the largest message seen. It grows only when a larger message comes,
+ * and to at most max_message_bytes + WIRE_DECODE_SLACK bytes: every array of a message of
+ * max_message_bytes, plus the structures of WIRE_MAX_EPISODES episodes and WIRE_MAX_STATS stats. A
+ * frame above max_message_bytes, or one that would decode to more than that (only a message not
+ * packed as mpo.proto says could: unknown fields, unpacked arrays), is refused as WIRE_TOO_LARGE.
+ * One decoder per socket and thread. */
+typedef struct wire_decoder_s wire_decoder_t;
+#define WIRE_DECODE_SLACK (1u << 20)
+/* NULL when out of memory */
+wire_decoder_t *wire_decoder_new(size_t max_message_bytes);
+void wire_decoder_destroy(wire_decoder_t **self_p);
+/* As wire_decode, with the same refusals (and the two above), into the decoder: the message lives
+ * until the next wire_decode_into or wire_recv_into on this decoder. Never wire_free it. */
+Mpo__Message *wire_decode_into(wire_decoder_t *d, const void *data, size_t len, wire_rejection_t *why, char *reason,
+                               size_t reasonlen);
+/* bytes the decoder holds */
+size_t wire_decoder_bytes(const wire_decoder_t *d);
+
 /* Encode msg (its version is set here) and send it as one frame, optionally after a routing-id
  * frame (ROUTER sockets). zmq flags apply to the last frame (ZMQ_DONTWAIT). 0 or -1 (errno). */
 int wire_send(void *socket, const void *routing_id, size_t id_len, Mpo__Message *msg, int flags);
 /* Receive one frame without waiting and decode it. NULL when nothing is waiting (*why = WIRE_OK)
  * or when the frame is refused (*why and reason say why). */
 Mpo__Message *wire_recv(void *socket, wire_rejection_t *why, char *reason, size_t reasonlen);
+/* As wire_recv, decoding into d (see wire_decode_into). */
+Mpo__Message *wire_recv_into(void *socket, wire_decoder_t *d, wire_rejection_t *why, char *reason, size_t reasonlen);
 /* Say Hello: role, environment name and sizes (NULL/0 for a stats client), our id. */
 int wire_send_hello(void *socket, Mpo__Role role, const char *env, int obs_dim, int act_dim, const char *id);
 /* Ask for stats (a StatsRequest). */

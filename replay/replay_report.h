@@ -48,7 +48,7 @@ typedef struct {
     const peers_t *peers;
     const held_t *held;
     const replay_counts_t *counts;
-    size_t scratch_bytes; /* the sample reply's arrays */
+    size_t scratch_bytes; /* what the server reuses: the sample reply's arrays, the decode block */
     uint64_t learning_starts;
     double started;
 } replay_view_t;

@@ -13,7 +13,8 @@
 struct router_s {
     void *ctx, *sock;
     size_t max_bytes;
-    zmq_msg_t id, body; /* reused for every message */
+    zmq_msg_t id, body;   /* reused for every message */
+    wire_decoder_t *decoder; /* every body is decoded into it: no allocation per message */
 };
 
 router_t *router_new(const char *endpoint, size_t max_message_bytes, char *err, size_t errlen) {
@@ -25,6 +26,12 @@ router_t *router_new(const char *endpoint, size_t max_message_bytes, char *err, 
     self->max_bytes = max_message_bytes;
     zmq_msg_init(&self->id);
     zmq_msg_init(&self->body);
+    self->decoder = wire_decoder_new(max_message_bytes);
+    if (!self->decoder) {
+        snprintf(err, errlen, "replay: %s", mpo_strerror(MPO_ENOMEM));
+        router_destroy(&self);
+        return NULL;
+    }
     const sock_opt_t opts[] = {
         {ZMQ_LINGER, 0, NULL},
         {ZMQ_ROUTER_MANDATORY, 0, NULL},
@@ -46,6 +53,7 @@ void router_destroy(router_t **self_p) {
         return;
     zmq_msg_close(&self->id);
     zmq_msg_close(&self->body);
+    wire_decoder_destroy(&self->decoder);
     sock_close(&self->sock);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
@@ -54,6 +62,8 @@ void router_destroy(router_t **self_p) {
 }
 
 void *router_socket(router_t *self) { return self->sock; }
+
+size_t router_bytes(const router_t *self) { return wire_decoder_bytes(self->decoder); }
 
 void router_rid_set(router_rid_t *r, const void *rid, size_t len) {
     MPO_ASSERT(len >= 1 && len <= ROUTER_RID_MAX); /* router_recv refuses other lengths */
@@ -106,7 +116,7 @@ int router_recv(router_t *self, router_in_t *in) {
         return s_refuse(in, WIRE_TOO_LARGE, 1);
     }
     wire_rejection_t why;
-    in->msg = wire_decode(zmq_msg_data(&self->body), len, &why, in->reason, sizeof in->reason);
+    in->msg = wire_decode_into(self->decoder, zmq_msg_data(&self->body), len, &why, in->reason, sizeof in->reason);
     return in->msg ? 1 : s_refuse(in, why, 1);
 }
 

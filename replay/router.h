@@ -32,7 +32,8 @@ typedef struct {
 /* what one router_recv took */
 typedef struct {
     router_rid_t from;    /* rid_len 0 when the routing id itself was bad */
-    Mpo__Message *msg;    /* the message (free with wire_free), or NULL */
+    Mpo__Message *msg;    /* the message, or NULL; it lives in the router's decoder until the next
+                           * router_recv (never wire_free it) */
     wire_rejection_t why; /* with msg NULL: why it was refused (WIRE_OK: nothing to do) */
     int reply;            /* whether a refusal may be answered */
     char reason[256];
@@ -45,6 +46,8 @@ router_t *router_new(const char *endpoint, size_t max_message_bytes, char *err, 
 void router_destroy(router_t **self_p);
 /* the socket, for zmq_poll */
 void *router_socket(router_t *self);
+/* bytes the router holds for decoding (its decoder's block) */
+size_t router_bytes(const router_t *self);
 
 /* r = rid[0..len); len must be 1..ROUTER_RID_MAX */
 void router_rid_set(router_rid_t *r, const void *rid, size_t len);
@@ -52,7 +55,8 @@ int router_rid_eq(const router_rid_t *a, const router_rid_t *b);
 
 /* Take one message without waiting: 0 when none was waiting, 1 when one was taken (see *in). A
  * message of other than one frame, above max_message_bytes or not a Message of our version is
- * taken and refused (in->msg NULL, in->why set). */
+ * taken and refused (in->msg NULL, in->why set). Decoding reuses the router's wire_decoder_t, so
+ * it makes no heap allocation once the decoder has grown to the largest message seen. */
 int router_recv(router_t *self, router_in_t *in);
 /* send msg to `to` without waiting; a reply that cannot go now is dropped (logged at debug) */
 void router_send(router_t *self, const router_rid_t *to, Mpo__Message *msg);

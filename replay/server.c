@@ -47,6 +47,7 @@ typedef struct {
     held_t *held;
     sampler_t *sampler;
     double started, log_t;
+    float returns[WIRE_MAX_EPISODES]; /* a stored batch's episode returns (wire_check_transitions bounds them) */
 
     replay_counts_t counts;
 } s_server_t;
@@ -59,7 +60,7 @@ static replay_view_t s_view(const s_server_t *self) {
                            .peers = self->peers,
                            .held = self->held,
                            .counts = &self->counts,
-                           .scratch_bytes = sampler_bytes(self->sampler),
+                           .scratch_bytes = sampler_bytes(self->sampler) + router_bytes(self->router),
                            .learning_starts = (uint64_t)self->cfg->learning_starts,
                            .started = self->started};
 }
@@ -218,14 +219,10 @@ static void s_on_transitions(s_server_t *self, const router_rid_t *from, const M
         transition_batch_t tb = {
             .obs = b->obs, .action = b->action, .reward = b->reward, .done = b->done, .next_obs = b->next_obs,
             .n = (int)b->n};
-        float stack_returns[64];
-        float *returns = b->n_episodes <= 64 ? stack_returns : malloc(b->n_episodes * sizeof(float));
-        size_t n_ep = returns ? b->n_episodes : 0;
-        for (size_t i = 0; i < n_ep; i++)
-            returns[i] = b->episodes[i]->episode_return;
-        s_store(self, p->actor, p->gen, b->seq, b->policy_version, &tb, n_ep, returns);
-        if (returns != stack_returns)
-            free(returns);
+        MPO_ASSERT(b->n_episodes <= WIRE_MAX_EPISODES); /* wire_check_transitions refused more */
+        for (size_t i = 0; i < b->n_episodes; i++)
+            self->returns[i] = b->episodes[i]->episode_return;
+        s_store(self, p->actor, p->gen, b->seq, b->policy_version, &tb, b->n_episodes, self->returns);
         s_send_ack(self, from, b->seq);
         return;
     }
@@ -334,7 +331,7 @@ static int s_recv_one(s_server_t *self) {
         s_reject(self, &in.from, WIRE_UNEXPECTED, reason, 1);
         break;
     }
-    wire_free(in.msg);
+    /* in.msg lives in the router's decoder: the next router_recv takes it back */
     return 0;
 }
 
