@@ -45,7 +45,7 @@
 
 typedef struct {
     const config_t *cfg;
-    const env_spec_t *spec;
+    env_spec_t spec;
     int S, A;
     char id[96];
     mpo_t *mpo;
@@ -55,6 +55,7 @@ typedef struct {
     uint64_t *in_flight;  /* ids of the current request set, 0 for an answered one */
     int n_in_flight;
     uint64_t next_id;
+    double started;       /* clock_now() at the start */
     double last_recv;
     double stats_sent;    /* when the stats list last went out */
 
@@ -100,6 +101,7 @@ static void s_stats_values(const learner_t *self, double *v) {
     v[LEARNER_STAT_stale_batches_total] = (double)self->stale_batches;
     v[LEARNER_STAT_rejected_total] = (double)self->rejected;
     v[LEARNER_STAT_reissues_total] = (double)self->reissues;
+    v[LEARNER_STAT_uptime_seconds] = clock_now() - self->started;
     learner_stats_set_metrics(v, &self->m);
 }
 
@@ -119,7 +121,7 @@ static void s_checkpoint(learner_t *self) {
                                .batches = self->batches,
                                .rejected = self->rejected};
     if (checkpoint_save(self->mpo, path, err, sizeof err) != 0 ||
-        checkpoint_counters_save(dir, &c, self->spec->name, err, sizeof err) != 0) {
+        checkpoint_counters_save(dir, &c, self->spec.name, err, sizeof err) != 0) {
         log_error("checkpoint: %s", err);
         self->checkpoint_failures++;
         return;
@@ -180,27 +182,57 @@ static int s_open_sockets(learner_t *self, char *err, size_t errlen) {
     return self->pub ? 0 : -MPO_ESOCKET;
 }
 
+/* The environment's facts: a registered one's, or for the sizes-only name bench:OBS:ACT (env_sizes;
+ * `mpo bench learner` feeds a replay server synthetic transitions) those sizes with actions in
+ * [-1, 1], as `mpo bench update` uses. 0, or -1 with a reason in err. */
+static int s_spec(const char *name, env_spec_t *out, char *err, size_t errlen) {
+    const env_ops_t *ops = env_find(name);
+    if (ops) {
+        *out = *ops->spec;
+        return 0;
+    }
+    int S, A;
+    if (env_sizes(name, &S, &A, err, errlen) != 0)
+        return -1;
+    if (S > ENV_MAX_OBS || A > ENV_MAX_ACT) {
+        snprintf(err, errlen, "env '%s': the learner takes at most %d observations and %d actions", name,
+                 ENV_MAX_OBS, ENV_MAX_ACT);
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    out->name = name;
+    out->obs_dim = S;
+    out->act_dim = A;
+    out->max_episode_steps = 1000;
+    for (int k = 0; k < A; k++) {
+        out->act_low[k] = -1;
+        out->act_high[k] = 1;
+    }
+    return 0;
+}
+
 static learner_t *s_learner_new(const config_t *cfg) {
     char err[512];
-    const env_ops_t *ops = env_find(cfg->env);
-    if (!ops) {
-        log_error("unknown environment '%s' (`mpo envs` lists them)", cfg->env);
+    env_spec_t spec;
+    if (s_spec(cfg->env, &spec, err, sizeof err) != 0) {
+        log_error("%s", err);
         return NULL;
     }
     learner_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
+    self->started = clock_now();
     self->cfg = cfg;
-    self->spec = ops->spec;
-    self->S = ops->spec->obs_dim;
-    self->A = ops->spec->act_dim;
+    self->spec = spec;
+    self->S = spec.obs_dim;
+    self->A = spec.act_dim;
     char host[64] = "host";
     gethostname(host, sizeof host - 1);
     host[sizeof host - 1] = 0;
     snprintf(self->id, sizeof self->id, "learner-%s-%d", host, (int)getpid());
     self->in_flight = calloc((size_t)cfg->sample_prefetch, sizeof(uint64_t));
     mpo_params_t params;
-    if (mpo_params_from_config(cfg, ops->spec, &params, err, sizeof err) == 0)
+    if (mpo_params_from_config(cfg, &self->spec, &params, err, sizeof err) == 0)
         self->mpo = mpo_new(&params, err, sizeof err);
     if (!self->mpo || !self->in_flight) {
         log_error("%s", self->mpo ? "out of memory" : err);
@@ -222,7 +254,7 @@ static learner_t *s_learner_new(const config_t *cfg) {
 }
 
 static int s_send_hello(learner_t *self) {
-    return wire_send_hello(self->dealer, MPO__ROLE__ROLE_LEARNER, self->spec->name, self->S, self->A, self->id);
+    return wire_send_hello(self->dealer, MPO__ROLE__ROLE_LEARNER, self->spec.name, self->S, self->A, self->id);
 }
 
 static uint64_t s_request(learner_t *self) {
@@ -280,7 +312,7 @@ static void s_publish(learner_t *self, double now) {
     l.layers = (uint32_t)self->cfg->layers;
     l.policy = (char *)self->cfg->policy;
     l.min_std = (float)self->cfg->min_std;
-    l.env = (char *)self->spec->name;
+    l.env = (char *)self->spec.name;
     w.version = self->version;
     w.learner_step = (uint64_t)updates;
     w.layout = &l;
@@ -381,7 +413,7 @@ int learner_run(const config_t *cfg, volatile int *stop) {
     if (!self)
         return -1;
     log_info("learner %s: %s (obs %d, act %d), batch %lld, %lld requests in flight; replay %s, weights on %s",
-             self->id, self->spec->name, self->S, self->A, cfg->batch_size, cfg->sample_prefetch,
+             self->id, self->spec.name, self->S, self->A, cfg->batch_size, cfg->sample_prefetch,
              cfg->replay_endpoint, cfg->weights_bind);
     double t0 = clock_now(), last_log = t0;
     int64_t updates_at_log = mpo_updates(self->mpo);
