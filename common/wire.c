@@ -34,8 +34,9 @@ void wire_init_message(Mpo__Message *msg) {
     msg->version = WIRE_VERSION;
 }
 
-Mpo__Message *wire_decode(const void *data, size_t len, wire_rejection_t *why, char *reason, size_t reasonlen) {
-    Mpo__Message *msg = mpo__message__unpack(NULL, len, data);
+Mpo__Message *wire_decode_with(const void *data, size_t len, ProtobufCAllocator *alloc, wire_rejection_t *why,
+                               char *reason, size_t reasonlen) {
+    Mpo__Message *msg = mpo__message__unpack(alloc, len, data);
     if (!msg) {
         *why = WIRE_MALFORMED;
         snprintf(reason, reasonlen, "a %zu-byte frame that is not a protocol message", len);
@@ -44,17 +45,21 @@ Mpo__Message *wire_decode(const void *data, size_t len, wire_rejection_t *why, c
     if (msg->version != WIRE_VERSION) {
         *why = WIRE_WRONG_VERSION;
         snprintf(reason, reasonlen, "protocol version %u, this side speaks %d", msg->version, WIRE_VERSION);
-        mpo__message__free_unpacked(msg, NULL);
+        mpo__message__free_unpacked(msg, alloc);
         return NULL;
     }
     if (msg->body_case == MPO__MESSAGE__BODY__NOT_SET) {
         *why = WIRE_MALFORMED;
         snprintf(reason, reasonlen, "a message with no body");
-        mpo__message__free_unpacked(msg, NULL);
+        mpo__message__free_unpacked(msg, alloc);
         return NULL;
     }
     *why = WIRE_OK;
     return msg;
+}
+
+Mpo__Message *wire_decode(const void *data, size_t len, wire_rejection_t *why, char *reason, size_t reasonlen) {
+    return wire_decode_with(data, len, NULL, why, reason, reasonlen);
 }
 
 void wire_free(Mpo__Message *msg) {

@@ -27,6 +27,10 @@ Mpo__ErrorCode wire_rejection_proto(wire_rejection_t code);
 /* Decode one frame. NULL when it is not a Message of our version: *why gets WIRE_MALFORMED or
  * WIRE_WRONG_VERSION and reason a one-line explanation. Free with wire_free. */
 Mpo__Message *wire_decode(const void *data, size_t len, wire_rejection_t *why, char *reason, size_t reasonlen);
+/* The same with protobuf-c's allocator hook (NULL: malloc), e.g. an arena reused message after
+ * message (learner/learner_io.c); such a message is freed the allocator's way, not with wire_free. */
+Mpo__Message *wire_decode_with(const void *data, size_t len, ProtobufCAllocator *alloc, wire_rejection_t *why,
+                               char *reason, size_t reasonlen);
 void wire_free(Mpo__Message *msg);
 
 /* Encode msg (its version is set here) and send it as one frame, optionally after a routing-id

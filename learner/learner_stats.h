@@ -20,7 +20,10 @@
     X(update_rate, "updates/s", "gauge", "updates per second over the last log_interval")                      \
     X(batches_total, "batches", "counter", "sample batches received and used")                                 \
     X(samples_total, "transitions", "counter", "transitions in the sample batches used")                       \
-    X(sample_wait_seconds_total, "seconds", "counter", "time spent waiting for a message from the replay")     \
+    X(sample_wait_seconds_total, "seconds", "counter",                                                     \
+      "time the I/O thread had room for a batch and waited for the replay")                                  \
+    X(batch_wait_seconds_total, "seconds", "counter", "time the update loop waited for a ready batch")        \
+    X(batches_ready, "batches", "gauge", "batches received and checked, waiting for the update")              \
     X(weights_version, "version", "gauge", "weights versions published")                                       \
     X(publications_total, "messages", "counter", "weight messages sent (new versions and idle repeats)")       \
     X(checkpoints_total, "checkpoints", "counter", "checkpoints written")                                      \
