@@ -42,10 +42,15 @@ typedef struct {
     pid_t replay, learner;
 } s_bench_t;
 
-/* a learner stats list as relayed by the replay: (uptime, updates, wait) */
+/* a learner stats list as relayed by the replay: its figures at one instant */
 typedef struct {
-    double uptime, updates, wait;
+    double uptime, updates, wait, cpu;
 } s_point_t;
+
+/* one round's figures: rates, CPU seconds per update, the learner's wait for batches (fraction) */
+typedef struct {
+    double learner, update, learner_cpu, update_cpu, wait;
+} s_round_t;
 
 static void s_usage(FILE *out) {
     fprintf(out,
@@ -53,8 +58,9 @@ static void s_usage(FILE *out) {
             "                         [--seconds S] [--rounds R] [--json]\n"
             "Runs `mpo replay` (bench:OBS:ACT, rate limiter off, filled once with random transitions) and\n"
             "`mpo learner` with these sizes and threads over tcp loopback, and in R rounds (default 3) times\n"
-            "the learner for S seconds (default 10), then, with the learner stopped, `mpo bench update`'s\n"
-            "loop in this process for as long. Prints both rates and learner / update per round.\n");
+            "the learner for S seconds (default 10) and, with the learner stopped, `mpo bench update`'s loop\n"
+            "in this process for as long (in turn first and second). Prints both rates and learner / update\n"
+            "per round, and the CPU time per update of each (all threads of the process).\n");
 }
 
 static void s_sleep(double s) {
@@ -200,6 +206,12 @@ static double s_list_value(const Mpo__StatsReply *r, const char *name, double mi
     return missing;
 }
 
+static double s_cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 /* the first learner list newer than uptime `after`; -1 when none came within POINT_TIMEOUT_S */
 static int s_point(stats_client_t *c, double after, s_point_t *p) {
     char err[256];
@@ -213,12 +225,41 @@ static int s_point(stats_client_t *c, double after, s_point_t *p) {
                 p->updates = s_list_value(r, "updates_total", 0);
                 /* the update's own wait for a batch where the learner reports it, else its wait on the replay */
                 p->wait = s_list_value(r, "batch_wait_seconds_total", s_list_value(r, "sample_wait_seconds_total", 0));
+                p->cpu = s_list_value(r, "cpu_seconds_total", NAN);
                 return 0;
             }
         }
         s_sleep(0.05);
     }
     return -1;
+}
+
+/* The learner for S seconds: a list newer than *seen (so taken after the learner was continued),
+ * then the first one S seconds on. */
+static int s_learner_window(stats_client_t *c, const s_bench_t *b, double *seen, s_round_t *r) {
+    s_point_t p0, p1;
+    if (s_point(c, *seen, &p0) != 0)
+        return -1;
+    s_sleep(b->seconds);
+    if (s_point(c, p0.uptime + b->seconds - 0.5, &p1) != 0)
+        return -1;
+    *seen = p1.uptime;
+    double dt = p1.uptime - p0.uptime, du = p1.updates - p0.updates;
+    r->learner = du / dt;
+    r->learner_cpu = (p1.cpu - p0.cpu) / du;
+    r->wait = (p1.wait - p0.wait) / dt;
+    return 0;
+}
+
+/* bench update's loop for S seconds with the learner stopped, then the learner continued */
+static void s_update_window(const s_bench_t *b, bench_updater_t *u, s_round_t *r) {
+    kill(b->learner, SIGSTOP);
+    long n = 0;
+    double cpu0 = s_cpu_now();
+    r->update = bench_updater_run(u, b->seconds, &n);
+    r->update_cpu = (s_cpu_now() - cpu0) / (double)n;
+    kill(b->learner, SIGCONT);
+    s_sleep(1.0); /* its threads back on the cores before its next window */
 }
 
 static int s_cmp(const void *a, const void *b) {
@@ -312,54 +353,56 @@ int bench_learner_main(int argc, char **argv) {
                                   "resume=", "metrics_port=0", "log_level=warn", NULL};
     int rc = 1;
     stats_client_t *c = NULL;
-    double lr[MAX_ROUNDS], ur[MAX_ROUNDS], wait[MAX_ROUNDS];
+    s_round_t rd[MAX_ROUNDS];
     b.replay = s_spawn(&b, "replay", replay_sets);
     if (b.replay <= 0 || s_feed(&b) != 0)
         goto done;
     b.learner = s_spawn(&b, "learner", learner_sets);
     c = stats_client_new(b.replay_ep, "bench-learner", b.env, err, sizeof err);
-    s_point_t p0, p1;
+    s_point_t p0;
     if (b.learner <= 0 || !c || s_point(c, 2.0, &p0) != 0) { /* two seconds of warm-up */
         fprintf(stderr, "mpo bench learner: no stats from the learner%s%s\n", c ? "" : ": ", c ? "" : err);
         goto done;
     }
+    double seen = p0.uptime;
+    double lr[MAX_ROUNDS], ur[MAX_ROUNDS], ratio[MAX_ROUNDS], cpu_ratio[MAX_ROUNDS], lo = INFINITY, hi = -INFINITY;
     for (int r = 0; r < b.rounds; r++) {
-        /* the learner: a list newer than any taken before it was continued, then one S seconds on */
-        if (s_point(c, p0.uptime, &p0) != 0 || (s_sleep(b.seconds), s_point(c, p0.uptime + b.seconds - 0.5, &p1)) != 0) {
+        s_round_t *x = &rd[r];
+        if (r % 2) /* in turn second and first, so a trend in the machine's load favours neither */
+            s_update_window(&b, u, x);
+        if (s_learner_window(c, &b, &seen, x) != 0) {
             fprintf(stderr, "mpo bench learner: the learner's stats stopped\n");
             goto done;
         }
-        lr[r] = (p1.updates - p0.updates) / (p1.uptime - p0.uptime);
-        wait[r] = (p1.wait - p0.wait) / (p1.uptime - p0.uptime);
-        kill(b.learner, SIGSTOP);
-        ur[r] = bench_updater_run(u, b.seconds, NULL);
-        kill(b.learner, SIGCONT);
-        p0 = p1;
-        s_sleep(1.0); /* its threads back on the cores before the next window */
-        if (!b.json)
-            printf("round %d: learner %.2f updates/s (waited for batches %.1f%% of the time), bench update %.2f "
-                   "updates/s: %.3f\n",
-                   r + 1, lr[r], 100 * wait[r], ur[r], lr[r] / ur[r]);
-        fflush(stdout);
-    }
-    double ratio[MAX_ROUNDS], lo = INFINITY, hi = -INFINITY;
-    for (int r = 0; r < b.rounds; r++) {
-        ratio[r] = lr[r] / ur[r];
+        if (r % 2 == 0)
+            s_update_window(&b, u, x);
+        lr[r] = x->learner;
+        ur[r] = x->update;
+        ratio[r] = x->learner / x->update;
+        cpu_ratio[r] = x->update_cpu / x->learner_cpu;
         lo = fmin(lo, ratio[r]);
         hi = fmax(hi, ratio[r]);
+        if (!b.json)
+            printf("round %d: learner %.2f updates/s (%.1f ms CPU each, waited for batches %.1f%% of the time), "
+                   "bench update %.2f updates/s (%.1f ms CPU each): %.3f\n",
+                   r + 1, x->learner, 1e3 * x->learner_cpu, 100 * x->wait, x->update, 1e3 * x->update_cpu, ratio[r]);
+        fflush(stdout);
     }
     char cpu[128];
     bench_cpu_model(cpu, sizeof cpu);
     double lm = s_median(lr, b.rounds), um = s_median(ur, b.rounds), rm = s_median(ratio, b.rounds);
+    double cm = s_median(cpu_ratio, b.rounds);
     if (b.json)
         printf("{\"bench\":\"learner\",\"obs\":%d,\"act\":%d,\"batch\":%d,\"samples\":%d,\"hidden\":%d,\"threads\":%d,"
                "\"rounds\":%d,\"seconds\":%.1f,\"learner_updates_per_s\":%.3f,\"update_updates_per_s\":%.3f,"
-               "\"ratio\":%.3f,\"ratio_min\":%.3f,\"ratio_max\":%.3f,\"cpu\":\"%s\"}\n",
-               b.obs, b.act, b.batch, b.samples, b.hidden, b.threads, b.rounds, b.seconds, lm, um, rm, lo, hi, cpu);
+               "\"ratio\":%.3f,\"ratio_min\":%.3f,\"ratio_max\":%.3f,\"cpu_ratio\":%.3f,\"cpu\":\"%s\"}\n",
+               b.obs, b.act, b.batch, b.samples, b.hidden, b.threads, b.rounds, b.seconds, lm, um, rm, lo, hi, cm,
+               cpu);
     else
         printf("learner obs %d act %d batch %d N %d hidden %d threads %d, %d rounds of %.0f s: learner %.2f "
-               "updates/s, bench update %.2f updates/s (medians); learner / update %.3f (rounds %.3f-%.3f), on %s\n",
-               b.obs, b.act, b.batch, b.samples, b.hidden, b.threads, b.rounds, b.seconds, lm, um, rm, lo, hi, cpu);
+               "updates/s, bench update %.2f updates/s (medians); learner / update %.3f (rounds %.3f-%.3f); "
+               "updates per CPU second, learner / update %.3f; on %s\n",
+               b.obs, b.act, b.batch, b.samples, b.hidden, b.threads, b.rounds, b.seconds, lm, um, rm, lo, hi, cm, cpu);
     rc = 0;
 done:
     stats_client_destroy(&c);

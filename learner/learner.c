@@ -83,6 +83,9 @@ static void s_stats_values(learner_t *self, double *v) {
     v[LEARNER_STAT_checkpoints_total] = (double)self->checkpoints;
     v[LEARNER_STAT_checkpoint_failures_total] = (double)self->checkpoint_failures;
     v[LEARNER_STAT_uptime_seconds] = clock_now() - self->started;
+    struct timespec cpu;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+    v[LEARNER_STAT_cpu_seconds_total] = (double)cpu.tv_sec + (double)cpu.tv_nsec * 1e-9;
     learner_io_stats(self->io, v);
     learner_stats_set_metrics(v, &self->m);
 }

@@ -31,7 +31,8 @@
     X(stale_batches_total, "batches", "counter", "answers to requests given up on (used anyway)")              \
     X(rejected_total, "batches", "counter", "sample batches refused")                                          \
     X(reissues_total, "times", "counter", "times the requests were sent again")                              \
-    X(uptime_seconds, "seconds", "gauge", "seconds since the learner started (with updates_total: a rate)")
+    X(uptime_seconds, "seconds", "gauge", "seconds since the learner started (with updates_total: a rate)")   \
+    X(cpu_seconds_total, "seconds", "counter", "CPU time of the learner process, every thread")
 
 #define LEARNER_STAT_ENUM(name, unit, type, help) LEARNER_STAT_##name,
 #define LEARNER_METRIC_ENUM(name, unit, help) LEARNER_STAT_##name,
