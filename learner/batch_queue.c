@@ -113,12 +113,14 @@ int batch_queue_pop(batch_queue_t *self, double timeout_s) {
     return slot;
 }
 
-void batch_queue_release(batch_queue_t *self, int slot) {
+int batch_queue_release(batch_queue_t *self, int slot) {
     pthread_mutex_lock(&self->mu);
     MPO_ASSERT(slot >= 0 && slot < self->slots && self->state[slot] == S_IN_USE);
     self->state[slot] = S_FREE;
     self->n_free++;
+    int ready = self->n_ready;
     pthread_mutex_unlock(&self->mu);
+    return ready;
 }
 
 void batch_queue_wake(batch_queue_t *self) {

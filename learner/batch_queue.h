@@ -31,8 +31,9 @@ void batch_queue_push(batch_queue_t *self, int slot);
 /* consumer: the oldest ready slot, waiting up to timeout_s (0: not at all) for one; -1 when none
  * came or batch_queue_wake was called */
 int batch_queue_pop(batch_queue_t *self, double timeout_s);
-/* consumer: done with a popped slot; it is free again */
-void batch_queue_release(batch_queue_t *self, int slot);
+/* consumer: done with a popped slot; it is free again. Returns the slots ready now (the consumer's
+ * caller wakes the producer only when that runs low). */
+int batch_queue_release(batch_queue_t *self, int slot);
 /* end a wait in batch_queue_pop now (from any thread) */
 void batch_queue_wake(batch_queue_t *self);
 

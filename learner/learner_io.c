@@ -46,10 +46,12 @@ struct learner_io_s {
     void *ctx, *dealer, *pub;
     int efd; /* eventfd: the update loop wakes the thread */
     batch_queue_t *queue;
-    s_slot_t slots[LEARNER_IO_SLOTS];
+    s_slot_t *slots;
+    int n_slots;
     pthread_t thread;
     int started, joined;
     atomic_int stop, failed;
+    atomic_int blocked; /* the thread found no free slot and waits to be woken */
 
     /* the I/O thread's own */
     int cur;             /* the acquired slot the next message goes into; -1 none */
@@ -151,8 +153,10 @@ learner_io_t *learner_io_new(const config_t *cfg, const env_spec_t *spec, const 
     self->w_shared = malloc(weights_floats * sizeof(float) + 1);
     size_t cap = (size_t)cfg->batch_size * transition_floats(spec->obs_dim, spec->act_dim) * sizeof(float) +
                  ARENA_SLACK;
-    int oom = !self->in_flight || !self->w_send || !self->w_shared;
-    for (int i = 0; i < LEARNER_IO_SLOTS; i++) {
+    self->n_slots = (int)(cfg->sample_prefetch < LEARNER_IO_MAX_REFILL ? cfg->sample_prefetch : LEARNER_IO_MAX_REFILL) + 2;
+    self->slots = calloc((size_t)self->n_slots, sizeof *self->slots);
+    int oom = !self->in_flight || !self->w_send || !self->w_shared || !self->slots;
+    for (int i = 0; self->slots && i < self->n_slots; i++) {
         s_slot_t *s = &self->slots[i];
         s->base = aligned_alloc(ARENA_ALIGN, (cap + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1));
         s->cap = cap;
@@ -161,7 +165,7 @@ learner_io_t *learner_io_new(const config_t *cfg, const env_spec_t *spec, const 
     }
     if (oom)
         snprintf(err, errlen, "learner: out of memory");
-    self->queue = oom ? NULL : batch_queue_new(LEARNER_IO_SLOTS, err, errlen);
+    self->queue = oom ? NULL : batch_queue_new(self->n_slots, err, errlen);
     if (self->queue) {
         self->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (self->efd < 0)
@@ -352,13 +356,29 @@ static int s_receive(learner_io_t *self) {
     return 1;
 }
 
+/* A free slot for the next message, or -1. With none, the update loop is asked to wake us when its
+ * ready batches run low (asked before looking again, so a release in between is not missed), and
+ * until it does we take no slot, so that one wake-up refills several. */
+static int s_acquire(learner_io_t *self) {
+    if (atomic_load(&self->blocked))
+        return -1; /* off the socket until the update loop says its ready batches run low */
+    int slot = batch_queue_acquire(self->queue);
+    if (slot < 0) {
+        atomic_store(&self->blocked, 1);
+        slot = batch_queue_acquire(self->queue);
+        if (slot >= 0)
+            atomic_store(&self->blocked, 0); /* freed meanwhile; at worst a wake-up comes for nothing */
+    }
+    return slot;
+}
+
 static void *s_thread(void *arg) {
     learner_io_t *self = arg;
     self->last_recv = clock_now();
     s_reissue(self);
     while (!atomic_load(&self->stop)) {
         if (self->cur < 0)
-            self->cur = batch_queue_acquire(self->queue);
+            self->cur = s_acquire(self);
         int listening = self->cur >= 0; /* every slot full: the answers wait in ZeroMQ's queue */
         zmq_pollitem_t items[2] = {{self->dealer, 0, (short)(listening ? ZMQ_POLLIN : 0), 0},
                                    {NULL, self->efd, ZMQ_POLLIN, 0}};
@@ -384,7 +404,7 @@ static void *s_thread(void *arg) {
         s_send_weights(self);
         if (polled > 0 && (items[0].revents & ZMQ_POLLIN)) {
             for (int k = 0; k < RECV_BURST; k++)
-                if ((self->cur < 0 && (self->cur = batch_queue_acquire(self->queue)) < 0) || !s_receive(self))
+                if ((self->cur < 0 && (self->cur = s_acquire(self)) < 0) || !s_receive(self))
                     break;
             self->last_recv = now;
         } else if (!listening) {
@@ -430,10 +450,11 @@ void learner_io_destroy(learner_io_t **self_p) {
         zmq_ctx_term(self->ctx);
     if (self->efd >= 0)
         close(self->efd);
-    for (int i = 0; i < LEARNER_IO_SLOTS; i++) {
+    for (int i = 0; self->slots && i < self->n_slots; i++) {
         s_slot_reset(&self->slots[i]);
         free(self->slots[i].base);
     }
+    free(self->slots);
     batch_queue_destroy(&self->queue);
     pthread_mutex_destroy(&self->mu);
     free(self->in_flight);
@@ -453,9 +474,12 @@ int learner_io_next(learner_io_t *self, double timeout_s, transition_batch_t *ba
 }
 
 void learner_io_done(learner_io_t *self, int slot) {
-    batch_queue_release(self->queue, slot);
-    s_wake(self);
+    /* one wake-up per refill, not per batch: each costs both threads a trip through the kernel */
+    if (batch_queue_release(self->queue, slot) <= LEARNER_IO_LOW_WATER && atomic_exchange(&self->blocked, 0))
+        s_wake(self);
 }
+
+int learner_io_slots(const learner_io_t *self) { return self->n_slots; }
 
 void learner_io_publish(learner_io_t *self, const float *params, uint64_t version, uint64_t learner_step) {
     pthread_mutex_lock(&self->mu);

@@ -6,7 +6,8 @@
  * slot's own arena through protobuf-c's allocator hook: no allocation per batch in steady state),
  * checks it (wire_check_sample_batch, n <= batch_size) and queues it for the update loop, which
  * takes it with learner_io_next and gives the slot back with learner_io_done. When every slot is
- * full it leaves the socket alone, so the answers wait in ZeroMQ's queue and nothing grows.
+ * full it leaves the socket alone, so the answers wait in ZeroMQ's queue and nothing grows, until
+ * the update loop has used all but LEARNER_IO_LOW_WATER of the ready batches.
  *
  * Requests carry the update loop's newest figures (learner_io_set_stats): its update count and
  * weights version on each, the whole stats list at most once a second. Replay restarts are handled
@@ -14,7 +15,7 @@
  * Error, Hello again and a fresh set of requests; an answer to a superseded request still counts
  * as data (stale_batches_total). Weights: learner_io_publish copies the actor's parameters and the
  * thread sends them (ZMQ_DONTWAIT, as before). The update loop wakes the thread through an
- * eventfd when it frees a slot or hands weights over. */
+ * eventfd when the ready batches run low or it hands weights over. */
 #ifndef MPO_LEARNER_IO_H
 #define MPO_LEARNER_IO_H
 
@@ -25,7 +26,12 @@
 #include "common/transition.h"
 #include "env/env.h"
 
-#define LEARNER_IO_SLOTS 3    /* one being updated on, two ready or being filled */
+/* Slots: one being updated on, one ready, and room for up to 8 of the sample_prefetch answers at
+ * once: learner_io_slots(). The update loop wakes the thread only when a release leaves at most
+ * LEARNER_IO_LOW_WATER batches ready, so in steady state (the update slower than the replay) one
+ * wake-up refills several slots instead of one per update. */
+#define LEARNER_IO_MAX_REFILL 8
+#define LEARNER_IO_LOW_WATER 1
 #define SAMPLE_TIMEOUT_S 10.0 /* silence (with room for a batch) before Hello and new requests */
 
 typedef struct learner_io_s learner_io_t;
@@ -44,6 +50,8 @@ void learner_io_stop(learner_io_t *self);
 void learner_io_destroy(learner_io_t **self_p);
 /* 1 once the thread has stopped on an error of its own (logged) */
 int learner_io_failed(learner_io_t *self);
+/* the number of batch slots: min(sample_prefetch, LEARNER_IO_MAX_REFILL) + 2 */
+int learner_io_slots(const learner_io_t *self);
 
 /* The update loop's side. The next checked batch, waiting up to timeout_s: its slot (>= 0), with
  * *batch pointing into it until learner_io_done(slot); -1 when none came in time. */

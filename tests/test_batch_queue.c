@@ -47,7 +47,7 @@ static void test_life(void **state) {
     assert_int_equal(batch_queue_ready(q), 2);
     assert_int_equal(batch_queue_pop(q, 0), 2);
     assert_int_equal(batch_queue_acquire(q), -1); /* popped is not free */
-    batch_queue_release(q, 2);
+    assert_int_equal(batch_queue_release(q, 2), 1); /* slot 0 is still ready */
     assert_int_equal(batch_queue_free(q), 1);
     assert_int_equal(batch_queue_acquire(q), 2);
     batch_queue_push(q, 1);

@@ -2,9 +2,10 @@
  * SUB for the weights, over tcp loopback. Hello and sample_prefetch requests at the start, the
  * first one with the stats list; each answer checked, queued in arrival order with its arrays
  * intact and answered with a new request; a refused batch and an answer to an unknown request
- * counted; no more than LEARNER_IO_SLOTS batches taken off the socket while the update loop holds
- * them; weights handed over and published; a no_hello Error answered with Hello and a fresh set of
- * requests; the stop at once. */
+ * counted; no more batches taken off the socket than there are slots while the update loop holds
+ * them, and the rest taken at once when it has used all but LEARNER_IO_LOW_WATER; weights handed
+ * over and published; a no_hello Error answered with Hello and a fresh set of requests; the stop
+ * at once. */
 #include "tests/test_util.h"
 
 #include <stdio.h>
@@ -135,6 +136,14 @@ static double s_stat(fixture_t *f, learner_stat_id_t id) {
     return v[id];
 }
 
+/* the I/O thread counts after it sends: wait up to a second for a figure to reach value */
+static void s_wait_stat(fixture_t *f, learner_stat_id_t id, double value) {
+    double t0 = clock_now();
+    while (s_stat(f, id) != value && clock_now() - t0 < 1.0)
+        usleep(1000);
+    CLOSE(s_stat(f, id), value, 0);
+}
+
 /* the next batch within 3 s: its slot, checked to be n transitions tagged tag */
 static int s_next(fixture_t *f, int n, float tag) {
     transition_batch_t b;
@@ -156,23 +165,26 @@ static int s_setup(void **state) {
     fixture_t *f = calloc(1, sizeof *f);
     config_defaults(&f->cfg);
     char ep[64];
-    int rport = s_free_port(), wport = s_free_port();
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", rport);
-    s_set(&f->cfg, "replay_endpoint", ep);
     f->ctx = zmq_ctx_new();
     f->router = zmq_socket(f->ctx, ZMQ_ROUTER);
     int zero = 0;
     zmq_setsockopt(f->router, ZMQ_LINGER, &zero, sizeof zero);
-    assert_int_equal(zmq_bind(f->router, ep), 0);
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", wport);
-    s_set(&f->cfg, "weights_bind", ep);
+    assert_int_equal(zmq_bind(f->router, "tcp://127.0.0.1:*"), 0);
+    size_t len = sizeof ep;
+    assert_int_equal(zmq_getsockopt(f->router, ZMQ_LAST_ENDPOINT, ep, &len), 0);
+    s_set(&f->cfg, "replay_endpoint", ep);
     s_set(&f->cfg, "batch_size", "8");
     s_set(&f->cfg, "sample_prefetch", "4");
     const env_ops_t *ops = env_find("Pendulum-v1");
     assert_non_null(ops);
     f->spec = *ops->spec;
     char err[256];
-    f->io = learner_io_new(&f->cfg, &f->spec, "test-learner", WEIGHTS, err, sizeof err);
+    /* the weights port is picked free and bound by learner_io: another process may take it between */
+    for (int attempt = 0; attempt < 10 && !f->io; attempt++) {
+        snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", s_free_port());
+        s_set(&f->cfg, "weights_bind", ep);
+        f->io = learner_io_new(&f->cfg, &f->spec, "test-learner", WEIGHTS, err, sizeof err);
+    }
     if (!f->io)
         fail_msg("learner_io_new: %s", err);
     f->sub = zmq_socket(f->ctx, ZMQ_SUB);
@@ -225,27 +237,38 @@ static void test_batches(void **state) {
     assert_true(slot >= 0);
     CLOSE(t.reward[0], 40, 0); /* the stale answer is data all the same */
     learner_io_done(f->io, slot);
-    CLOSE(s_stat(f, LEARNER_STAT_rejected_total), 1, 0);
-    CLOSE(s_stat(f, LEARNER_STAT_stale_batches_total), 1, 0);
+    s_wait_stat(f, LEARNER_STAT_rejected_total, 1);
+    s_wait_stat(f, LEARNER_STAT_stale_batches_total, 1);
     assert_int_equal(learner_io_next(f->io, 0.05, &t), -1);
     assert_false(learner_io_failed(f->io));
 }
 
 static void test_full_queue(void **state) {
     fixture_t *f = *state;
+    int slots = learner_io_slots(f->io);
+    assert_int_equal(slots, PREFETCH + 2);
     uint64_t ids[PREFETCH], more[PREFETCH];
     s_expect_requests(f, 1, PREFETCH, ids, NULL);
-    /* the update loop takes nothing: LEARNER_IO_SLOTS answers are taken, the last waits */
+    /* the update loop takes nothing: `slots` answers are taken, each answered with a request */
     for (int i = 0; i < PREFETCH; i++)
         s_answer(f, ids[i], BATCH, (float)(100 + i), 0);
-    s_expect_requests(f, 0, LEARNER_IO_SLOTS, more, NULL);
-    assert_null(s_recv(f, 300)); /* the fourth answer is still in the socket: no request for it */
-    CLOSE(s_stat(f, LEARNER_STAT_batches_ready), LEARNER_IO_SLOTS, 0);
-    int first = s_next(f, BATCH, 100);
-    learner_io_done(f->io, first); /* a slot frees: the fourth is read and answered at once */
-    s_expect_requests(f, 0, 1, more, NULL);
-    for (int i = 1; i < PREFETCH; i++)
-        learner_io_done(f->io, s_next(f, BATCH, (float)(100 + i)));
+    s_expect_requests(f, 0, PREFETCH, ids, NULL);
+    for (int i = 0; i < PREFETCH; i++)
+        s_answer(f, ids[i], BATCH, (float)(100 + PREFETCH + i), 0);
+    s_expect_requests(f, 0, slots - PREFETCH, more, NULL);
+    assert_null(s_recv(f, 300)); /* the rest wait in the socket, unanswered */
+    s_wait_stat(f, LEARNER_STAT_batches_ready, slots);
+    /* used batches free slots, but the thread is woken only when LEARNER_IO_LOW_WATER are left */
+    int tag = 100;
+    for (; tag < 100 + slots - LEARNER_IO_LOW_WATER - 1; tag++) {
+        learner_io_done(f->io, s_next(f, BATCH, (float)tag));
+        assert_null(s_recv(f, tag == 100 ? 300 : 20));
+    }
+    learner_io_done(f->io, s_next(f, BATCH, (float)tag++));
+    /* one wake-up: every waiting answer is taken at once */
+    s_expect_requests(f, 0, 2 * PREFETCH - slots, more, NULL);
+    for (; tag < 100 + 2 * PREFETCH; tag++)
+        learner_io_done(f->io, s_next(f, BATCH, (float)tag));
 }
 
 static void test_weights_and_reissue(void **state) {
@@ -266,11 +289,11 @@ static void test_weights_and_reissue(void **state) {
     CLOSE(m->weights->params[4], 5, 0);
     assert_string_equal(m->weights->layout->env, "Pendulum-v1");
     wire_free(m);
-    CLOSE(s_stat(f, LEARNER_STAT_publications_total), 1, 0);
+    s_wait_stat(f, LEARNER_STAT_publications_total, 1);
     /* a restarted server: Hello again and a fresh set of requests */
     assert_int_equal(wire_send_error(f->router, f->peer, f->peer_len, WIRE_NO_HELLO, "who?"), 0);
     s_expect_requests(f, 1, PREFETCH, ids, NULL);
-    CLOSE(s_stat(f, LEARNER_STAT_reissues_total), 1, 0);
+    s_wait_stat(f, LEARNER_STAT_reissues_total, 1);
 }
 
 int main(void) {
