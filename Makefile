@@ -65,14 +65,14 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_SH := $(wildcard tests/test_*.sh)
 MPO := $(BUILD)/mpo
 
-.PHONY: all train test check docs test-run bench bench-update bench-learning bench-env bench-replay bench-distributed deps install uninstall clean help test-deploy
+.PHONY: all train test check docs test-run bench bench-update bench-learner bench-learning bench-env bench-replay bench-distributed deps install uninstall clean help test-deploy
 all: $(MPO)
 
 help:
 	@echo "make            build $(MPO)"
 	@echo "make train      train with the defaults (Pendulum-v1); ARGS='--set key=value ...' adds options"
 	@echo "make test       run every test, then again under ASan+UBSan"
-	@echo "make bench      benchmarks: BENCH=update|learning|env|replay|distributed|all (docs/benchmarks.md)"
+	@echo "make bench      benchmarks: BENCH=update|learner|learning|env|replay|distributed|all (docs/benchmarks.md)"
 	@echo "make install    install mpo under PREFIX=$(PREFIX)"
 	@echo "make test-deploy  the Docker images and a compose cluster end to end (docs/deploy.md; not in make test)"
 
@@ -141,11 +141,11 @@ docs: $(MPO)
 	$(Q){ sed '/<!-- config:begin -->/q' README.md; ./$(MPO) config --markdown; \
 	      sed -n '/<!-- config:end -->/,$$p' README.md; } > README.md.tmp && mv README.md.tmp README.md
 
-# make bench [BENCH=update|learning|env|replay|distributed|all]
+# make bench [BENCH=update|learner|learning|env|replay|distributed|all]
 BENCH ?= all
 bench: $(MPO)
 	MPO=$(MPO) ./bench/run.sh $(BENCH)
-bench-update bench-learning bench-env bench-replay bench-distributed: $(MPO)
+bench-update bench-learner bench-learning bench-env bench-replay bench-distributed: $(MPO)
 	MPO=$(MPO) ./bench/run.sh $(@:bench-%=%)
 
 install: $(MPO)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# make bench [BENCH=update|learning|env|replay|distributed|all]: run the benchmarks and print their figures.
+# make bench [BENCH=update|learner|learning|env|replay|distributed|all]: run the benchmarks and print their figures.
 # The figures mean something only beside the CPU model and the sgemm rate printed with them;
 # docs/benchmarks.md records measured ones with the command that produced them.
 set -eu
@@ -38,6 +38,16 @@ bench_update_pytorch() {
     fi
 }
 
+# mpo learner (a real replay and learner over loopback) against bench update's loop, in alternating
+# rounds with the learner stopped, at 1 and 2 threads
+bench_learner() {
+    echo "## distributed learner against bench update (HalfCheetah sizes, batch 256, N 20, hidden 256)"
+    for t in 1 2; do
+        "$MPO" bench learner --obs 17 --act 6 --threads "$t" --seconds "${BENCH_LEARNER_SECONDS:-5}" \
+            --rounds "${BENCH_ROUNDS:-5}"
+    done
+}
+
 # mpo bench learning: seeds 1 2 3 of mpo train --sync, BENCH_JOBS at a time (one BLAS thread each),
 # deterministic 10-episode evaluations every BENCH_STEPS/4 steps; it prints the table over the
 # seeds and writes summary.csv, summary.md and learning.png in BENCH_OUT (default:
@@ -71,11 +81,12 @@ bench_distributed() {
 
 case "$what" in
 update) bench_update; bench_update_pytorch ;;
+learner) bench_learner ;;
 learning) bench_learning ;;
 env) "$MPO" bench env --env HalfCheetah-v4 --num-envs 1 && "$MPO" bench env --env HalfCheetah-v4 --num-envs 8 &&
      "$MPO" bench env --env HalfCheetah-v4 --num-envs 32 ;;
 replay) "$MPO" bench replay --senders 4 ;;
 distributed) bench_distributed ;;
 all) bench_update; bench_update_pytorch; bench_learning ;;
-*) echo "usage: bench/run.sh [update|learning|env|replay|distributed|all]" >&2; exit 2 ;;
+*) echo "usage: bench/run.sh [update|learner|learning|env|replay|distributed|all]" >&2; exit 2 ;;
 esac

@@ -5,12 +5,26 @@
 
 #include <stddef.h>
 
+#include "common/config.h"
+
 /* argv[0] is the benchmark's name */
 int bench_update_main(int argc, char **argv);
 int bench_env_main(int argc, char **argv);
 int bench_replay_main(int argc, char **argv);
 /* several seeds of `mpo train --sync` as child processes, summarised (cli/bench_learning.c) */
 int bench_learning_main(int argc, char **argv);
+int bench_learner_main(int argc, char **argv);
+
+/* What `mpo bench update` times: an MPO learner with cfg's batch_size, n_action_samples, hidden,
+ * layers, policy and threads, for obs/act sizes with actions in [-1, 1], updating on one batch of
+ * random transitions (fixed seed). New runs one update to warm up; NULL with a reason. */
+typedef struct bench_updater_s bench_updater_t;
+bench_updater_t *bench_updater_new(const config_t *cfg, int obs, int act, char *err, size_t errlen);
+/* updates for at least `seconds`: updates/s, and the count in *n (may be NULL) */
+double bench_updater_run(bench_updater_t *self, double seconds, long *n);
+/* GFLOP of the matrix products of one update */
+double bench_updater_gflop(const bench_updater_t *self);
+void bench_updater_destroy(bench_updater_t **self_p);
 
 /* "AMD EPYC 9R14" from /proc/cpuinfo, or "unknown" */
 void bench_cpu_model(char *out, size_t outlen);

@@ -25,6 +25,81 @@ static void s_usage(FILE *out) {
             "instruction set than the CPU's widest (also MPO_ISA=...).\n");
 }
 
+struct bench_updater_s {
+    mpo_t *mpo;
+    float *block;
+    transition_batch_t batch;
+    int batch_size;
+};
+
+bench_updater_t *bench_updater_new(const config_t *cfg, int obs, int act, char *err, size_t errlen) {
+    if (obs > ENV_MAX_OBS || act > ENV_MAX_ACT) {
+        snprintf(err, errlen, "--obs at most %d, --act at most %d", ENV_MAX_OBS, ENV_MAX_ACT);
+        return NULL;
+    }
+    env_spec_t spec = {.name = "bench", .obs_dim = obs, .act_dim = act, .max_episode_steps = 1000};
+    for (int k = 0; k < act; k++) {
+        spec.act_low[k] = -1;
+        spec.act_high[k] = 1;
+    }
+    bench_updater_t *self = calloc(1, sizeof *self);
+    mpo_params_t params;
+    if (!self) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (mpo_params_from_config(cfg, &spec, &params, err, errlen) == 0)
+        self->mpo = mpo_new(&params, err, errlen);
+    self->batch_size = (int)cfg->batch_size;
+    size_t floats = (size_t)self->batch_size * transition_floats(obs, act);
+    self->block = malloc(sizeof(float) * floats);
+    if (!self->mpo || !self->block) {
+        if (self->mpo)
+            snprintf(err, errlen, "out of memory");
+        bench_updater_destroy(&self);
+        return NULL;
+    }
+    /* random transitions, fixed seed */
+    rng_t rng;
+    rng_seed(&rng, 1);
+    for (size_t i = 0; i < floats; i++)
+        self->block[i] = (float)rng_uniform_range(&rng, -1, 1);
+    self->batch = transition_batch_view(self->block, self->batch_size, obs, act);
+    for (int b = 0; b < self->batch_size; b++)
+        self->batch.done[b] = 0;
+    mpo_metrics_t m;
+    mpo_update(self->mpo, &self->batch, &m); /* warm up */
+    return self;
+}
+
+double bench_updater_run(bench_updater_t *self, double seconds, long *n) {
+    mpo_metrics_t m;
+    long k = 0;
+    double t0 = clock_now(), dt;
+    do {
+        mpo_update(self->mpo, &self->batch, &m);
+        k++;
+        dt = clock_now() - t0;
+    } while (dt < seconds);
+    if (n)
+        *n = k;
+    return (double)k / dt;
+}
+
+double bench_updater_gflop(const bench_updater_t *self) {
+    return mpo_flops_per_update(self->mpo, self->batch_size) / 1e9;
+}
+
+void bench_updater_destroy(bench_updater_t **self_p) {
+    bench_updater_t *self = *self_p;
+    if (!self)
+        return;
+    mpo_destroy(&self->mpo);
+    free(self->block);
+    free(self);
+    *self_p = NULL;
+}
+
 int bench_update_main(int argc, char **argv) {
     int obs = 17, act = 6, batch = 256, samples = 20, hidden = 256, threads = 1, json = 0;
     double seconds = 10;
@@ -73,48 +148,23 @@ int bench_update_main(int argc, char **argv) {
     cfg.n_action_samples = samples;
     cfg.hidden = hidden;
     cfg.threads = threads;
-    env_spec_t spec = {.name = "bench", .obs_dim = obs, .act_dim = act, .max_episode_steps = 1000};
-    for (int k = 0; k < act; k++) {
-        spec.act_low[k] = -1;
-        spec.act_high[k] = 1;
-    }
     char err[256];
-    mpo_params_t params;
-    mpo_t *mpo = NULL;
-    if (mpo_params_from_config(&cfg, &spec, &params, err, sizeof err) == 0)
-        mpo = mpo_new(&params, err, sizeof err);
-    if (!mpo) {
+    bench_updater_t *u = bench_updater_new(&cfg, obs, act, err, sizeof err);
+    if (!u) {
         fprintf(stderr, "mpo bench update: %s\n", err);
         return 1;
     }
-    /* random transitions, fixed seed */
-    rng_t rng;
-    rng_seed(&rng, 1);
-    size_t S = obs, A = act, B = batch;
-    size_t floats = B * transition_floats((int)S, (int)A);
-    float *buf = malloc(sizeof(float) * floats);
-    for (size_t i = 0; i < floats; i++)
-        buf[i] = (float)rng_uniform_range(&rng, -1, 1);
-    transition_batch_t tb = transition_batch_view(buf, batch, (int)S, (int)A);
-    for (size_t b = 0; b < B; b++)
-        tb.done[b] = 0;
-
-    mpo_metrics_t m;
-    mpo_update(mpo, &tb, &m); /* warm up */
     /* BENCH_SLICES rounds of (sgemm, updates): the ratio compares rates taken side by side */
     double sgemm = 0, t = 0;
     long n = 0;
     for (int slice = 0; slice < BENCH_SLICES; slice++) {
         sgemm += bench_sgemm_gflops(seconds / BENCH_SLICES / 4) / BENCH_SLICES;
-        double t0 = clock_now(), dt;
-        do {
-            mpo_update(mpo, &tb, &m);
-            n++;
-            dt = clock_now() - t0;
-        } while (dt < seconds / BENCH_SLICES);
-        t += dt;
+        long k = 0;
+        double ups = bench_updater_run(u, seconds / BENCH_SLICES, &k);
+        n += k;
+        t += (double)k / ups;
     }
-    double ups = n / t, gflop = mpo_flops_per_update(mpo, batch) / 1e9;
+    double ups = n / t, gflop = bench_updater_gflop(u);
     double ratio = gflop * ups / sgemm;
     char cpu[128], flags[128];
     bench_cpu_model(cpu, sizeof cpu);
@@ -131,7 +181,6 @@ int bench_update_main(int argc, char **argv) {
         printf("update obs %d act %d batch %d N %d hidden %d threads %d: %.2f updates/s, %.3f GFLOP/update, "
                "%.1f GFLOP/s = %.2f x sgemm (%.1f GFLOP/s), kernels %s, on %s (%s)\n",
                obs, act, batch, samples, hidden, threads, ups, gflop, gflop * ups, ratio, sgemm, isa, cpu, flags);
-    free(buf);
-    mpo_destroy(&mpo);
+    bench_updater_destroy(&u);
     return 0;
 }

@@ -250,8 +250,9 @@ static int s_cmd_envs(int argc, char **argv) {
 
 static int s_cmd_bench(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        printf("usage: mpo bench update|env|replay|learning [options]\n"
+        printf("usage: mpo bench update|learner|env|replay|learning [options]\n"
                "  update   MPO update speed beside the sgemm rate (mpo bench update --help)\n"
+               "  learner  mpo learner's updates/s against bench update's (mpo bench learner --help)\n"
                "  env      raw environment and actor step rates (mpo bench env --help)\n"
                "  replay   replay server insert and sample rates over tcp loopback\n"
                "  learning the same training on several seeds: a table over the seeds and one plot\n"
@@ -260,13 +261,15 @@ static int s_cmd_bench(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "update"))
         return bench_update_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "learner"))
+        return bench_learner_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "env"))
         return bench_env_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "replay"))
         return bench_replay_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "learning"))
         return bench_learning_main(argc - 1, argv + 1);
-    fprintf(stderr, "mpo bench: unknown benchmark '%s' (update, env, replay, learning)\n", argv[1]);
+    fprintf(stderr, "mpo bench: unknown benchmark '%s' (update, learner, env, replay, learning)\n", argv[1]);
     return 2;
 }
 

@@ -20,14 +20,19 @@
     X(update_rate, "updates/s", "gauge", "updates per second over the last log_interval")                      \
     X(batches_total, "batches", "counter", "sample batches received and used")                                 \
     X(samples_total, "transitions", "counter", "transitions in the sample batches used")                       \
-    X(sample_wait_seconds_total, "seconds", "counter", "time spent waiting for a message from the replay")     \
+    X(sample_wait_seconds_total, "seconds", "counter",                                                     \
+      "time the I/O thread had room for a batch and waited for the replay")                                  \
+    X(batch_wait_seconds_total, "seconds", "counter", "time the update loop waited for a ready batch")        \
+    X(batches_ready, "batches", "gauge", "batches received and checked, waiting for the update")              \
     X(weights_version, "version", "gauge", "weights versions published")                                       \
     X(publications_total, "messages", "counter", "weight messages sent (new versions and idle repeats)")       \
     X(checkpoints_total, "checkpoints", "counter", "checkpoints written")                                      \
     X(checkpoint_failures_total, "checkpoints", "counter", "checkpoints that could not be written")            \
     X(stale_batches_total, "batches", "counter", "answers to requests given up on (used anyway)")              \
     X(rejected_total, "batches", "counter", "sample batches refused")                                          \
-    X(reissues_total, "times", "counter", "times the requests were sent again")
+    X(reissues_total, "times", "counter", "times the requests were sent again")                              \
+    X(uptime_seconds, "seconds", "gauge", "seconds since the learner started (with updates_total: a rate)")   \
+    X(cpu_seconds_total, "seconds", "counter", "CPU time of the learner process, every thread")
 
 #define LEARNER_STAT_ENUM(name, unit, type, help) LEARNER_STAT_##name,
 #define LEARNER_METRIC_ENUM(name, unit, help) LEARNER_STAT_##name,

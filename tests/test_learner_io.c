@@ -1,0 +1,306 @@
+/* learner_io: the learner's I/O thread against a fake replay server (a ROUTER in this test) and a
+ * SUB for the weights, over tcp loopback. Hello and sample_prefetch requests at the start, the
+ * first one with the stats list; each answer checked, queued in arrival order with its arrays
+ * intact and answered with a new request; a refused batch and an answer to an unknown request
+ * counted; no more batches taken off the socket than there are slots while the update loop holds
+ * them, and the rest taken at once when it has used all but LEARNER_IO_LOW_WATER; weights handed
+ * over and published; a no_hello Error answered with Hello and a fresh set of requests; the stop
+ * at once. */
+#include "tests/test_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/wire.h"
+#include "env/env.h"
+#include "learner/learner_io.h"
+#include "learner/learner_stats.h"
+
+#define S 3
+#define A 1
+#define BATCH 8
+#define PREFETCH 4
+#define WEIGHTS 5
+
+typedef struct {
+    config_t cfg;
+    env_spec_t spec;
+    void *ctx, *router, *sub;
+    unsigned char peer[256]; /* the learner's routing id */
+    size_t peer_len;
+    learner_io_t *io;
+} fixture_t;
+
+static int s_free_port(void) {
+    void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_ROUTER);
+    char ep[128];
+    size_t len = sizeof ep;
+    int port = -1;
+    if (zmq_bind(s, "tcp://127.0.0.1:*") == 0 && zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, ep, &len) == 0)
+        port = atoi(strrchr(ep, ':') + 1);
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    return port;
+}
+
+static void s_set(config_t *cfg, const char *k, const char *v) {
+    char err[256];
+    if (config_set(cfg, k, v, err, sizeof err) != 0)
+        fail_msg("config %s=%s: %s", k, v, err);
+}
+
+/* the next message from the learner within timeout_ms, or NULL */
+static Mpo__Message *s_recv(fixture_t *f, int timeout_ms) {
+    zmq_pollitem_t it = {.socket = f->router, .events = ZMQ_POLLIN};
+    if (zmq_poll(&it, 1, timeout_ms) <= 0)
+        return NULL;
+    int rc = zmq_recv(f->router, f->peer, sizeof f->peer, 0);
+    assert_true(rc > 0);
+    f->peer_len = (size_t)rc;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    assert_true(zmq_msg_recv(&m, f->router, 0) >= 0);
+    wire_rejection_t why;
+    char reason[256];
+    Mpo__Message *msg = wire_decode(zmq_msg_data(&m), zmq_msg_size(&m), &why, reason, sizeof reason);
+    zmq_msg_close(&m);
+    if (!msg)
+        fail_msg("the learner sent something undecodable: %s", reason);
+    return msg;
+}
+
+/* the ids of the next n SampleRequests (after a Hello when hello is set); *stats gets the
+ * n_stats of the first */
+static void s_expect_requests(fixture_t *f, int hello, int n, uint64_t *ids, size_t *stats) {
+    if (hello) {
+        Mpo__Message *m = s_recv(f, 3000);
+        assert_non_null(m);
+        assert_int_equal(m->body_case, MPO__MESSAGE__BODY_HELLO);
+        assert_int_equal(m->hello->role, MPO__ROLE__ROLE_LEARNER);
+        assert_string_equal(m->hello->env, "Pendulum-v1");
+        wire_free(m);
+    }
+    for (int i = 0; i < n; i++) {
+        Mpo__Message *m = s_recv(f, 3000);
+        assert_non_null(m);
+        assert_int_equal(m->body_case, MPO__MESSAGE__BODY_SAMPLE_REQUEST);
+        assert_int_equal(m->sample_request->batch_size, BATCH);
+        ids[i] = m->sample_request->id;
+        if (i == 0 && stats)
+            *stats = m->sample_request->n_stats;
+        wire_free(m);
+    }
+}
+
+/* a SampleBatch of n transitions answering request id, every reward = tag; bad: one obs short */
+static void s_answer(fixture_t *f, uint64_t id, int n, float tag, int bad) {
+    float obs[BATCH * S], act[BATCH * A], rew[BATCH], done[BATCH], next[BATCH * S];
+    for (int i = 0; i < n * S; i++)
+        obs[i] = next[i] = tag + (float)i * 0.5f;
+    for (int i = 0; i < n; i++) {
+        act[i] = 0.25f;
+        rew[i] = tag;
+        done[i] = 0;
+    }
+    Mpo__Message m;
+    Mpo__SampleBatch b;
+    wire_init_message(&m);
+    mpo__sample_batch__init(&b);
+    b.request_id = id;
+    b.n = (uint32_t)n;
+    b.obs = obs;
+    b.n_obs = (size_t)(n * S - (bad ? 1 : 0));
+    b.action = act;
+    b.n_action = (size_t)(n * A);
+    b.reward = rew;
+    b.n_reward = (size_t)n;
+    b.done = done;
+    b.n_done = (size_t)n;
+    b.next_obs = next;
+    b.n_next_obs = (size_t)(n * S);
+    m.body_case = MPO__MESSAGE__BODY_SAMPLE_BATCH;
+    m.sample_batch = &b;
+    assert_int_equal(wire_send(f->router, f->peer, f->peer_len, &m, 0), 0);
+}
+
+static double s_stat(fixture_t *f, learner_stat_id_t id) {
+    double v[LEARNER_STAT_COUNT];
+    memset(v, 0, sizeof v);
+    learner_io_stats(f->io, v);
+    return v[id];
+}
+
+/* the I/O thread counts after it sends: wait up to a second for a figure to reach value */
+static void s_wait_stat(fixture_t *f, learner_stat_id_t id, double value) {
+    double t0 = clock_now();
+    while (s_stat(f, id) != value && clock_now() - t0 < 1.0)
+        usleep(1000);
+    CLOSE(s_stat(f, id), value, 0);
+}
+
+/* the next batch within 3 s: its slot, checked to be n transitions tagged tag */
+static int s_next(fixture_t *f, int n, float tag) {
+    transition_batch_t b;
+    int slot = learner_io_next(f->io, 3.0, &b);
+    assert_true(slot >= 0);
+    assert_int_equal(b.n, n);
+    for (int i = 0; i < n; i++)
+        CLOSE(b.reward[i], tag, 0);
+    for (int i = 0; i < n * S; i++) {
+        CLOSE(b.obs[i], tag + (float)i * 0.5f, 0);
+        CLOSE(b.next_obs[i], tag + (float)i * 0.5f, 0);
+    }
+    CLOSE(b.action[0], 0.25, 0);
+    return slot;
+}
+
+static int s_setup(void **state) {
+    log_set_level(LOG_ERROR); /* refusals are expected here */
+    fixture_t *f = calloc(1, sizeof *f);
+    config_defaults(&f->cfg);
+    char ep[64];
+    f->ctx = zmq_ctx_new();
+    f->router = zmq_socket(f->ctx, ZMQ_ROUTER);
+    int zero = 0;
+    zmq_setsockopt(f->router, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(zmq_bind(f->router, "tcp://127.0.0.1:*"), 0);
+    size_t len = sizeof ep;
+    assert_int_equal(zmq_getsockopt(f->router, ZMQ_LAST_ENDPOINT, ep, &len), 0);
+    s_set(&f->cfg, "replay_endpoint", ep);
+    s_set(&f->cfg, "batch_size", "8");
+    s_set(&f->cfg, "sample_prefetch", "4");
+    const env_ops_t *ops = env_find("Pendulum-v1");
+    assert_non_null(ops);
+    f->spec = *ops->spec;
+    char err[256];
+    /* the weights port is picked free and bound by learner_io: another process may take it between */
+    for (int attempt = 0; attempt < 10 && !f->io; attempt++) {
+        snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", s_free_port());
+        s_set(&f->cfg, "weights_bind", ep);
+        f->io = learner_io_new(&f->cfg, &f->spec, "test-learner", WEIGHTS, err, sizeof err);
+    }
+    if (!f->io)
+        fail_msg("learner_io_new: %s", err);
+    f->sub = zmq_socket(f->ctx, ZMQ_SUB);
+    zmq_setsockopt(f->sub, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(f->sub, ZMQ_SUBSCRIBE, "", 0);
+    assert_int_equal(zmq_connect(f->sub, ep), 0);
+    double v[LEARNER_STAT_COUNT];
+    memset(v, 0, sizeof v);
+    v[LEARNER_STAT_updates_total] = 7;
+    v[LEARNER_STAT_weights_version] = 2;
+    learner_io_set_stats(f->io, v);
+    assert_int_equal(learner_io_start(f->io, err, sizeof err), 0);
+    *state = f;
+    return 0;
+}
+
+static int s_teardown(void **state) {
+    fixture_t *f = *state;
+    double t0 = clock_now();
+    learner_io_destroy(&f->io);
+    assert_true(clock_now() - t0 < 1.0); /* woken, not left to its poll timeout */
+    zmq_close(f->router);
+    zmq_close(f->sub);
+    zmq_ctx_term(f->ctx);
+    free(f);
+    return 0;
+}
+
+static void test_batches(void **state) {
+    fixture_t *f = *state;
+    uint64_t ids[PREFETCH], more[PREFETCH];
+    size_t n_stats = 0;
+    s_expect_requests(f, 1, PREFETCH, ids, &n_stats);
+    assert_true(n_stats >= 20); /* the first request carries the whole list */
+    /* answers in arrival order, each replaced by a new request before it is used */
+    s_answer(f, ids[2], BATCH, 10, 0);
+    s_answer(f, ids[0], 5, 20, 0);
+    s_expect_requests(f, 0, 2, more, NULL);
+    assert_true(more[0] > ids[3] && more[1] > more[0]);
+    int a = s_next(f, BATCH, 10), b = s_next(f, 5, 20);
+    assert_int_not_equal(a, b);
+    learner_io_done(f->io, a);
+    learner_io_done(f->io, b);
+    /* refused (an obs short) and stale (an id never asked for): counted, nothing queued */
+    s_answer(f, ids[1], BATCH, 30, 1);
+    s_answer(f, 999999, BATCH, 40, 0);
+    s_expect_requests(f, 0, 1, more, NULL); /* ids[1] was live: replaced; 999999 was not */
+    transition_batch_t t;
+    int slot = learner_io_next(f->io, 3.0, &t);
+    assert_true(slot >= 0);
+    CLOSE(t.reward[0], 40, 0); /* the stale answer is data all the same */
+    learner_io_done(f->io, slot);
+    s_wait_stat(f, LEARNER_STAT_rejected_total, 1);
+    s_wait_stat(f, LEARNER_STAT_stale_batches_total, 1);
+    assert_int_equal(learner_io_next(f->io, 0.05, &t), -1);
+    assert_false(learner_io_failed(f->io));
+}
+
+static void test_full_queue(void **state) {
+    fixture_t *f = *state;
+    int slots = learner_io_slots(f->io);
+    assert_int_equal(slots, PREFETCH + 2);
+    uint64_t ids[PREFETCH], more[PREFETCH];
+    s_expect_requests(f, 1, PREFETCH, ids, NULL);
+    /* the update loop takes nothing: `slots` answers are taken, each answered with a request */
+    for (int i = 0; i < PREFETCH; i++)
+        s_answer(f, ids[i], BATCH, (float)(100 + i), 0);
+    s_expect_requests(f, 0, PREFETCH, ids, NULL);
+    for (int i = 0; i < PREFETCH; i++)
+        s_answer(f, ids[i], BATCH, (float)(100 + PREFETCH + i), 0);
+    s_expect_requests(f, 0, slots - PREFETCH, more, NULL);
+    assert_null(s_recv(f, 300)); /* the rest wait in the socket, unanswered */
+    s_wait_stat(f, LEARNER_STAT_batches_ready, slots);
+    /* used batches free slots, but the thread is woken only when LEARNER_IO_LOW_WATER are left */
+    int tag = 100;
+    for (; tag < 100 + slots - LEARNER_IO_LOW_WATER - 1; tag++) {
+        learner_io_done(f->io, s_next(f, BATCH, (float)tag));
+        assert_null(s_recv(f, tag == 100 ? 300 : 20));
+    }
+    learner_io_done(f->io, s_next(f, BATCH, (float)tag++));
+    /* one wake-up: every waiting answer is taken at once */
+    s_expect_requests(f, 0, 2 * PREFETCH - slots, more, NULL);
+    for (; tag < 100 + 2 * PREFETCH; tag++)
+        learner_io_done(f->io, s_next(f, BATCH, (float)tag));
+}
+
+static void test_weights_and_reissue(void **state) {
+    fixture_t *f = *state;
+    uint64_t ids[PREFETCH];
+    s_expect_requests(f, 1, PREFETCH, ids, NULL);
+    usleep(300000); /* the SUB's subscription reaches the PUB */
+    const float w[WEIGHTS] = {1, 2, 3, 4, 5};
+    learner_io_publish(f->io, w, 3, 42);
+    zmq_pollitem_t it = {.socket = f->sub, .events = ZMQ_POLLIN};
+    assert_int_equal(zmq_poll(&it, 1, 3000), 1);
+    Mpo__Message *m = wire_recv(f->sub, &(wire_rejection_t){0}, (char[64]){0}, 64);
+    assert_non_null(m);
+    assert_int_equal(m->body_case, MPO__MESSAGE__BODY_WEIGHTS);
+    assert_int_equal(m->weights->version, 3);
+    assert_int_equal(m->weights->learner_step, 42);
+    assert_int_equal(m->weights->n_params, WEIGHTS);
+    CLOSE(m->weights->params[4], 5, 0);
+    assert_string_equal(m->weights->layout->env, "Pendulum-v1");
+    wire_free(m);
+    s_wait_stat(f, LEARNER_STAT_publications_total, 1);
+    /* a restarted server: Hello again and a fresh set of requests */
+    assert_int_equal(wire_send_error(f->router, f->peer, f->peer_len, WIRE_NO_HELLO, "who?"), 0);
+    s_expect_requests(f, 1, PREFETCH, ids, NULL);
+    s_wait_stat(f, LEARNER_STAT_reissues_total, 1);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_batches, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_full_queue, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_weights_and_reissue, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
