@@ -191,7 +191,9 @@ while [ "$(date +%s)" -lt $deadline ]; do
 done
 [ $reached = 1 ] || die "not reached in $TIMEOUT s: $ACTORS actors connected and > $MIN_UPDATES learner updates (last: ${stat:-no answer})"
 printf '%s\n' "$stat" >"$LOGDIR/stat.json"
-$DOCKER exec "$replay" mpo stat tcp://127.0.0.1:5555 2>&1 | sed 's/^/    /' | head -n 45
+# the whole table into a file first: head closing the pipe early would kill mpo stat with SIGPIPE
+$DOCKER exec "$replay" mpo stat tcp://127.0.0.1:5555 > "$LOGDIR/stat.txt" 2>&1 || true
+head -n 80 "$LOGDIR/stat.txt" | sed 's/^/    /'
 
 # ---------------------------------------------------------------- 4. health and Prometheus
 # GET inside the prometheus container (bash's /dev/tcp: the images have no curl)

@@ -230,7 +230,10 @@ static void s_progress(learner_t *self, double now, double t0, double dt, int64_
     s_stats_values(self, v);
     learner_stats_line(line, sizeof line, v);
     log_info("%s", line);
-    double row[RUN_CSV_COLUMNS(RUN_CSV_PROGRESS_LEARNER)] = {now - t0, (double)u, (double)self->version,
+    /* env steps and training returns as the replay server reported them with its last batch */
+    learner_io_progress_t p = learner_io_progress(self->io);
+    double row[RUN_CSV_COLUMNS(RUN_CSV_PROGRESS_LEARNER)] = {(double)p.env_steps, now - t0, (double)u,
+                                                             p.recent_return, (double)self->version,
                                                              (double)self->batches};
     run_csv_row(self->progress, row, sizeof row / sizeof row[0], &self->m);
 }

@@ -62,6 +62,7 @@ struct learner_io_s {
     int w_pending;
     uint64_t stale, rejected, reissues, publications;
     double sample_wait;
+    learner_io_progress_t progress; /* where training stands, from the newest SampleBatch */
 };
 
 static void s_wake(learner_io_t *self) {
@@ -268,6 +269,11 @@ static int s_on_sample(learner_io_t *self, s_slot_t *slot, const Mpo__SampleBatc
             log_warn("refused a sample batch (%s): %s", wire_rejection_name(why), reason);
         return 0;
     }
+    pthread_mutex_lock(&self->mu);
+    self->progress = (learner_io_progress_t){.env_steps = b->env_steps,
+                                             .recent_return = b->recent_return,
+                                             .recent_episodes = b->recent_episodes};
+    pthread_mutex_unlock(&self->mu);
     /* the decoded arrays are the batch: they live in the slot until the update gives it back */
     slot->batch = (transition_batch_t){b->obs, b->action, b->reward, b->done, b->next_obs, (int)b->n};
     batch_queue_push(self->queue, self->cur);
@@ -462,4 +468,11 @@ void learner_io_stats(learner_io_t *self, double *values) {
     s_own_stats(self, values);
     pthread_mutex_unlock(&self->mu);
     values[LEARNER_STAT_batches_ready] = batch_queue_ready(self->queue);
+}
+
+learner_io_progress_t learner_io_progress(learner_io_t *self) {
+    pthread_mutex_lock(&self->mu);
+    learner_io_progress_t p = self->progress;
+    pthread_mutex_unlock(&self->mu);
+    return p;
 }

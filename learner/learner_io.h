@@ -62,6 +62,14 @@ void learner_io_done(learner_io_t *self, int slot);
 void learner_io_publish(learner_io_t *self, const float *params, uint64_t version, uint64_t learner_step);
 /* the newest values of learner/learner_stats.h's table (LEARNER_STAT_COUNT, copied) */
 void learner_io_set_stats(learner_io_t *self, const double *values);
+/* where training stands as the replay server said with its newest sample batch: transitions
+ * stored, and the mean return of its recent episodes (0 with recent_episodes 0: none yet) */
+typedef struct {
+    uint64_t env_steps;
+    double recent_return;
+    uint32_t recent_episodes;
+} learner_io_progress_t;
+learner_io_progress_t learner_io_progress(learner_io_t *self);
 /* the I/O thread's own figures into their slots of values[LEARNER_STAT_COUNT]: batches refused,
  * stale and ready, reissues, publications, seconds waiting on the replay */
 void learner_io_stats(learner_io_t *self, double *values);

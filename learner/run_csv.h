@@ -18,7 +18,9 @@
 /* X(name, format): leading columns of each kind of file, each value a double (counts print with
  * %.0f: the same digits as an integer format up to 2^53) */
 #define RUN_CSV_PROGRESS_SYNC(X) X(env_steps, "%.0f") X(wall_s, "%.3f") X(updates, "%.0f") X(episode_return, "%.4f")
-#define RUN_CSV_PROGRESS_LEARNER(X) X(wall_s, "%.3f") X(updates, "%.0f") X(weights_version, "%.0f") X(batches, "%.0f")
+#define RUN_CSV_PROGRESS_LEARNER(X)                                                                          \
+    X(env_steps, "%.0f") X(wall_s, "%.3f") X(updates, "%.0f") X(episode_return, "%.4f")                      \
+        X(weights_version, "%.0f") X(batches, "%.0f")
 #define RUN_CSV_EVAL(X)                                                                                      \
     X(env_steps, "%.0f") X(wall_s, "%.3f") X(mean_return, "%.4f") X(std_return, "%.4f") X(episodes, "%.0f")
 

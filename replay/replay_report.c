@@ -279,3 +279,11 @@ replay_reply_t *replay_reply_new(const replay_view_t *v, double now) {
     self->msg.stats_reply = &self->reply;
     return self;
 }
+
+double replay_counts_recent_mean(const replay_counts_t *c, uint32_t *n) {
+    double sum = 0;
+    for (size_t i = 0; i < c->returns_count; i++)
+        sum += c->returns[i];
+    *n = (uint32_t)c->returns_count;
+    return c->returns_count ? sum / (double)c->returns_count : 0.0;
+}

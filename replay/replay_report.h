@@ -53,6 +53,8 @@ typedef struct {
     double started;
 } replay_view_t;
 
+/* the mean of the recent-returns ring and, in *n, how many it holds (0 and 0 when empty) */
+double replay_counts_recent_mean(const replay_counts_t *c, uint32_t *n);
 /* one finished episode's return into the recent-returns ring */
 void replay_counts_return(replay_counts_t *c, float episode_return);
 /* sample the insert and sample rates once REPLAY_RATE_PERIOD_S has passed since the last time */

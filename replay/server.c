@@ -122,6 +122,8 @@ static void s_serve_sample(s_server_t *self, const router_rid_t *to, uint64_t re
         log_error("replay: sample batch of %u not served: %s", n, mpo_strerror(rc));
         return;
     }
+    sb.env_steps = replay_buffer_inserted(self->buffer);
+    sb.recent_return = (float)replay_counts_recent_mean(&self->counts, &sb.recent_episodes);
     wire_init_message(&msg);
     msg.body_case = MPO__MESSAGE__BODY_SAMPLE_BATCH;
     msg.sample_batch = &sb;
