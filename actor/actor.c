@@ -375,6 +375,13 @@ static void s_on_weights(actor_t *self) {
         snprintf(reason, sizeof reason, "%zu parameters, the layout needs %zu", w->n_params, net.n_params);
     else if (!(l->min_std > 0) || !isfinite(l->min_std))
         snprintf(reason, sizeof reason, "min_std %g", l->min_std);
+    else
+        for (size_t i = 0; i < w->n_params; i++)
+            if (!isfinite(w->params[i])) { /* a diverged or hostile learner: keep acting with what we have */
+                snprintf(reason, sizeof reason, "weights v%llu: parameter %zu is not finite",
+                         (unsigned long long)w->version, i);
+                break;
+            }
     if (reason[0]) {
         /* a refused version is refused once in the log, not every republication */
         if (self->weights_refused++ % 100 == 0)

@@ -72,6 +72,9 @@
       "rate limiter: transitions the inserts may run ahead of or behind the target ratio")       \
     X(rate_limit_timeout, FLOAT, "60", 0.1, 86400, NULL,                                          \
       "seconds a held insert or sample waits before it is served anyway (counted in stats)")     \
+    X(max_abs_value, FLOAT, "1e6", 0, 3e38, NULL,                                                  \
+      "replay: largest |value| of an observation, action or reward it stores; a batch beyond is "    \
+      "refused (out_of_range); 0: no bound")                                                         \
     X(max_message_bytes, INT, "67108864", 1024, 2147483647, NULL,                                 \
       "largest message any endpoint accepts; larger ones are refused and counted")                \
     X(stats_interval, FLOAT, "10", 0.1, 86400, NULL, "seconds between the replay server's log lines") \

@@ -21,6 +21,7 @@ static const Mpo__ErrorCode s_proto[WIRE_REJECTION_COUNT] = {
     [WIRE_NO_HELLO] = MPO__ERROR_CODE__ERROR_NO_HELLO,
     [WIRE_UNEXPECTED] = MPO__ERROR_CODE__ERROR_UNEXPECTED,
     [WIRE_BAD_VALUE] = MPO__ERROR_CODE__ERROR_BAD_VALUE,
+    [WIRE_OUT_OF_RANGE] = MPO__ERROR_CODE__ERROR_OUT_OF_RANGE,
 };
 
 const char *wire_rejection_name(wire_rejection_t code) {
@@ -336,4 +337,33 @@ wire_rejection_t wire_check_sample_batch(const Mpo__SampleBatch *b, int obs_dim,
                                          size_t reasonlen) {
     return s_check_arrays(b->n, b->n_obs, b->obs, b->n_action, b->action, b->n_reward, b->reward, b->n_done, b->done,
                           b->n_next_obs, b->next_obs, obs_dim, act_dim, reason, reasonlen);
+}
+
+/* the largest |x| of n floats (the arrays are finite: wire_check_transitions ran first) */
+static float s_max_abs(const float *x, size_t n) {
+    float m = 0;
+    for (size_t i = 0; i < n; i++) {
+        float a = x[i] < 0 ? -x[i] : x[i];
+        m = a > m ? a : m;
+    }
+    return m;
+}
+
+wire_rejection_t wire_check_magnitude(const Mpo__TransitionBatch *b, double max_abs, char *reason, size_t reasonlen) {
+    if (!(max_abs > 0))
+        return WIRE_OK;
+    const struct {
+        const char *name;
+        const float *x;
+        size_t n;
+    } arrays[] = {{"obs", b->obs, b->n_obs}, {"next_obs", b->next_obs, b->n_next_obs},
+                  {"action", b->action, b->n_action}, {"reward", b->reward, b->n_reward}};
+    for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++) {
+        float m = s_max_abs(arrays[k].x, arrays[k].n);
+        if (m > max_abs) {
+            snprintf(reason, reasonlen, "%s holds |x| = %g, beyond max_abs_value %g", arrays[k].name, m, max_abs);
+            return WIRE_OUT_OF_RANGE;
+        }
+    }
+    return WIRE_OK;
 }

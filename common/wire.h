@@ -79,6 +79,9 @@ wire_rejection_t wire_check_transitions(const Mpo__TransitionBatch *b, int obs_d
 /* a peer's own stats list (TransitionBatch.stats, SampleRequest.stats): at most WIRE_MAX_STATS
  * figures, names of 1..WIRE_STAT_NAME_MAX-1 bytes of [a-z0-9_], finite values */
 wire_rejection_t wire_check_stats(Mpo__Stat *const *stats, size_t n, char *reason, size_t reasonlen);
+/* every observation, action and reward of a checked batch within [-max_abs, max_abs] (0: no bound):
+ * finite extremes (3e38) pass wire_check_transitions but overflow the learner's products */
+wire_rejection_t wire_check_magnitude(const Mpo__TransitionBatch *b, double max_abs, char *reason, size_t reasonlen);
 wire_rejection_t wire_check_sample_batch(const Mpo__SampleBatch *b, int obs_dim, int act_dim, char *reason,
                                          size_t reasonlen);
 

@@ -55,6 +55,8 @@ typedef struct {
 
     /* the update loop's figures of learner/learner_stats.h (learner_io has the others) */
     uint64_t batches, samples, checkpoints, checkpoint_failures;
+    uint64_t skipped;   /* updates not applied: a loss or gradient was not finite */
+    double skip_logged; /* when the last of their log lines went out */
     double batch_wait, update_rate;
     mpo_metrics_t m;
     run_csv_t *progress;
@@ -75,6 +77,7 @@ static void s_learner_destroy(learner_t **self_p) {
 /* every figure of the stats table, now */
 static void s_stats_values(learner_t *self, double *v) {
     v[LEARNER_STAT_updates_total] = (double)mpo_updates(self->mpo);
+    v[LEARNER_STAT_skipped_updates_total] = (double)self->skipped;
     v[LEARNER_STAT_update_rate] = self->update_rate;
     v[LEARNER_STAT_batches_total] = (double)self->batches;
     v[LEARNER_STAT_samples_total] = (double)self->samples;
@@ -94,6 +97,12 @@ static void s_checkpoint(learner_t *self) {
     const char *dir = self->cfg->checkpoint_dir;
     if (!dir[0])
         return;
+    if (!mpo_params_finite(self->mpo)) { /* never over the last good checkpoint */
+        log_error("checkpoint: not written, the learner's parameters are not finite");
+        self->checkpoint_failures++;
+        self->ckpt_at = mpo_updates(self->mpo);
+        return;
+    }
     char err[512], path[CONFIG_STR_MAX + 32];
     if (run_dir_mkdirs(dir) != 0) {
         log_error("cannot create checkpoint_dir '%s': %s", dir, strerror(errno));
@@ -219,6 +228,10 @@ static void s_publish(learner_t *self, double now) {
     self->last_publish = now;
     if (self->version == 0)
         return; /* nothing learnt yet: the actors' uniform actions are the better policy */
+    if (!mpo_params_finite(self->mpo)) {
+        log_error("weights v%" PRIu64 " not published: the learner's parameters are not finite", self->version);
+        return;
+    }
     learner_io_publish(self->io, mpo_actor_params(self->mpo), self->version, (uint64_t)updates);
 }
 
@@ -281,7 +294,16 @@ int learner_run(const config_t *cfg, volatile int *stop) {
         double now = clock_now();
         self->batch_wait += now - before; /* idle: no batch to learn from */
         if (slot >= 0) {
-            mpo_update(self->mpo, &batch, &self->m);
+            mpo_metrics_t m;
+            if (mpo_update(self->mpo, &batch, &m) == 0) {
+                self->m = m;
+            } else if (self->skipped++ == 0 || now - self->skip_logged >= cfg->log_interval) {
+                /* once per interval: a stream of poisoned batches must not become a stream of lines */
+                log_warn("skipped an update whose loss or gradient is not finite (critic loss %g, policy loss %g; "
+                         "%" PRIu64 " skipped so far): the networks are unchanged",
+                         m.critic_loss, m.policy_loss, self->skipped);
+                self->skip_logged = now;
+            }
             learner_io_done(self->io, slot);
             self->batches++;
             self->samples += (uint64_t)batch.n;

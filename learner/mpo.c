@@ -241,7 +241,9 @@ static double s_dual(const mpo_t *self, int i) { return policy_softplus_d(self->
  *      its batch of states cut in SPLIT_SLICES slices (the bulk of the update's FLOPs);
  *   4. three independent steps: the whole policy step (E-step weights, duals, M-step, Adam) and
  *      critic 1 and critic 2 (forward, loss gradient, backward, sum of squares of the gradient);
- *   5. clipping, Adam and Polyak of each critic with the norm of both.
+ *   5. clipping, Adam and Polyak of each critic with the norm of both, and the policy's Adam steps
+ *      (the actor's with Polyak, the duals'), only when every loss, norm and dual gradient is
+ *      finite.
  * Every random number comes from streams seeded by one draw of the learner's generator per update,
  * one stream per slice of the samples, so they too are the same at any thread count. */
 
@@ -331,11 +333,17 @@ static void s_task_steps(void *ctx, int task) {
         s_policy_step(u->self, u->batch, u->m, u->self->scratch + 2 * u->self->scratch_floats);
 }
 
+static void s_policy_apply(mpo_t *self, const mpo_metrics_t *m);
+
 /* 5. clip, Adam and Polyak of critic k in one pass: nothing reads the target critics after this
- * (they scored their samples in run 3) */
+ * (they scored their samples in run 3); task 2 is the policy's Adam steps */
 static void s_task_critic_adam(void *ctx, int k) {
     s_update_t *u = ctx;
     mpo_t *self = u->self;
+    if (k == 2) {
+        s_policy_apply(self, u->m);
+        return;
+    }
     size_t off = k ? self->q2_off : self->q1_off;
     adam_polyak_step(self->params + off, self->adam_m + off, self->adam_v + off, self->grads + off, u->clip,
                      self->target + off, self->tau, self->n_critic, &self->adam, self->updates + 1);
@@ -459,8 +467,6 @@ static void s_policy_step(mpo_t *self, const transition_batch_t *batch, mpo_metr
     m->policy_loss = s_mstep_gradient(self, self->params, batch, g, scratch, kl_mean, kl_std, alpha_mean, alpha_std);
     s_sigma_metrics(self, m, B);
     m->actor_grad_norm = grad_norm(g, self->n_actor);
-    adam_polyak_step(self->params, self->adam_m, self->adam_v, g, grad_clip_scale(m->actor_grad_norm, self->grad_clip),
-                     self->target, self->tau, self->n_actor, &self->adam, self->updates + 1);
 
     /* KL duals: loss sum_k alpha_k (eps - sg(KL_k)), so dL/dalpha_k = eps - KL_k */
     double am = 0, as = 0, km = 0, ks = 0;
@@ -477,6 +483,14 @@ static void s_policy_step(mpo_t *self, const transition_batch_t *batch, mpo_metr
     m->alpha_stddev = as / A;
     m->kl_mean = km / A;
     m->kl_stddev = ks / A;
+}
+
+/* 5. the policy step's Adam steps, once the whole update is known to be finite: the actor's (with
+ * Polyak of the target actor) and the duals' */
+static void s_policy_apply(mpo_t *self, const mpo_metrics_t *m) {
+    adam_polyak_step(self->params, self->adam_m, self->adam_v, self->grads,
+                     grad_clip_scale(m->actor_grad_norm, self->grad_clip), self->target, self->tau, self->n_actor,
+                     &self->adam, self->updates + 1);
     adam_step(self->duals, self->dual_m, self->dual_v, self->dual_grads, self->n_duals, &self->dual_adam,
               self->updates + 1);
     for (int i = 0; i < self->n_duals; i++)
@@ -484,7 +498,19 @@ static void s_policy_step(mpo_t *self, const transition_batch_t *batch, mpo_metr
             self->duals[i] = DUAL_MIN;
 }
 
-void mpo_update(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *metrics) {
+/* every figure the update's steps use: a NaN or an infinity anywhere (an extreme batch, a
+ * diverged critic) shows in a loss, a gradient norm or a dual's gradient */
+static bool s_update_finite(const mpo_t *self, const mpo_metrics_t *m) {
+    if (!isfinite(m->critic_loss) || !isfinite(m->policy_loss) || !isfinite(m->critic_grad_norm) ||
+        !isfinite(m->actor_grad_norm) || !isfinite(m->q_mean))
+        return false;
+    for (int i = 0; i < self->n_duals; i++)
+        if (!isfinite(self->dual_grads[i]))
+            return false;
+    return true;
+}
+
+int mpo_update(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *metrics) {
     int B = batch->n, S = self->S, A = self->A, N = self->N, M = self->M;
     mpo_metrics_t m;
     memset(&m, 0, sizeof m);
@@ -525,13 +551,28 @@ void mpo_update(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *met
         qm += 0.5 * ((double)q1[b] + q2[b]);
     m.q_mean = qm / B;
 
-    /* 5. one norm for both critics, then each critic's Adam and Polyak */
+    /* 5. one norm for both critics, then each critic's Adam and Polyak and the policy's Adam steps;
+     * none of them when anything is not finite: the networks, targets, moments and duals stay as
+     * they were */
     m.critic_grad_norm = sqrt(u.ss[0] + u.ss[1]);
     u.clip = grad_clip_scale(m.critic_grad_norm, self->grad_clip);
-    pool_run(self->pool, 2, s_task_critic_adam, &u);
-    self->updates++;
     if (metrics)
         *metrics = m;
+    if (!s_update_finite(self, &m))
+        return -MPO_EINVAL;
+    pool_run(self->pool, 3, s_task_critic_adam, &u);
+    self->updates++;
+    return 0;
+}
+
+bool mpo_params_finite(const mpo_t *self) {
+    for (size_t i = 0; i < self->n_params; i++)
+        if (!isfinite(self->params[i]) || !isfinite(self->target[i]))
+            return false;
+    for (int i = 0; i < self->n_duals; i++)
+        if (!isfinite(self->duals[i]))
+            return false;
+    return true;
 }
 
 void mpo_act(mpo_t *self, float *action, const float *obs, int K, bool deterministic, rng_t *rng) {

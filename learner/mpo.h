@@ -87,10 +87,14 @@ void mpo_destroy(mpo_t **self_p);
 
 /* One update on batch (batch->n <= batch_size transitions, policy-space actions). The same bits at
  * any thread count: the work is split into tasks that write disjoint memory, each BLAS call runs on
- * one thread, and every sum is taken in the same order. */
-void mpo_update(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *metrics);
+ * one thread, and every sum is taken in the same order. 0; or -MPO_EINVAL when a loss, a gradient
+ * norm or a dual's gradient is not finite (NaN, infinity: an extreme batch, a diverged critic),
+ * and then nothing is changed, not the networks, the targets, the moments, the duals nor the update
+ * count. metrics (may be NULL) gets the update's figures either way. */
+int mpo_update(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *metrics);
+/* every parameter, target and dual is finite (what may be published or checkpointed) */
+bool mpo_params_finite(const mpo_t *self);
 
-/* Acting with the online actor: K observations -> K policy-space actions. */
 void mpo_act(mpo_t *self, float *action, const float *obs, int K, bool deterministic, rng_t *rng);
 
 const mlp_t *mpo_actor_layout(const mpo_t *self);

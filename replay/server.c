@@ -193,6 +193,8 @@ static void s_on_transitions(s_server_t *self, const router_rid_t *from, const M
         snprintf(reason, sizeof reason, "batch seq 0 (seqs start at 1)");
     }
     if (why == WIRE_OK)
+        why = wire_check_magnitude(b, self->cfg->max_abs_value, reason, sizeof reason);
+    if (why == WIRE_OK)
         why = wire_check_stats(b->stats, b->n_stats, reason, sizeof reason);
     if (why != WIRE_OK) {
         s_reject(self, from, why, reason, 1);

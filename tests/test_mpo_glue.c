@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/config.h"
+#include "common/error.h"
 #include "common/rng.h"
 #include "learner/mpo.h"
 #include "learner/mpo_inspect.h"
@@ -229,12 +230,57 @@ static void test_actor_gradient_finite_differences(void **state) {
     }
 }
 
+/* a batch of finite extremes (an observation of 3e38: the first layer overflows) or NaN is skipped whole:
+ * nothing of the learner changes, and the next sound batch updates as usual */
+static void test_non_finite_update_skipped(void **state) {
+    (void)state;
+    mpo_t *m = s_new(NULL, 0);
+    s_batch_t x;
+    s_batch(&x, 7);
+    assert_int_equal(mpo_update(m, &x.b, NULL), 0);
+    mpo_state_t st = mpo_state(m);
+    size_t bytes = st.n_params * sizeof(float);
+    float *keep = malloc(4 * bytes), kd[64];
+    memcpy(keep, st.params, bytes);
+    memcpy(keep + st.n_params, st.target, bytes);
+    memcpy(keep + 2 * st.n_params, st.adam_m, bytes);
+    memcpy(keep + 3 * st.n_params, st.adam_v, bytes);
+    memcpy(kd, st.duals, st.n_duals * sizeof(float));
+    for (int variant = 0; variant < 2; variant++) {
+        s_batch_t bad;
+        s_batch(&bad, 8);
+        if (variant == 0)
+            bad.obs[5] = 3e38f; /* the first layer overflows */
+        else
+            bad.obs[5] = NAN;
+        mpo_metrics_t mt;
+        assert_int_equal(mpo_update(m, &bad.b, &mt), -MPO_EINVAL);
+        assert_false(isfinite(mt.critic_loss) && isfinite(mt.policy_loss) && isfinite(mt.critic_grad_norm) &&
+                     isfinite(mt.actor_grad_norm));
+        assert_int_equal(mpo_updates(m), 1);
+        assert_memory_equal(st.params, keep, bytes);
+        assert_memory_equal(st.target, keep + st.n_params, bytes);
+        assert_memory_equal(st.adam_m, keep + 2 * st.n_params, bytes);
+        assert_memory_equal(st.adam_v, keep + 3 * st.n_params, bytes);
+        assert_memory_equal(st.duals, kd, st.n_duals * sizeof(float));
+        assert_true(mpo_params_finite(m));
+    }
+    assert_int_equal(mpo_update(m, &x.b, NULL), 0);
+    assert_int_equal(mpo_updates(m), 2);
+    /* and a learner whose parameters are not finite says so */
+    st.params[0] = INFINITY;
+    assert_false(mpo_params_finite(m));
+    free(keep);
+    mpo_destroy(&m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bootstrap_target),
         cmocka_unit_test(test_samples_from_the_right_states),
         cmocka_unit_test(test_duals_move_the_right_way),
         cmocka_unit_test(test_actor_gradient_finite_differences),
+        cmocka_unit_test(test_non_finite_update_skipped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

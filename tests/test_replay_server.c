@@ -407,6 +407,16 @@ static void test_bad_input(void **state) {
     s_send(a, &x.m);
     s_expect_error(a, MPO__ERROR_CODE__ERROR_BAD_VALUE, "nan");
 
+    /* finite extremes beyond max_abs_value (1e6 by default): a reward, then an observation */
+    s_batch(&x, 2, 5, 0);
+    x.rew[2] = 3e38f;
+    s_send(a, &x.m);
+    s_expect_error(a, MPO__ERROR_CODE__ERROR_OUT_OF_RANGE, "reward 3e38");
+    s_batch(&x, 2, 5, 0);
+    x.next[0] = -2e6f;
+    s_send(a, &x.m);
+    s_expect_error(a, MPO__ERROR_CODE__ERROR_OUT_OF_RANGE, "next_obs -2e6");
+
     /* an unexpected body: an Ack sent to the server */
     {
         Mpo__Message m;
@@ -458,6 +468,7 @@ static void test_bad_input(void **state) {
     assert_true(STAT(r, "size") == 5); /* nothing stored */
     assert_true(stats_reply_rejected(r, "malformed") == 3);
     assert_true(stats_reply_rejected(r, "too_large") == 1);
+    assert_true(stats_reply_rejected(r, "out_of_range") == 2);
     assert_true(stats_reply_rejected(r, "wrong_version") == 1);
     assert_true(stats_reply_rejected(r, "wrong_env") == 1);
     assert_true(stats_reply_rejected(r, "wrong_sizes") == 1);
@@ -465,7 +476,7 @@ static void test_bad_input(void **state) {
     assert_true(stats_reply_rejected(r, "bad_lengths") == 1);
     assert_true(stats_reply_rejected(r, "bad_value") == 3);
     assert_true(stats_reply_rejected(r, "unexpected") == 2);
-    assert_true(STAT(r, "rejected_total") == 14);
+    assert_true(STAT(r, "rejected_total") == 16);
     stats_client_destroy(&sc);
 
     /* and the server still serves: a valid batch after all that is stored */
