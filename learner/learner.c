@@ -93,6 +93,17 @@ static void s_stats_values(learner_t *self, double *v) {
     learner_stats_set_metrics(v, &self->m);
 }
 
+/* checkpoint_dir can be made and written: found at start, not after hours of training */
+static int s_check_checkpoint_dir(const char *dir) {
+    if (!dir[0])
+        return 0;
+    if (run_dir_mkdirs(dir) != 0 || access(dir, W_OK) != 0) {
+        log_error("checkpoint_dir '%s' cannot be made or written: %s", dir, strerror(errno));
+        return -MPO_EIO;
+    }
+    return 0;
+}
+
 static void s_checkpoint(learner_t *self) {
     const char *dir = self->cfg->checkpoint_dir;
     if (!dir[0])
@@ -107,6 +118,7 @@ static void s_checkpoint(learner_t *self) {
     if (run_dir_mkdirs(dir) != 0) {
         log_error("cannot create checkpoint_dir '%s': %s", dir, strerror(errno));
         self->checkpoint_failures++;
+        self->ckpt_at = mpo_updates(self->mpo); /* tried again after checkpoint_every more, not every update */
         return;
     }
     snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, dir);
@@ -120,6 +132,7 @@ static void s_checkpoint(learner_t *self) {
         checkpoint_counters_save(dir, &c, self->spec.name, err, sizeof err) != 0) {
         log_error("checkpoint: %s", err);
         self->checkpoint_failures++;
+        self->ckpt_at = mpo_updates(self->mpo);
         return;
     }
     self->ckpt_at = mpo_updates(self->mpo);
@@ -206,7 +219,8 @@ static learner_t *s_learner_new(const config_t *cfg) {
         s_learner_destroy(&self);
         return NULL;
     }
-    if ((cfg->resume[0] && s_resume(self, cfg->resume) != 0) || s_open_progress(self) != 0) {
+    if ((cfg->resume[0] && s_resume(self, cfg->resume) != 0) || s_open_progress(self) != 0 ||
+        s_check_checkpoint_dir(cfg->checkpoint_dir) != 0) {
         s_learner_destroy(&self);
         return NULL;
     }
@@ -327,8 +341,12 @@ int learner_run(const config_t *cfg, volatile int *stop) {
     learner_io_stop(self->io);
     /* always, even with no update since the last one: checkpoint_dir may differ from the resume
      * directory, and `mpo train` evaluates what it finds there */
-    if (rc == 0)
+    if (rc == 0) {
+        uint64_t failed = self->checkpoint_failures;
         s_checkpoint(self);
+        if (self->cfg->checkpoint_dir[0] && self->checkpoint_failures > failed)
+            rc = -MPO_EIO; /* nothing saved: say so with the exit status */
+    }
     s_stats_values(self, v);
     log_info("stopping: %" PRId64 " updates, weights v%" PRIu64 ", %.0f stale and %.0f refused batches",
              mpo_updates(self->mpo), self->version, v[LEARNER_STAT_stale_batches_total],
