@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define CONFIG_ROW(name, type, def, lo, hi, choices, help) \
     {#name, CONFIG_##type, def, lo, hi, choices, help, offsetof(config_t, name)},
@@ -154,6 +155,7 @@ typedef struct {
     char *err;
     size_t errlen;
     int failed;
+    unsigned char seen[N_KEYS]; /* a key set twice in one file is a mistake, not last-wins */
 } s_ini_ctx_t;
 
 /* Debian's inih passes no line number to the handler; ini_parse_file returns the line of the first
@@ -173,17 +175,28 @@ static int s_ini_handler(void *user, const char *section, const char *name, cons
         ctx->failed = 1;
         return 0;
     }
+    size_t k = (size_t)(config_find(name) - s_keys);
+    if (ctx->seen[k]++) {
+        snprintf(ctx->err, ctx->errlen, "key '%s' is set twice in this file", name);
+        ctx->failed = 1;
+        return 0;
+    }
     return 1;
 }
 
 int config_load_file(config_t *self, const char *path, char *err, size_t errlen) {
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "config file '%s' is not a regular file", path);
+        return -MPO_EIO;
+    }
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, errlen, "cannot open config file '%s': %s", path, strerror(errno));
         return -MPO_EIO;
     }
     char reason[512] = "";
-    s_ini_ctx_t ctx = {self, reason, sizeof reason, 0};
+    s_ini_ctx_t ctx = {.config = self, .err = reason, .errlen = sizeof reason};
     int rc = ini_parse_file(f, s_ini_handler, &ctx);
     fclose(f);
     if (ctx.failed) {

@@ -240,6 +240,19 @@ static void test_load_file_errors(void **state) {
     char err[512] = "", path[64], want[96];
     config_defaults(&c);
 
+    /* a key set twice: an error on the second line, not last-wins */
+    s_write_tmp(path, sizeof path, "batch_size = 64\nhidden = 32\n[mpo]\nbatch_size = 128\n");
+    assert_int_equal(config_load_file(&c, path, err, sizeof err), -MPO_EINVAL);
+    snprintf(want, sizeof want, "%s:4:", path);
+    CONTAINS(err, want);
+    CONTAINS(err, "'batch_size' is set twice");
+    unlink(path);
+    config_defaults(&c);
+
+    /* a directory is not a config file */
+    assert_int_equal(config_load_file(&c, "/tmp", err, sizeof err), -MPO_EIO);
+    CONTAINS(err, "not a regular file");
+
     /* unknown key on line 3 */
     s_write_tmp(path, sizeof path, "batch_size = 64\n# x\nlearning_rat = 1e-3\nhidden = 32\n");
     assert_int_equal(config_load_file(&c, path, err, sizeof err), -MPO_EINVAL);
