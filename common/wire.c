@@ -225,8 +225,22 @@ int wire_send_error(void *socket, const void *routing_id, size_t id_len, wire_re
     return wire_send(socket, routing_id, id_len, &msg, ZMQ_DONTWAIT);
 }
 
+/* 1..max-1 bytes of printable ASCII, no space: what may appear in logs, `mpo stat` and /metrics labels */
+static int s_printable(const char *s, size_t max) {
+    size_t n = 0;
+    for (; s && s[n]; n++)
+        if (n + 1 >= max || s[n] < 0x21 || s[n] > 0x7e)
+            return 0;
+    return n > 0;
+}
+
 wire_rejection_t wire_check_hello(const Mpo__Hello *h, const char *env, int obs_dim, int act_dim, char *reason,
                                   size_t reasonlen) {
+    if (!s_printable(h->id, WIRE_ID_MAX)) {
+        /* an id with escape codes would reach a terminal through the log, mpo stat and /metrics */
+        snprintf(reason, reasonlen, "hello with an id that is not 1-%d bytes of printable ASCII", WIRE_ID_MAX - 1);
+        return WIRE_BAD_VALUE;
+    }
     if (h->role == MPO__ROLE__ROLE_STAT)
         return WIRE_OK; /* stats clients need no environment */
     if (h->role != MPO__ROLE__ROLE_ACTOR && h->role != MPO__ROLE__ROLE_LEARNER && h->role != MPO__ROLE__ROLE_EVALUATOR) {
@@ -234,7 +248,8 @@ wire_rejection_t wire_check_hello(const Mpo__Hello *h, const char *env, int obs_
         return WIRE_BAD_VALUE;
     }
     if (!h->env || strcmp(h->env, env) != 0) {
-        snprintf(reason, reasonlen, "environment '%.64s', this server holds '%s'", h->env ? h->env : "", env);
+        snprintf(reason, reasonlen, "environment '%.64s', this server holds '%s'",
+                 s_printable(h->env, 65) ? h->env : "(not printable)", env);
         return WIRE_WRONG_ENV;
     }
     if ((int)h->obs_dim != obs_dim || (int)h->act_dim != act_dim) {

@@ -68,6 +68,7 @@ int wire_send_error(void *socket, const void *routing_id, size_t id_len, wire_re
 #define WIRE_MAX_BATCH 65536    /* transitions in one TransitionBatch or SampleBatch */
 #define WIRE_MAX_EPISODES 4096  /* finished episodes in one TransitionBatch */
 
+#define WIRE_ID_MAX 128        /* bytes of a peer's id, NUL included: printable ASCII only */
 #define WIRE_MAX_STATS 64      /* figures in one stats list a peer reports */
 #define WIRE_STAT_NAME_MAX 64  /* bytes of a figure's name, NUL included */
 

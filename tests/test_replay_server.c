@@ -389,6 +389,10 @@ static void test_bad_input(void **state) {
         s_hello_msg(&m, &h, MPO__ROLE__ROLE_ACTOR, "Pendulum-v1", OBS + 1, ACT, "actor-b");
         s_send(b, &m);
         s_expect_error(b, MPO__ERROR_CODE__ERROR_WRONG_SIZES, "sizes");
+        /* an id with a terminal escape code never reaches a log, mpo stat or /metrics */
+        s_hello_msg(&m, &h, MPO__ROLE__ROLE_ACTOR, "Pendulum-v1", OBS, ACT, "evil\x1b[31m");
+        s_send(b, &m);
+        s_expect_error(b, MPO__ERROR_CODE__ERROR_BAD_VALUE, "escape code in the id");
     }
     /* b never said a valid Hello: its batch is refused */
     s_batch(&x, 1, 5, 0);
@@ -474,9 +478,9 @@ static void test_bad_input(void **state) {
     assert_true(stats_reply_rejected(r, "wrong_sizes") == 1);
     assert_true(stats_reply_rejected(r, "no_hello") == 1);
     assert_true(stats_reply_rejected(r, "bad_lengths") == 1);
-    assert_true(stats_reply_rejected(r, "bad_value") == 3);
+    assert_true(stats_reply_rejected(r, "bad_value") == 4);
     assert_true(stats_reply_rejected(r, "unexpected") == 2);
-    assert_true(STAT(r, "rejected_total") == 16);
+    assert_true(STAT(r, "rejected_total") == 17);
     stats_client_destroy(&sc);
 
     /* and the server still serves: a valid batch after all that is stored */
