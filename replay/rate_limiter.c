@@ -110,3 +110,10 @@ double rate_limiter_held_seconds(const rate_limiter_t *self, rate_limiter_side_t
 double rate_limiter_spi(const rate_limiter_t *self) { return self->spi; }
 double rate_limiter_min_diff(const rate_limiter_t *self) { return self->min_diff; }
 double rate_limiter_max_diff(const rate_limiter_t *self) { return self->max_diff; }
+
+uint64_t rate_limiter_max_item(const rate_limiter_t *self, rate_limiter_side_t side) {
+    if (!(self->spi > 0))
+        return UINT64_MAX;
+    double window = self->max_diff - self->min_diff; /* in samples */
+    return (uint64_t)(side == RATE_LIMITER_INSERT ? window / self->spi : window);
+}

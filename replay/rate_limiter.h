@@ -54,6 +54,10 @@ void rate_limiter_destroy(rate_limiter_t **self_p);
 int rate_limiter_can_insert(const rate_limiter_t *self, uint64_t n, uint64_t size);
 int rate_limiter_can_sample(const rate_limiter_t *self, uint64_t n, uint64_t size);
 
+/* The largest item of a side the window can ever admit (max_diff - min_diff, in that side's
+ * transitions); UINT64_MAX when the limiter is off. An item above it would wait for its timeout
+ * every time: the caller refuses it at once instead. */
+uint64_t rate_limiter_max_item(const rate_limiter_t *self, rate_limiter_side_t side);
 /* Decide about an item of n transitions held since `since` (seconds, caller's clock) at `now`.
  * ALLOW and TIMEOUT count the item (inserts or samples), add now - since to that side's held
  * seconds, and TIMEOUT also counts a timeout. A sample waits without timeout while the table is

@@ -194,6 +194,12 @@ static void s_on_transitions(s_server_t *self, const router_rid_t *from, const M
     }
     if (why == WIRE_OK)
         why = wire_check_magnitude(b, self->cfg->max_abs_value, reason, sizeof reason);
+    uint64_t max_insert = rate_limiter_max_item(self->limiter, RATE_LIMITER_INSERT);
+    if (why == WIRE_OK && b->n > max_insert) { /* it would freeze every actor and the learner until its timeout */
+        snprintf(reason, sizeof reason, "a batch of %u transitions, more than the rate limiter can ever admit (%llu)",
+                 b->n, (unsigned long long)max_insert);
+        why = WIRE_TOO_LARGE;
+    }
     if (why == WIRE_OK)
         why = wire_check_stats(b->stats, b->n_stats, reason, sizeof reason);
     if (why != WIRE_OK) {
@@ -246,6 +252,10 @@ static void s_on_sample_request(s_server_t *self, const router_rid_t *from, cons
     if (q->batch_size < 1 || q->batch_size > WIRE_MAX_BATCH) {
         snprintf(reason, sizeof reason, "batch_size %u (allowed 1..%d)", q->batch_size, WIRE_MAX_BATCH);
         why = WIRE_BAD_VALUE;
+    } else if (q->batch_size > rate_limiter_max_item(self->limiter, RATE_LIMITER_SAMPLE)) {
+        snprintf(reason, sizeof reason, "batch_size %u, more than the rate limiter can ever admit (%llu)",
+                 q->batch_size, (unsigned long long)rate_limiter_max_item(self->limiter, RATE_LIMITER_SAMPLE));
+        why = WIRE_TOO_LARGE;
     } else
         why = wire_check_stats(q->stats, q->n_stats, reason, sizeof reason);
     if (why != WIRE_OK) {

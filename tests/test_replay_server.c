@@ -643,6 +643,35 @@ static void test_rate_limiter_holds_actor(void **state) {
 }
 
 /* no learner: a held batch is stored anyway after rate_limit_timeout, and counted */
+/* a batch or a sample larger than the rate limiter's window could ever admit is refused at once
+ * (too_large) instead of freezing both sides until rate_limit_timeout, every time it is resent */
+static void test_rate_limiter_refuses_what_never_fits(void **state) {
+    fixture_t *f = *state;
+    s_set(&f->cfg, "samples_per_insert", "4");
+    s_set(&f->cfg, "learning_starts", "10");
+    s_set(&f->cfg, "batch_size", "8");
+    s_set(&f->cfg, "rate_limit_tolerance", "4"); /* window 2 * 4 * 4 = 32 samples: inserts of 8 */
+    s_set(&f->cfg, "rate_limit_timeout", "30");
+    s_start(f);
+    void *a = s_client(f), *l = s_client(f);
+    s_hello(a, MPO__ROLE__ROLE_ACTOR, "actor-a");
+    s_hello(l, MPO__ROLE__ROLE_LEARNER, "learner");
+    batch_t x;
+    s_batch(&x, 1, 9, 0);
+    s_send(a, &x.m);
+    s_expect_error(a, MPO__ERROR_CODE__ERROR_TOO_LARGE, "9 transitions > 8");
+    s_sample_request(l, 1, 33);
+    s_expect_error(l, MPO__ERROR_CODE__ERROR_TOO_LARGE, "33 samples > 32");
+    assert_true(s_insert(a, 1, 8, 0) == 8); /* what fits still goes in, seq 1 unspent */
+    const Mpo__StatsReply *r;
+    stats_client_t *sc = s_stats(f, &r);
+    assert_true(stats_reply_rejected(r, "too_large") == 2);
+    assert_true(STAT(r, "pending_inserts") == 0 && STAT(r, "pending_samples") == 0);
+    stats_client_destroy(&sc);
+    zmq_close(a);
+    zmq_close(l);
+}
+
 static void test_rate_limiter_timeout(void **state) {
     fixture_t *f = *state;
     s_set(&f->cfg, "samples_per_insert", "4");
@@ -930,6 +959,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_samples_held_until_learning_starts, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_dedup_and_reconnect, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_holds_actor, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limiter_refuses_what_never_fits, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_timeout, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_window_refused_at_start, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_peer_stats_relayed, s_setup, s_teardown),
