@@ -288,6 +288,39 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
 }
 
 metrics_http_t *metrics_http_new(int port, metrics_http_render_fn render, void *ctx, char *err, size_t errlen) {
+    return metrics_http_new_at(NULL, port, render, ctx, err, errlen);
+}
+
+int metrics_http_bind_host(const char *endpoint, char *host, size_t hostlen) {
+    host[0] = 0;
+    const char *p = endpoint && strncmp(endpoint, "tcp://", 6) == 0 ? endpoint + 6 : NULL;
+    const char *colon = p ? strrchr(p, ':') : NULL;
+    if (!colon || colon == p || (size_t)(colon - p) >= hostlen)
+        return 0;
+    memcpy(host, p, (size_t)(colon - p));
+    host[colon - p] = 0;
+    if (strcmp(host, "*") == 0 || strcmp(host, "0.0.0.0") == 0) {
+        host[0] = 0;
+        return 0;
+    }
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, hostlen, "127.0.0.1");
+    struct in_addr a;
+    if (inet_pton(AF_INET, host, &a) != 1) { /* an interface or host name: every interface, said once */
+        host[0] = 0;
+        return -1;
+    }
+    return 0;
+}
+
+metrics_http_t *metrics_http_new_at(const char *host, int port, metrics_http_render_fn render, void *ctx, char *err,
+                                    size_t errlen) {
+    struct in_addr listen_on = {.s_addr = htonl(INADDR_ANY)};
+    if (host && host[0] && inet_pton(AF_INET, host, &listen_on) != 1) {
+        if (err)
+            snprintf(err, errlen, "metrics endpoint: '%s' is not an IPv4 address", host);
+        return NULL;
+    }
     if (err && errlen)
         err[0] = '\0';
     if (port == 0)
@@ -314,7 +347,7 @@ metrics_http_t *metrics_http_new(int port, metrics_http_render_fn render, void *
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+    addr.sin_addr = listen_on;
     addr.sin_port = htons((uint16_t)(port == METRICS_HTTP_ANY_PORT ? 0 : port));
     /* libmicrohttpd's default sets SO_REUSEADDR (a restart binds at once) but not SO_REUSEPORT (a
      * second process on the same port is refused) */
@@ -323,8 +356,10 @@ metrics_http_t *metrics_http_new(int port, metrics_http_render_fn render, void *
                                     /* the logger first, or libmicrohttpd complains about its place */
                                     MHD_OPTION_EXTERNAL_LOGGER, s_logger, self,
                                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                                    /* idle connections are dropped after 3 s, so a few dozen of them
+                                     * neither lock scrapes out for long nor hold up a shutdown */
                                     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32,
-                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)3,
                                     MHD_OPTION_END);
     if (!self->daemon) {
         if (err)
@@ -413,12 +448,16 @@ unsigned long metrics_http_scrapes(const metrics_http_t *self) {
     return n;
 }
 
-int metrics_http_start(const char *role, int port, metrics_http_render_fn render, void *ctx, metrics_http_t **out,
-                       char *err, size_t errlen) {
-    *out = metrics_http_new(port, render, ctx, err, errlen);
+int metrics_http_start(const char *role, const char *bind_endpoint, int port, metrics_http_render_fn render,
+                       void *ctx, metrics_http_t **out, char *err, size_t errlen) {
+    char host[64];
+    if (metrics_http_bind_host(bind_endpoint, host, sizeof host) != 0 && port != 0)
+        log_warn("%s: metrics on every interface: %s names no IPv4 address to listen on", role, bind_endpoint);
+    err[0] = 0;
+    *out = metrics_http_new_at(host, port, render, ctx, err, errlen);
     if (!*out && err[0])
         return -MPO_ESOCKET;
     if (*out)
-        log_info("%s: metrics on http://*:%d/metrics", role, metrics_http_port(*out));
+        log_info("%s: metrics on http://%s:%d/metrics", role, host[0] ? host : "*", metrics_http_port(*out));
     return 0;
 }

@@ -78,10 +78,18 @@ typedef struct metrics_http_t metrics_http_t;
  * result is NULL with err set to "" (not an error). render may be NULL (publish-only). NULL with a
  * one-line reason in err when the port cannot be listened on. */
 metrics_http_t *metrics_http_new(int port, metrics_http_render_fn render, void *ctx, char *err, size_t errlen);
-/* A role's endpoint: metrics_http_new, then one log line "ROLE: metrics on http://…/metrics".
- * 0 with *out set (NULL when port is 0: off), or -MPO_ESOCKET with a reason in err. */
-int metrics_http_start(const char *role, int port, metrics_http_render_fn render, void *ctx, metrics_http_t **out,
-                       char *err, size_t errlen);
+/* The same, listening on one IPv4 address (NULL or "": every interface) */
+metrics_http_t *metrics_http_new_at(const char *host, int port, metrics_http_render_fn render, void *ctx, char *err,
+                                    size_t errlen);
+/* The address a role's bind endpoint listens on, for its /metrics to listen on the same one:
+ * "tcp://127.0.0.1:5555" -> "127.0.0.1", "tcp://localhost:…" -> "127.0.0.1", a star for the host -> "" (every
+ * interface). 0; -1 with host "" when the endpoint names an interface or host name instead. */
+int metrics_http_bind_host(const char *endpoint, char *host, size_t hostlen);
+/* A role's endpoint on the address its bind endpoint uses (a loopback role gets a loopback
+ * /metrics), then one log line "ROLE: metrics on http://HOST:PORT/metrics". 0 with *out set (NULL
+ * when port is 0: off), or -MPO_ESOCKET with a reason in err. */
+int metrics_http_start(const char *role, const char *bind_endpoint, int port, metrics_http_render_fn render,
+                       void *ctx, metrics_http_t **out, char *err, size_t errlen);
 /* stop the HTTP thread (waits for it), free everything, set *self_p to NULL */
 void metrics_http_destroy(metrics_http_t **self_p);
 /* replace the snapshot with a copy of text[0..len) (thread-safe); 0, or -1 when out of memory

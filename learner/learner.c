@@ -290,8 +290,8 @@ int learner_run(const config_t *cfg, volatile int *stop) {
     s_stats_values(self, v);
     learner_io_set_stats(self->io, v); /* what the first request carries */
     if (learner_io_start(self->io, err, sizeof err) != 0 ||
-        metrics_http_start("learner", (int)cfg->metrics_port, s_render_metrics, self, &self->metrics, err,
-                           sizeof err) != 0) {
+        metrics_http_start("learner", cfg->weights_bind, (int)cfg->metrics_port, s_render_metrics, self,
+                           &self->metrics, err, sizeof err) != 0) {
         log_error("%s", err);
         s_learner_destroy(&self);
         return -1;

@@ -438,7 +438,8 @@ int replay_server_run(const config_t *cfg, volatile int *stop) {
              rate_limiter_max_diff(self->limiter));
     char err[256];
     metrics_http_t *metrics = NULL;
-    rc = metrics_http_start("replay", (int)cfg->metrics_port, s_render_metrics, self, &metrics, err, sizeof err);
+    rc = metrics_http_start("replay", cfg->replay_bind, (int)cfg->metrics_port, s_render_metrics, self, &metrics, err,
+                            sizeof err);
     if (rc != 0) {
         log_error("replay: %s", err);
         s_destroy(&self);

@@ -404,12 +404,36 @@ static void s_print_sample(void) {
     metrics_http_buf_free(&b);
 }
 
+/* /metrics listens where its role does: a loopback role on loopback only */
+static void test_bind_host(void **state) {
+    (void)state;
+    char host[64], err[256];
+    assert_int_equal(metrics_http_bind_host("tcp://127.0.0.1:5555", host, sizeof host), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(metrics_http_bind_host("tcp://localhost:5555", host, sizeof host), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(metrics_http_bind_host("tcp://*:5555", host, sizeof host), 0);
+    assert_string_equal(host, "");
+    assert_int_equal(metrics_http_bind_host("tcp://eth0:5555", host, sizeof host), -1);
+    assert_string_equal(host, "");
+    assert_int_equal(metrics_http_bind_host("ipc:///tmp/x", host, sizeof host), 0);
+    assert_string_equal(host, "");
+    /* on 127.0.0.1 it answers there; an address that is not IPv4 is refused with a reason */
+    metrics_http_t *m = metrics_http_new_at("127.0.0.1", METRICS_HTTP_ANY_PORT, NULL, NULL, err, sizeof err);
+    assert_non_null(m);
+    assert_true(metrics_http_port(m) > 0);
+    metrics_http_destroy(&m);
+    assert_null(metrics_http_new_at("not-an-address", METRICS_HTTP_ANY_PORT, NULL, NULL, err, sizeof err));
+    assert_non_null(strstr(err, "not an IPv4 address"));
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "--print-sample")) {
         s_print_sample();
         return 0;
     }
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bind_host),
         cmocka_unit_test(test_label_escaping),   cmocka_unit_test(test_help_type_values),
         cmocka_unit_test(test_off_and_null),     cmocka_unit_test(test_serve_snapshot),
         cmocka_unit_test(test_port_in_use),      cmocka_unit_test(test_render_callback),
