@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/pool.h"
 #include "learner/mpo_inspect.h"
+#include "learner/mpo_internal.h"
 #include "learner/mpo_loss.h"
 #include "nn/optim.h"
 
@@ -24,47 +25,6 @@
 #define SAMPLE_SLICES 4
 #define SAMPLE_TASKS (SAMPLE_SLICES + 1)
 
-struct mpo_s {
-    int S, A, B, N, M;
-    policy_type_t type;
-    float act_low[ENV_MAX_ACT], act_high[ENV_MAX_ACT];
-    float min_std, gamma, tau, grad_clip;
-    double epsilon, epsilon_mean, epsilon_stddev, epsilon_penalty;
-    adam_config_t adam, dual_adam;
-
-    mlp_t actor, critic;
-    size_t n_actor, n_critic, n_params; /* n_params = n_actor + 2 n_critic */
-    size_t q1_off, q2_off;
-    /* one layout: [actor | critic 1 | critic 2] */
-    float *params, *grads, *adam_m, *adam_v, *target;
-    /* duals: [eta, eta_penalty, alpha_mean (A), alpha_stddev (A)] */
-    int n_duals;
-    float *duals, *dual_grads, *dual_m, *dual_v;
-    int64_t updates;
-    rng_t rng;
-    pool_t *pool;
-
-    /* scratch, sized once for B, N, M */
-    float *xsa;                  /* (B, S+A) [obs | action] */
-    float *tgt_in, *tgt_acts;    /* (2B, S) [next_obs; obs], actor cache of 2B rows */
-    float *mu_t, *sigma_t;       /* (2B, A): first B rows for next_obs, next B for obs */
-    float *eps, *eps_next;       /* (B*N, A), (B*M, A) standard normals */
-    float *u, *a;                /* (B*N, A) E-step samples: pre-squash, policy space */
-    float *u_next, *a_next;      /* (B*M, A) target-policy samples at next_obs */
-    float *q_next, *q_next2;     /* (B*M) their target Q: min, and the second critic's */
-    float *split_scratch;        /* mlp_forward_split's scratch for B states, one per split task */
-    size_t split_scratch_floats;
-    float *q, *q_other;          /* (B*N) the E-step's target Q: min, and the second critic's */
-    float *y;                    /* (B) */
-    float *q1_acts, *q2_acts;    /* online critic caches of B rows */
-    float *dq1, *dq2;            /* (B) */
-    float *w, *w_pen, *cost;     /* (B, N) */
-    float *actor_acts, *dactor;  /* actor cache of B rows; (B, 2A) */
-    float *mu, *sigma, *dmu, *dsigma; /* (B, A) */
-    float *scratch;              /* 2 * max(B rows) * max_width, one per backward task (Q1, Q2, actor) */
-    size_t scratch_floats;
-    float *block;                /* the one allocation every buffer above is a view into */
-};
 
 #define MPO_METRIC_ROW(name, unit, help) {#name, unit, help, offsetof(mpo_metrics_t, name)},
 static const mpo_metric_info_t s_metric_info[] = {MPO_METRICS(MPO_METRIC_ROW)};
@@ -420,13 +380,6 @@ double mpo_actor_loss_grad(mpo_t *self, const float *actor_params, const transit
     return s_mstep_gradient(self, actor_params, batch, grad, self->scratch, km, ks, am, as);
 }
 
-mpo_inspect_t mpo_inspect(const mpo_t *self) {
-    mpo_inspect_t v = {.y = self->y, .eps = self->eps, .u = self->u, .a = self->a, .q = self->q, .w = self->w,
-                       .eps_next = self->eps_next, .u_next = self->u_next, .a_next = self->a_next,
-                       .mu_t = self->mu_t, .sigma_t = self->sigma_t, .n_samples = self->N,
-                       .critic_samples = self->M, .gamma_n = self->gamma};
-    return v;
-}
 
 /* 4. The policy step: E-step weights, temperature dual, decoupled M-step and its duals */
 static void s_policy_step(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *m, float *scratch) {
@@ -582,50 +535,4 @@ void mpo_act(mpo_t *self, float *action, const float *obs, int K, bool determini
         policy_act(action + (size_t)i * self->A, &self->actor, self->params, obs + (size_t)i * self->S, k,
                    self->type, self->min_std, deterministic, rng, self->actor_acts);
     }
-}
-
-const mlp_t *mpo_actor_layout(const mpo_t *self) { return &self->actor; }
-const float *mpo_actor_params(const mpo_t *self) { return self->params; }
-size_t mpo_actor_floats(const mpo_t *self) { return self->n_actor; }
-int64_t mpo_updates(const mpo_t *self) { return self->updates; }
-int mpo_threads(const mpo_t *self) { return pool_threads(self->pool); }
-
-mpo_state_t mpo_state(mpo_t *self) {
-    mpo_state_t st = {.obs_dim = self->S,
-                      .act_dim = self->A,
-                      .hidden = self->actor.sizes[1],
-                      .layers = self->actor.n_layers - 1,
-                      .policy = self->type,
-                      .n_params = self->n_params,
-                      .n_duals = (size_t)self->n_duals,
-                      .params = self->params,
-                      .target = self->target,
-                      .adam_m = self->adam_m,
-                      .adam_v = self->adam_v,
-                      .duals = self->duals,
-                      .dual_m = self->dual_m,
-                      .dual_v = self->dual_v,
-                      .updates = &self->updates,
-                      .rng = &self->rng};
-    return st;
-}
-
-static double s_split_flops(const mlp_t *c, int S_rows, int R, int state_dim) {
-    int H = c->sizes[1], rows = S_rows * R;
-    return 2.0 * S_rows * state_dim * H + 2.0 * rows * (c->sizes[0] - state_dim) * H +
-           mlp_forward_flops(c, rows) - 2.0 * rows * c->sizes[0] * H;
-}
-
-/* backward: dW equals the forward's products; dinp of every layer but the first */
-static double s_backward_flops(const mlp_t *n, int B) {
-    return 2.0 * mlp_forward_flops(n, B) - 2.0 * B * n->sizes[0] * n->sizes[1];
-}
-
-double mpo_flops_per_update(const mpo_t *self, int B) {
-    double f = mlp_forward_flops(&self->actor, 2 * B);                  /* target actor on s', s */
-    f += 2 * s_split_flops(&self->critic, B, self->M, self->S);         /* target critics, y */
-    f += 2 * (mlp_forward_flops(&self->critic, B) + s_backward_flops(&self->critic, B)); /* online critics */
-    f += 2 * s_split_flops(&self->critic, B, self->N, self->S);         /* E-step */
-    f += mlp_forward_flops(&self->actor, B) + s_backward_flops(&self->actor, B); /* M-step */
-    return f;
 }
