@@ -484,7 +484,8 @@ int mpo_update(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *metr
     for (int i = 0; i < B * M; i++)
         self->q_next[i] = self->q_next[i] < self->q_next2[i] ? self->q_next[i] : self->q_next2[i];
 
-    /* y = r + gamma (1 - d) mean_j min Q'(s', a'_j); the critics' input [obs | action] */
+    /* y = r + gamma^n (1 - d) mean_j min Q'(s', a'_j) (self->gamma holds gamma^n_step); the critics'
+     * input [obs | action] */
     for (int b = 0; b < B; b++) {
         double mean = 0;
         for (int j = 0; j < M; j++)
