@@ -642,7 +642,6 @@ static void test_rate_limiter_holds_actor(void **state) {
     assert_int_equal(f->rc, 0);
 }
 
-/* no learner: a held batch is stored anyway after rate_limit_timeout, and counted */
 /* a batch or a sample larger than the rate limiter's window could ever admit is refused at once
  * (too_large) instead of freezing both sides until rate_limit_timeout, every time it is resent */
 static void test_rate_limiter_refuses_what_never_fits(void **state) {
@@ -670,8 +669,11 @@ static void test_rate_limiter_refuses_what_never_fits(void **state) {
     stats_client_destroy(&sc);
     zmq_close(a);
     zmq_close(l);
+    assert_true(s_stop(f) < 1.0);
+    assert_int_equal(f->rc, 0);
 }
 
+/* no learner: a held batch is stored anyway after rate_limit_timeout, and counted */
 static void test_rate_limiter_timeout(void **state) {
     fixture_t *f = *state;
     s_set(&f->cfg, "samples_per_insert", "4");
