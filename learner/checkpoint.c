@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 #include "common/error.h"
 
 #define CKPT_MAGIC 0x54504b434f504dULL /* "MPOCKPT" */
-#define CKPT_VERSION 1
+#define CKPT_VERSION 2 /* 2: a checksum after the data; 1 (none) is still read */
 
 /* The file's first bytes, as the struct lies in memory (padding zeroed): files move between
  * machines of one architecture, not across them. */
@@ -24,8 +25,18 @@ typedef struct {
 } s_header_t;
 
 /* after the header: params, target, adam_m, adam_v (n_params each), then duals, dual_m, dual_v
- * (n_duals each) */
+ * (n_duals each), then (version 2) the FNV-1a 64 hash of everything before it; nothing after */
 #define S_N_BUFS 7
+
+#define S_FNV_OFFSET 0xcbf29ce484222325ULL
+#define S_FNV_PRIME 0x100000001b3ULL
+
+static uint64_t s_fnv(uint64_t h, const void *data, size_t n) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * S_FNV_PRIME;
+    return h;
+}
 
 static void s_views(const mpo_state_t *st, float *bufs[S_N_BUFS], size_t counts[S_N_BUFS]) {
     float *b[S_N_BUFS] = {st->params, st->target, st->adam_m, st->adam_v, st->duals, st->dual_m, st->dual_v};
@@ -79,8 +90,12 @@ int checkpoint_save(mpo_t *mpo, const char *path, char *err, size_t errlen) {
     size_t counts[S_N_BUFS];
     s_views(&st, bufs, counts);
     int ok = fwrite(&h, sizeof h, 1, f) == 1;
-    for (int i = 0; i < S_N_BUFS; i++)
+    uint64_t sum = s_fnv(S_FNV_OFFSET, &h, sizeof h);
+    for (int i = 0; i < S_N_BUFS; i++) {
         ok = ok && fwrite(bufs[i], sizeof(float), counts[i], f) == counts[i];
+        sum = s_fnv(sum, bufs[i], counts[i] * sizeof(float));
+    }
+    ok = ok && fwrite(&sum, sizeof sum, 1, f) == 1;
     return s_commit(f, ok, tmp, path, "checkpoint ", err, errlen);
 }
 
@@ -98,7 +113,7 @@ int checkpoint_load(mpo_t *mpo, const char *path, char *err, size_t errlen) {
         fclose(f);
         return -MPO_EFORMAT;
     }
-    if (h.version != CKPT_VERSION || h.obs_dim != mine.obs_dim || h.act_dim != mine.act_dim ||
+    if ((h.version != CKPT_VERSION && h.version != 1) || h.obs_dim != mine.obs_dim || h.act_dim != mine.act_dim ||
         h.hidden != mine.hidden || h.layers != mine.layers || h.policy != mine.policy || h.n_params != mine.n_params) {
         snprintf(err, errlen,
                  "checkpoint '%s' is for obs %u act %u hidden %u layers %u policy %s (format %u); this learner is obs "
@@ -116,11 +131,30 @@ int checkpoint_load(mpo_t *mpo, const char *path, char *err, size_t errlen) {
         total += counts[i];
     float *data = malloc(total * sizeof(float));
     int ok = data && fread(data, sizeof(float), total, f) == total;
+    uint64_t stored = 0, sum = s_fnv(S_FNV_OFFSET, &h, sizeof h);
+    if (ok && h.version >= 2)
+        ok = fread(&stored, sizeof stored, 1, f) == 1;
+    int trailing = ok && fgetc(f) != EOF;
     fclose(f);
     if (!ok) {
         snprintf(err, errlen, data ? "checkpoint '%s' is truncated" : "out of memory reading checkpoint '%s'", path);
         free(data);
         return data ? -MPO_EFORMAT : -MPO_ENOMEM;
+    }
+    /* what a flipped byte, appended junk, NaN weights or a negative count would otherwise load */
+    const char *bad = trailing                     ? "has bytes after its end"
+                      : h.n_duals != mine.n_duals ? "has other duals"
+                      : h.updates < 0             ? "has a negative update count"
+                                                  : NULL;
+    if (!bad && h.version >= 2 && s_fnv(sum, data, total * sizeof(float)) != stored)
+        bad = "fails its checksum (damaged)";
+    for (size_t i = 0; !bad && i < total; i++)
+        if (!isfinite(data[i]))
+            bad = "holds a value that is not finite";
+    if (bad) {
+        snprintf(err, errlen, "checkpoint '%s' %s; not loaded", path, bad);
+        free(data);
+        return -MPO_EFORMAT;
     }
     const float *at = data;
     for (int i = 0; i < S_N_BUFS; i++) {

@@ -229,6 +229,68 @@ static void test_refusals(void **state) {
     mpo_destroy(&gauss);
 }
 
+/* what loaded silently before: a flipped byte, appended junk, NaN weights and a negative update
+ * count are each refused, and the learner is left as it was */
+static void test_damage_refused(void **state) {
+    (void)state;
+    char path[128], junk[128], err[512];
+    s_path(path, sizeof path, CHECKPOINT_FILE);
+    s_path(junk, sizeof junk, "junk");
+    mpo_t *saved = s_new(16, "squashed"), *fresh = s_new(16, "squashed"), *ref = s_new(16, "squashed");
+    s_train(saved, 2, 1);
+    assert_int_equal(checkpoint_save(saved, path, err, sizeof err), 0);
+    long size = s_file_size(path);
+    unsigned char *bytes = malloc((size_t)size);
+    FILE *f = fopen(path, "rb");
+    assert_int_equal(fread(bytes, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    /* each damaged copy into `junk`: which byte, or appended bytes */
+    const struct {
+        long at;      /* byte to flip; -1: append instead */
+        const char *why;
+    } cases[] = {{size / 2, "checksum"}, {size - 20, "checksum"}, {-1, "bytes after its end"}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        f = fopen(junk, "wb");
+        if (cases[c].at >= 0) {
+            bytes[cases[c].at] ^= 0x10;
+            fwrite(bytes, 1, (size_t)size, f);
+            bytes[cases[c].at] ^= 0x10;
+        } else {
+            fwrite(bytes, 1, (size_t)size, f);
+            fputs("junk", f);
+        }
+        fclose(f);
+        err[0] = 0;
+        assert_int_equal(checkpoint_load(fresh, junk, err, sizeof err), -MPO_EFORMAT);
+        if (!strstr(err, cases[c].why))
+            fail_msg("case %zu: '%s' does not say '%s'", c, err, cases[c].why);
+        s_assert_same_state(fresh, ref);
+    }
+    /* NaN weights, written with a valid checksum: refused for the value */
+    mpo_state_t st = mpo_state(saved);
+    float keep = st.params[3];
+    st.params[3] = NAN;
+    assert_int_equal(checkpoint_save(saved, junk, err, sizeof err), 0);
+    st.params[3] = keep;
+    assert_int_equal(checkpoint_load(fresh, junk, err, sizeof err), -MPO_EFORMAT);
+    assert_non_null(strstr(err, "not finite"));
+    /* a negative update count, likewise */
+    int64_t updates = *st.updates;
+    *st.updates = -5;
+    assert_int_equal(checkpoint_save(saved, junk, err, sizeof err), 0);
+    *st.updates = updates;
+    assert_int_equal(checkpoint_load(fresh, junk, err, sizeof err), -MPO_EFORMAT);
+    assert_non_null(strstr(err, "negative"));
+    s_assert_same_state(fresh, ref);
+    /* and the good one loads */
+    assert_int_equal(checkpoint_load(fresh, path, err, sizeof err), 0);
+    s_assert_same_state(fresh, saved);
+    free(bytes);
+    mpo_destroy(&fresh);
+    mpo_destroy(&ref);
+    mpo_destroy(&saved);
+}
+
 /* a write that cannot happen leaves what was there */
 static void test_failed_save_keeps_old(void **state) {
     (void)state;
@@ -274,6 +336,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_damage_refused),
         cmocka_unit_test(test_failed_save_keeps_old),
         cmocka_unit_test(test_counters_round_trip),
     };
