@@ -244,8 +244,9 @@ static void s_send_weights(learner_io_t *self) {
         log_warn("publishing weights: %s", zmq_strerror(zmq_errno()));
 }
 
-/* A SampleBatch in the current slot: keep the pipeline full, check it, queue it. 1 when queued. */
-static int s_on_sample(learner_io_t *self, s_slot_t *slot, const Mpo__SampleBatch *b) {
+/* A SampleBatch in the current slot: keep the pipeline full, check it, queue it. A batch not queued
+ * stays in the slot's decoder until the next message replaces it. */
+static void s_on_sample(learner_io_t *self, s_slot_t *slot, const Mpo__SampleBatch *b) {
     char reason[256];
     int found = -1;
     for (int i = 0; i < self->n_in_flight; i++)
@@ -267,7 +268,7 @@ static int s_on_sample(learner_io_t *self, s_slot_t *slot, const Mpo__SampleBatc
         pthread_mutex_unlock(&self->mu);
         if (n % 100 == 0)
             log_warn("refused a sample batch (%s): %s", wire_rejection_name(why), reason);
-        return 0;
+        return;
     }
     pthread_mutex_lock(&self->mu);
     self->progress = (learner_io_progress_t){.env_steps = b->env_steps,
@@ -278,7 +279,6 @@ static int s_on_sample(learner_io_t *self, s_slot_t *slot, const Mpo__SampleBatc
     slot->batch = (transition_batch_t){b->obs, b->action, b->reward, b->done, b->next_obs, (int)b->n};
     batch_queue_push(self->queue, self->cur);
     self->cur = -1;
-    return 1;
 }
 
 /* Take one message from the DEALER into the current slot. 0 when none was waiting. */
@@ -301,10 +301,9 @@ static int s_receive(learner_io_t *self) {
         log_warn("dropped a message from the replay server: %s", reason);
         return 1;
     }
-    int queued = 0;
     switch (msg->body_case) {
     case MPO__MESSAGE__BODY_SAMPLE_BATCH:
-        queued = s_on_sample(self, slot, msg->sample_batch);
+        s_on_sample(self, slot, msg->sample_batch);
         break;
     case MPO__MESSAGE__BODY_ACK:
         break; /* the hello's answer */
@@ -320,7 +319,6 @@ static int s_receive(learner_io_t *self) {
     default:
         log_warn("unexpected message %d from the replay server", (int)msg->body_case);
     }
-    (void)queued; /* a message not queued stays in the slot's decoder until the next one replaces it */
     return 1;
 }
 
