@@ -34,6 +34,8 @@
       "random-action steps before learning; the replay's minimum size")                            \
     X(gamma, FLOAT, "0.99", 0, 1, NULL, "discount")                                                \
     X(tau, FLOAT, "0.005", 0, 1, NULL, "Polyak rate of the target networks")                       \
+    X(target_update_period, INT, "0", 0, 1e9, NULL,                                                \
+      "copy the networks to the targets every this many updates instead of Polyak; 0: Polyak")     \
     X(n_step, INT, "1", 1, 64, NULL,                                                               \
       "steps per transition: rewards summed with discount over n steps, bootstrap with gamma^n")   \
     X(n_action_samples, INT, "20", 1, 4096, NULL, "E-step action samples per state (N)")          \

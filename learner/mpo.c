@@ -129,7 +129,8 @@ mpo_t *mpo_new(const mpo_params_t *p, char *err, size_t errlen) {
     self->min_std = (float)p->min_std;
     /* the discount of the bootstrap: transitions of n steps carry their own discounted reward sum */
     self->gamma = (float)pow(p->gamma, p->n_step > 1 ? p->n_step : 1);
-    self->tau = (float)p->tau;
+    self->target_update_period = p->target_update_period > 0 ? p->target_update_period : 0;
+    self->tau = self->target_update_period ? 0.0f : (float)p->tau;
     self->grad_clip = (float)p->grad_clip;
     self->epsilon = p->epsilon;
     self->epsilon_mean = p->epsilon_mean;
@@ -516,6 +517,9 @@ int mpo_update(mpo_t *self, const transition_batch_t *batch, mpo_metrics_t *metr
         return -MPO_EINVAL;
     pool_run(self->pool, 3, s_task_critic_adam, &u);
     self->updates++;
+    /* Acme's alternative to Polyak: the E-step samples from a target that is at most a period old */
+    if (self->target_update_period && self->updates % self->target_update_period == 0)
+        memcpy(self->target, self->params, self->n_params * sizeof(float));
     return 0;
 }
 

@@ -64,6 +64,7 @@ typedef struct {
     double epsilon, epsilon_mean, epsilon_stddev, epsilon_penalty;
     double init_log_temperature, init_log_alpha_mean, init_log_alpha_stddev; /* free parameters */
     double gamma, tau, grad_clip;
+    int target_update_period; /* > 0: hard copies to the targets this often, tau unused; 0: Polyak */
     int n_samples;      /* N: E-step action samples per state */
     int critic_samples; /* M: target-policy samples per next state */
     int batch_size;     /* the most transitions one update takes (scratch is sized for it) */

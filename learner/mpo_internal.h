@@ -20,6 +20,7 @@ struct mpo_s {
     policy_type_t type;
     float act_low[ENV_MAX_ACT], act_high[ENV_MAX_ACT];
     float min_std, gamma, tau, grad_clip;
+    int target_update_period; /* > 0: the targets are copies, refreshed this often (tau is 0) */
     double epsilon, epsilon_mean, epsilon_stddev, epsilon_penalty;
     adam_config_t adam, dual_adam;
 

@@ -33,6 +33,7 @@ int mpo_params_from_config(const config_t *cfg, const env_spec_t *spec, mpo_para
     out->init_log_alpha_stddev = cfg->init_log_alpha_stddev;
     out->gamma = cfg->gamma;
     out->tau = cfg->tau;
+    out->target_update_period = (int)cfg->target_update_period;
     out->grad_clip = cfg->grad_clip;
     out->n_samples = (int)cfg->n_action_samples;
     out->critic_samples = (int)cfg->critic_action_samples;

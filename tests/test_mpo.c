@@ -294,6 +294,39 @@ static void test_targets_move_by_tau(void **state) {
     CLOSE(km_seen[2], 0.0, 1e-10);
 }
 
+/* target_update_period 3 (tau given but unused): the targets stay at the initial networks for two
+ * updates (the second update's KLs are online p1 against p0), then are copies of the networks
+ * after the third (the fourth update's KLs are 0) */
+static void test_target_hard_copies(void **state) {
+    (void)state;
+    config_t c;
+    const char *extra[] = {"target_update_period=3", "tau=0.25", "learning_rate=3e-3"};
+    s_config(&c, extra, 3);
+    mpo_t *m = s_new(&c, &s_spec);
+    size_t na = mpo_actor_floats(m);
+    float *p0 = malloc(na * sizeof(float)), *p1 = malloc(na * sizeof(float));
+    assert_non_null(p0), assert_non_null(p1);
+    memcpy(p0, mpo_actor_params(m), na * sizeof(float));
+    batch_t bt;
+    s_batch(&bt, S_DIM, A_DIM, 3);
+    mpo_metrics_t mt;
+    assert_int_equal(mpo_update(m, &bt.b, &mt), 0);
+    memcpy(p1, mpo_actor_params(m), na * sizeof(float));
+    assert_int_equal(mpo_update(m, &bt.b, &mt), 0);
+    double km, ks;
+    s_kls(&km, &ks, mpo_actor_layout(m), p1, p0, bt.obs, (float)c.min_std);
+    assert_true(km > 1e-8);
+    CLOSE(mt.kl_mean, km, 1e-3 * km + 1e-10);
+    CLOSE(mt.kl_stddev, ks, 1e-3 * ks + 1e-10);
+    assert_int_equal(mpo_update(m, &bt.b, &mt), 0);
+    assert_true(mt.kl_mean > 1e-8); /* the third update still measured against p0 */
+    assert_int_equal(mpo_update(m, &bt.b, &mt), 0);
+    CLOSE(mt.kl_mean, 0.0, 1e-10);
+    CLOSE(mt.kl_stddev, 0.0, 1e-10);
+    free(p0), free(p1);
+    mpo_destroy(&m);
+}
+
 /* same seed, same batches: bit-identical parameters and metrics; another seed differs */
 static void test_determinism(void **state) {
     (void)state;
@@ -608,6 +641,7 @@ int main(void) {
         cmocka_unit_test(test_params_and_bad_sizes),
         cmocka_unit_test(test_update_changes_params),
         cmocka_unit_test(test_targets_move_by_tau),
+        cmocka_unit_test(test_target_hard_copies),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_critic_regression),
         cmocka_unit_test(test_gaussian_policy),
