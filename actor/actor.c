@@ -34,14 +34,19 @@
 #define RESYNC_MIN_GAP_S 1.0
 /* messages queued per socket before ZeroMQ refuses more (a send then waits for the next flush) */
 #define ACTOR_HWM 1000
+/* how often an actor whose id another live process holds asks again */
+#define ID_RETRY_S 5.0
+/* the DEALER's connection events (a new connection after a lost one is a restarted server) */
+#define MONITOR_ENDPOINT "inproc://actor-dealer-monitor"
 
 typedef struct {
     const config_t *cfg;
     char id[CONFIG_STR_MAX];
+    uint64_t incarnation; /* this process, in every Hello: the server dedups by (id, incarnation, seq) */
     const env_spec_t *spec;
     int S, A, K;
 
-    void *ctx, *dealer, *sub;
+    void *ctx, *dealer, *sub, *monitor;
     vec_env_t *venv;
     nstep_t *nstep;       /* one-step transitions into n_step ones */
     float *rows;          /* what one step emits: nstep_max_out transitions */
@@ -61,6 +66,9 @@ typedef struct {
     /* the replay server as we last heard it */
     double now, started, last_resync;
     bool hello_acked;
+    bool connected_once;  /* the DEALER has had a connection: the next one is a reconnection */
+    bool id_refused;      /* another live process holds our id: ask again at id_retry_at */
+    double id_retry_at;
     bool learning_started;
     uint64_t replay_size;
     uint64_t resyncs, weights_refused;
@@ -100,6 +108,7 @@ static void s_actor_destroy(actor_t **self_p) {
     actor_t *self = *self_p;
     if (!self)
         return;
+    sock_close(&self->monitor);
     sock_close(&self->dealer);
     sock_close(&self->sub);
     if (self->ctx)
@@ -130,6 +139,7 @@ static int s_actor_new(const config_t *cfg, actor_t **out) {
     }
     self->cfg = cfg;
     s_make_id(self->id, sizeof self->id, cfg->actor_id);
+    self->incarnation = wire_incarnation();
     self->spec = ops->spec;
     self->S = ops->spec->obs_dim;
     self->A = ops->spec->act_dim;
@@ -175,10 +185,25 @@ static int s_actor_new(const config_t *cfg, actor_t **out) {
                                    {ZMQ_CONFLATE, 1, NULL},
                                    {ZMQ_SUBSCRIBE, 0, ""},
                                    SOCK_OPTS_END};
-    self->dealer = sock_open(self->ctx, ZMQ_DEALER, "actor: DEALER to the replay server", dealer_opts, NULL,
-                             cfg->replay_endpoint, err, sizeof err);
+    /* connected after its monitor starts, so that no connection event is missed */
+    self->dealer = sock_open(self->ctx, ZMQ_DEALER, "actor: DEALER to the replay server", dealer_opts, NULL, NULL,
+                             err, sizeof err);
     if (!self->dealer)
         goto fail;
+    if (zmq_socket_monitor(self->dealer, MONITOR_ENDPOINT, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+        snprintf(err, sizeof err, "actor: cannot monitor the DEALER: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    const sock_opt_t monitor_opts[] = {{ZMQ_LINGER, 0, NULL}, SOCK_OPTS_END};
+    self->monitor = sock_open(self->ctx, ZMQ_PAIR, "actor: DEALER monitor", monitor_opts, NULL, MONITOR_ENDPOINT,
+                              err, sizeof err);
+    if (!self->monitor)
+        goto fail;
+    if (zmq_connect(self->dealer, cfg->replay_endpoint) != 0) {
+        snprintf(err, sizeof err, "actor: DEALER to the replay server: cannot connect %s: %s", cfg->replay_endpoint,
+                 zmq_strerror(zmq_errno()));
+        goto fail;
+    }
     self->sub = sock_open(self->ctx, ZMQ_SUB, "actor: SUB for weights", sub_opts, NULL, cfg->weights_endpoint, err,
                           sizeof err);
     if (!self->sub)
@@ -237,7 +262,8 @@ static void s_sample_rates(actor_t *self) {
 }
 
 static int s_send_hello(actor_t *self) {
-    return wire_send_hello(self->dealer, MPO__ROLE__ROLE_ACTOR, self->spec->name, self->S, self->A, self->id);
+    return wire_send_hello(self->dealer, MPO__ROLE__ROLE_ACTOR, self->spec->name, self->S, self->A, self->id,
+                           self->incarnation);
 }
 
 /* outbox_send_fn: one batch as a TransitionBatch, with our stats list at most once an interval */
@@ -300,8 +326,12 @@ static void s_resync(actor_t *self, const char *why) {
 static void s_on_ack(actor_t *self, const Mpo__Ack *ack) {
     self->replay_size = ack->size;
     self->learning_started = ack->learning_started;
-    if (ack->seq == 0)
+    if (ack->seq == 0) {
+        if (self->id_refused)
+            log_info("the replay server took our id %s: this process holds it now", self->id);
         self->hello_acked = true;
+        self->id_refused = false;
+    }
     else
         outbox_ack(self->outbox, ack->seq, self->now); /* 0: a duplicate from a resend, nothing to do */
 }
@@ -323,8 +353,15 @@ static int s_on_replay(actor_t *self) {
     } else if (msg->body_case == MPO__MESSAGE__BODY_ERROR) {
         Mpo__ErrorCode code = msg->error->code;
         const char *r = msg->error->reason ? msg->error->reason : "";
-        if (code == MPO__ERROR_CODE__ERROR_NO_HELLO) {
-            if (self->now - self->last_resync >= RESYNC_MIN_GAP_S)
+        if (code == MPO__ERROR_CODE__ERROR_ID_IN_USE) {
+            if (!self->id_refused)
+                log_warn("the replay server refuses us for now: %s; asking again every %.0f s", r, ID_RETRY_S);
+            self->id_refused = true;
+            self->hello_acked = false;
+            self->id_retry_at = self->now + ID_RETRY_S;
+        } else if (code == MPO__ERROR_CODE__ERROR_NO_HELLO) {
+            /* while our id is refused, every resent batch is unknown: expected, not a restart */
+            if (!self->id_refused && self->now - self->last_resync >= RESYNC_MIN_GAP_S)
                 s_resync(self, "the replay server does not know us (restarted?)");
         } else if (code == MPO__ERROR_CODE__ERROR_WRONG_ENV || code == MPO__ERROR_CODE__ERROR_WRONG_SIZES ||
                    code == MPO__ERROR_CODE__ERROR_WRONG_VERSION) {
@@ -446,6 +483,31 @@ static void s_progress(actor_t *self) {
              v[ACTOR_STAT_replay_connected] ? "" : " | waiting for the replay server");
 }
 
+/* A connection event of the DEALER: two frames, [u16 event, u32 value] and the endpoint. A new
+ * connection after a lost one is most likely a restarted server, which knows neither us nor our
+ * batches in flight: resync at once instead of after ack_timeout. */
+static void s_on_monitor(actor_t *self) {
+    zmq_msg_t ev;
+    zmq_msg_init(&ev);
+    if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&ev);
+        return;
+    }
+    uint16_t event = 0;
+    if (zmq_msg_size(&ev) >= sizeof event)
+        memcpy(&event, zmq_msg_data(&ev), sizeof event);
+    while (zmq_msg_more(&ev) && zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) >= 0)
+        ; /* the endpoint frame */
+    zmq_msg_close(&ev);
+    if (event == ZMQ_EVENT_DISCONNECTED)
+        log_info("lost the connection to the replay server at %s", self->cfg->replay_endpoint);
+    else if (event == ZMQ_EVENT_CONNECTED) {
+        if (self->connected_once)
+            s_resync(self, "connected to the replay server again");
+        self->connected_once = true;
+    }
+}
+
 int actor_run(const config_t *cfg, volatile int *stop) {
     actor_t *self = NULL;
     int rc = s_actor_new(cfg, &self);
@@ -459,12 +521,13 @@ int actor_run(const config_t *cfg, volatile int *stop) {
     self->stats_sent_t = now - ACTOR_STATS_INTERVAL; /* the first batch carries the figures */
     double last_hello = now, last_log = now;
     s_send_hello(self);
-    zmq_pollitem_t items[2] = {{self->dealer, 0, ZMQ_POLLIN, 0}, {self->sub, 0, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[3] = {
+        {self->dealer, 0, ZMQ_POLLIN, 0}, {self->sub, 0, ZMQ_POLLIN, 0}, {self->monitor, 0, ZMQ_POLLIN, 0}};
     while (!*stop) {
         /* stepping: just look; out of credit: sleep on the sockets until an ack, a timeout or a
          * stop (100 ms bounds the latency of a signal) */
         long timeout_ms = outbox_can_step(self->outbox) ? 0 : 100;
-        if (zmq_poll(items, 2, timeout_ms) < 0) {
+        if (zmq_poll(items, 3, timeout_ms) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             log_error("poll: %s", zmq_strerror(zmq_errno()));
@@ -482,9 +545,18 @@ int actor_run(const config_t *cfg, volatile int *stop) {
         }
         if (items[1].revents & ZMQ_POLLIN)
             s_on_weights(self);
+        if (items[2].revents & ZMQ_POLLIN)
+            s_on_monitor(self);
         outbox_counts_t oc;
         outbox_counts(self->outbox, &oc);
-        if (outbox_overdue(self->outbox, now, cfg->ack_timeout))
+        if (self->id_refused) {
+            if (now >= self->id_retry_at) { /* Hello and our batches again, quietly: the warning was said */
+                self->id_retry_at = now + ID_RETRY_S;
+                self->last_resync = now;
+                s_send_hello(self);
+                outbox_resend(self->outbox, s_send_batch, self, now);
+            }
+        } else if (outbox_overdue(self->outbox, now, cfg->ack_timeout))
             s_resync(self, "no acknowledgement within ack_timeout");
         else if (!self->hello_acked && oc.in_flight == 0 && now - last_hello > cfg->ack_timeout) {
             s_send_hello(self); /* nothing to resend yet, but keep knocking */

@@ -164,10 +164,10 @@ static int s_feed(const s_bench_t *b) {
     double t0 = clock_now();
     int hello = 0, inflight = 0;
     long acked = 0;
-    uint64_t seq = 0;
+    uint64_t seq = 0, incarnation = wire_incarnation();
     while (acked < b->fill && clock_now() - t0 < FEED_TIMEOUT_S) {
         if (!hello) /* the server may still be starting: say Hello until it answers */
-            wire_send_hello(s, MPO__ROLE__ROLE_ACTOR, b->env, b->obs, b->act, "bench-feeder");
+            wire_send_hello(s, MPO__ROLE__ROLE_ACTOR, b->env, b->obs, b->act, "bench-feeder", incarnation);
         while (hello && inflight < FEED_CREDIT && (long)(seq * n) < b->fill) {
             tb.seq = ++seq;
             if (wire_send(s, NULL, 0, &m, 0) != 0)

@@ -72,9 +72,10 @@ static Mpo__Message *s_recv(void *s, wire_decoder_t *d, int timeout_ms) {
 }
 
 static int s_hello(s_bench_t *b, void *s, wire_decoder_t *d, Mpo__Role role, const char *id) {
-    /* the server may still be starting: say Hello until it answers */
+    /* the server may still be starting: say Hello until it answers, as one process (incarnation) */
+    uint64_t incarnation = role == MPO__ROLE__ROLE_ACTOR ? wire_incarnation() : 0;
     for (int tries = 0; tries < 50 && !atomic_load(&b->stop); tries++) {
-        wire_send_hello(s, role, b->env, b->obs, b->act, id);
+        wire_send_hello(s, role, b->env, b->obs, b->act, id, incarnation);
         Mpo__Message *r = s_recv(s, d, 200);
         if (!r)
             continue;

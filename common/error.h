@@ -20,7 +20,8 @@
     X(WIRE_NO_HELLO, "no_hello", "data from a peer that has not said Hello")                     \
     X(WIRE_UNEXPECTED, "unexpected", "a message this endpoint does not take")                    \
     X(WIRE_BAD_VALUE, "bad_value", "a value out of range (NaN, infinity, n = 0, …)")               \
-    X(WIRE_OUT_OF_RANGE, "out_of_range", "an observation, action or reward beyond max_abs_value")
+    X(WIRE_OUT_OF_RANGE, "out_of_range", "an observation, action or reward beyond max_abs_value") \
+    X(WIRE_ID_IN_USE, "id_in_use", "an actor id that another live process holds")
 
 /* X(code, name, text): the errors of our own calls */
 #define MPO_LOCAL_ERRORS(X)                                                                      \

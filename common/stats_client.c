@@ -40,7 +40,7 @@ stats_client_t *stats_client_new(const char *endpoint, const char *id, const cha
     self->ctx = zmq_ctx_new();
     const sock_opt_t opts[] = {{ZMQ_LINGER, 0, NULL}, {ZMQ_MAXMSGSIZE, STATS_CLIENT_MAX_BYTES, NULL}, SOCK_OPTS_END};
     self->sock = sock_open(self->ctx, ZMQ_DEALER, "stats client", opts, NULL, endpoint, err, errlen);
-    if (!self->sock || wire_send_hello(self->sock, MPO__ROLE__ROLE_STAT, env, 0, 0, id) != 0) {
+    if (!self->sock || wire_send_hello(self->sock, MPO__ROLE__ROLE_STAT, env, 0, 0, id, 0) != 0) {
         if (self->sock)
             snprintf(err, errlen, "stats client: cannot say Hello to %s: %s", endpoint, zmq_strerror(errno));
         stats_client_destroy(&self);

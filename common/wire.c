@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 /* the protocol's ErrorCode for each refusal, in common/error.h's order */
@@ -18,6 +21,7 @@ static const Mpo__ErrorCode s_proto[WIRE_REJECTION_COUNT] = {
     [WIRE_WRONG_SIZES] = MPO__ERROR_CODE__ERROR_WRONG_SIZES,
     [WIRE_BAD_LENGTHS] = MPO__ERROR_CODE__ERROR_BAD_LENGTHS,
     [WIRE_TOO_LARGE] = MPO__ERROR_CODE__ERROR_TOO_LARGE,
+    [WIRE_ID_IN_USE] = MPO__ERROR_CODE__ERROR_ID_IN_USE,
     [WIRE_NO_HELLO] = MPO__ERROR_CODE__ERROR_NO_HELLO,
     [WIRE_UNEXPECTED] = MPO__ERROR_CODE__ERROR_UNEXPECTED,
     [WIRE_BAD_VALUE] = MPO__ERROR_CODE__ERROR_BAD_VALUE,
@@ -188,7 +192,8 @@ Mpo__Message *wire_recv_into(void *socket, wire_decoder_t *d, wire_rejection_t *
     return msg;
 }
 
-int wire_send_hello(void *socket, Mpo__Role role, const char *env, int obs_dim, int act_dim, const char *id) {
+int wire_send_hello(void *socket, Mpo__Role role, const char *env, int obs_dim, int act_dim, const char *id,
+                    uint64_t incarnation) {
     Mpo__Message msg;
     Mpo__Hello hello;
     wire_init_message(&msg);
@@ -198,9 +203,23 @@ int wire_send_hello(void *socket, Mpo__Role role, const char *env, int obs_dim, 
     hello.obs_dim = (uint32_t)obs_dim;
     hello.act_dim = (uint32_t)act_dim;
     hello.id = (char *)(id ? id : "");
+    hello.incarnation = incarnation;
     msg.body_case = MPO__MESSAGE__BODY_HELLO;
     msg.hello = &hello;
     return wire_send(socket, NULL, 0, &msg, ZMQ_DONTWAIT);
+}
+
+uint64_t wire_incarnation(void) {
+    uint64_t x = 0;
+    if (getrandom(&x, sizeof x, GRND_NONBLOCK) != (ssize_t)sizeof x) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        x = ((uint64_t)ts.tv_sec * 1000000007ULL) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+    }
+    x ^= x >> 31; /* a splitmix64 finish, so nearby times and pids give unrelated numbers */
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    return x ? x : 1;
 }
 
 int wire_send_stats_request(void *socket) {
@@ -243,6 +262,10 @@ wire_rejection_t wire_check_hello(const Mpo__Hello *h, const char *env, int obs_
     }
     if (h->role == MPO__ROLE__ROLE_STAT)
         return WIRE_OK; /* stats clients need no environment */
+    if (h->role == MPO__ROLE__ROLE_ACTOR && h->incarnation == 0) {
+        snprintf(reason, reasonlen, "actor hello without an incarnation (a random nonzero number per process)");
+        return WIRE_BAD_VALUE;
+    }
     if (h->role != MPO__ROLE__ROLE_ACTOR && h->role != MPO__ROLE__ROLE_LEARNER && h->role != MPO__ROLE__ROLE_EVALUATOR) {
         snprintf(reason, reasonlen, "hello with unknown role %d", (int)h->role);
         return WIRE_BAD_VALUE;

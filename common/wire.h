@@ -57,8 +57,12 @@ int wire_send(void *socket, const void *routing_id, size_t id_len, Mpo__Message 
 Mpo__Message *wire_recv(void *socket, wire_rejection_t *why, char *reason, size_t reasonlen);
 /* As wire_recv, decoding into d (see wire_decode_into). */
 Mpo__Message *wire_recv_into(void *socket, wire_decoder_t *d, wire_rejection_t *why, char *reason, size_t reasonlen);
-/* Say Hello: role, environment name and sizes (NULL/0 for a stats client), our id. */
-int wire_send_hello(void *socket, Mpo__Role role, const char *env, int obs_dim, int act_dim, const char *id);
+/* Say Hello: role, environment name and sizes (NULL/0 for a stats client), our id, and for an
+ * actor its process's incarnation (wire_incarnation; 0 for other roles). */
+int wire_send_hello(void *socket, Mpo__Role role, const char *env, int obs_dim, int act_dim, const char *id,
+                    uint64_t incarnation);
+/* a random nonzero 64-bit number for this process's Hello (getrandom, else time and pid) */
+uint64_t wire_incarnation(void);
 /* Ask for stats (a StatsRequest). */
 int wire_send_stats_request(void *socket);
 /* Send an Error. */

@@ -147,7 +147,7 @@ learner_io_t *learner_io_new(const config_t *cfg, const env_spec_t *spec, const 
 
 static int s_send_hello(learner_io_t *self) {
     return wire_send_hello(self->dealer, MPO__ROLE__ROLE_LEARNER, self->spec.name, self->spec.obs_dim,
-                           self->spec.act_dim, self->id);
+                           self->spec.act_dim, self->id, 0);
 }
 
 /* the I/O thread's figures into values (under mu) */

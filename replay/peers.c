@@ -49,8 +49,22 @@ static peers_peer_t *s_peer_add(peers_t *self, const router_rid_t *rid) {
     return p;
 }
 
-/* the actor with this id, made if new; its dedup state and counters survive reconnects */
-static int s_actor_bind(peers_t *self, const char *id, double now) {
+/* the id's holder, now this incarnation: a new process's seqs start again from 1, so the dedup state
+ * and the stats list go; the counters are the id's and carry on. The generation moves so that the
+ * old process's connections (and its batches still held) are no longer this actor. */
+static void s_actor_take_over(peers_actor_t *a, uint64_t incarnation) {
+    a->incarnation = incarnation;
+    a->last_seq = 0;
+    a->stats_seq = 0;
+    a->stats.n = 0;
+    a->gen++;
+    a->takeovers++;
+}
+
+/* the actor with this id, made if new; its dedup state and counters survive reconnects of one
+ * incarnation. -1 when another incarnation holds it and was heard from within live_s. */
+static int s_actor_bind(peers_t *self, const char *id, uint64_t incarnation, double now, double live_s,
+                        double *silent_s) {
     int free_slot = -1, oldest = 0;
     for (int i = 0; i < PEERS_MAX_ACTORS; i++) {
         peers_actor_t *a = &self->actors[i];
@@ -59,8 +73,15 @@ static int s_actor_bind(peers_t *self, const char *id, double now) {
                 free_slot = i;
             continue;
         }
-        if (strncmp(a->id, id, PEERS_ACTOR_ID_MAX - 1) == 0)
+        if (strncmp(a->id, id, PEERS_ACTOR_ID_MAX - 1) == 0) {
+            if (a->incarnation == incarnation)
+                return i;
+            *silent_s = now - a->last_seen;
+            if (*silent_s < live_s)
+                return -1;
+            s_actor_take_over(a, incarnation);
             return i;
+        }
         if (a->last_seen < self->actors[oldest].last_seen || !self->actors[oldest].used)
             oldest = i;
     }
@@ -70,29 +91,35 @@ static int s_actor_bind(peers_t *self, const char *id, double now) {
     memset(a, 0, sizeof *a); /* the forgotten actor's stats list goes with it */
     a->used = 1;
     a->gen = gen;
+    a->incarnation = incarnation;
     a->last_seen = now;
     snprintf(a->id, sizeof a->id, "%s", id);
     return i;
 }
 
-peers_peer_t *peers_hello(peers_t *self, const router_rid_t *rid, Mpo__Role role, const char *id, double now) {
+peers_peer_t *peers_hello(peers_t *self, const router_rid_t *rid, Mpo__Role role, const char *id,
+                          uint64_t incarnation, double now, double live_s, double *silent_s) {
+    char name[PEERS_ACTOR_ID_MAX];
+    int actor = -1;
+    if (role == MPO__ROLE__ROLE_ACTOR) {
+        if (id && id[0])
+            snprintf(name, sizeof name, "%s", id);
+        else { /* an actor without an id is known by its connection */
+            int o = snprintf(name, sizeof name, "peer-");
+            for (size_t i = 0; i < rid->rid_len && o < (int)sizeof name - 3; i++)
+                o += snprintf(name + o, sizeof name - o, "%02x", rid->rid[i]);
+        }
+        if ((actor = s_actor_bind(self, name, incarnation, now, live_s, silent_s)) < 0)
+            return NULL; /* before the peer entry: a refused Hello leaves this connection unknown */
+    }
     peers_peer_t *p = s_peer_add(self, rid);
     p->role = role;
     p->last_seen = now;
-    p->actor = -1;
-    if (role != MPO__ROLE__ROLE_ACTOR)
-        return p;
-    char name[PEERS_ACTOR_ID_MAX];
-    if (id && id[0])
-        snprintf(name, sizeof name, "%s", id);
-    else { /* an actor without an id is known by its connection */
-        int o = snprintf(name, sizeof name, "peer-");
-        for (size_t i = 0; i < rid->rid_len && o < (int)sizeof name - 3; i++)
-            o += snprintf(name + o, sizeof name - o, "%02x", rid->rid[i]);
+    p->actor = actor;
+    if (actor >= 0) {
+        p->gen = self->actors[actor].gen;
+        self->actors[actor].last_seen = now;
     }
-    p->actor = s_actor_bind(self, name, now);
-    p->gen = self->actors[p->actor].gen;
-    self->actors[p->actor].last_seen = now;
     return p;
 }
 

@@ -3,11 +3,15 @@
  *   - peers: one entry per connection (its routing id, replay/router.h) that said Hello: its role,
  *     its actor, when last heard; when full, the peer idle longest is forgotten and must say Hello
  *     again;
- *   - actors: one entry per actor id, with its dedup state (the highest seq stored), its counters
- *     and its own stats list. An actor's entry belongs to its id, not its connection, so an actor
- *     that reconnects carries on where it was; when full, the actor not heard from longest is
- *     forgotten, and a generation number tells a connection bound to the old occupant of a reused
- *     slot that it is no longer that actor.
+ *   - actors: one entry per actor id, with the process that holds it (its incarnation), its dedup
+ *     state (the highest seq stored), its counters and its own stats list. An actor's entry
+ *     belongs to its id, not its connection, so an actor that reconnects carries on where it was.
+ *     A new process with the id (another incarnation, its seqs from 1 again) takes the entry over
+ *     with a fresh seq stream once the holder has been silent long enough, and is refused before
+ *     that: two live processes never share one dedup state, so no batch is acked and dropped as a
+ *     duplicate of another process's. When full, the actor not heard from longest is forgotten.
+ *     A generation number tells a connection bound to an entry's old occupant (a forgotten actor,
+ *     a superseded incarnation) that it is no longer that actor.
  * A peer's own stats list (TransitionBatch.stats, SampleRequest.stats) is kept as the newest list
  * it sent, in fixed storage of WIRE_MAX_STATS figures of WIRE_STAT_NAME_MAX-byte names: no
  * allocation per message, and memory bounded by the tables' sizes. */
@@ -44,7 +48,9 @@ typedef struct {
     int used;
     uint32_t gen;
     char id[PEERS_ACTOR_ID_MAX];
-    uint64_t last_seq; /* highest seq stored: at or below it is a resend */
+    uint64_t incarnation; /* the process that holds the id (Hello.incarnation) */
+    uint64_t last_seq; /* highest seq stored by this incarnation: at or below it is a resend */
+    uint64_t takeovers; /* new incarnations that took the id over from a silent one */
     uint64_t transitions, batches, episodes, policy_version;
     double last_seen;
     uint64_t stats_seq; /* seq of the batch that brought the stats below: an older resend keeps them */
@@ -61,8 +67,11 @@ void peers_destroy(peers_t **self_p);
 peers_peer_t *peers_find(peers_t *self, const router_rid_t *rid);
 /* A Hello that passed its checks: the peer on this connection (made or reused) takes the role, and
  * an actor is bound to its id's entry (made if new; an empty id stands for its connection,
- * "peer-<hex of the routing id>"). */
-peers_peer_t *peers_hello(peers_t *self, const router_rid_t *rid, Mpo__Role role, const char *id, double now);
+ * "peer-<hex of the routing id>"). An actor whose id another incarnation holds takes it over when
+ * that one has been silent for live_s or more (*silent_s then says for how long; it is left as it
+ * was otherwise); before that, NULL with *silent_s set, and nothing changes. */
+peers_peer_t *peers_hello(peers_t *self, const router_rid_t *rid, Mpo__Role role, const char *id,
+                          uint64_t incarnation, double now, double live_s, double *silent_s);
 /* the actor a peer is bound to; NULL for another role, or when its entry was given to another actor */
 peers_actor_t *peers_actor(peers_t *self, const peers_peer_t *p);
 /* the actor entry at index i when the generation still matches (a held batch's actor), else NULL */

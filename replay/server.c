@@ -150,9 +150,21 @@ static void s_on_hello(s_server_t *self, const router_rid_t *from, const Mpo__He
         s_reject(self, from, why, reason, 1);
         return;
     }
-    peers_peer_t *p = peers_hello(self->peers, from, h->role, h->id, now);
+    /* a live actor is heard from at least every ack_timeout (it resends what is not acked) */
+    double silent = 0, live_s = 2.0 * self->cfg->ack_timeout;
+    peers_peer_t *p = peers_hello(self->peers, from, h->role, h->id, h->incarnation, now, live_s, &silent);
+    if (!p) {
+        snprintf(reason, sizeof reason,
+                 "actor id '%s' is held by another process, heard from %.1f s ago; it is free after %.0f s of silence",
+                 h->id, silent, live_s);
+        s_reject(self, from, WIRE_ID_IN_USE, reason, 1);
+        return;
+    }
     const peers_actor_t *a = peers_actor(self->peers, p);
-    if (a)
+    if (a && silent > 0)
+        log_info("replay: actor %s is a new process (incarnation %016llx) taking over from one silent for %.0f s",
+                 a->id, (unsigned long long)a->incarnation, silent);
+    else if (a)
         log_debug("replay: hello from actor %s (seq so far %llu)", a->id, (unsigned long long)a->last_seq);
     s_send_ack(self, &p->rid, 0);
 }
@@ -184,7 +196,9 @@ static void s_on_transitions(s_server_t *self, const router_rid_t *from, const M
         return;
     peers_actor_t *a = peers_actor(self->peers, p);
     if (!a) { /* its actor entry was evicted for a newer actor: it must introduce itself again */
-        s_reject(self, from, WIRE_NO_HELLO, "actor state forgotten (too many actors); say Hello again", 1);
+        s_reject(self, from, WIRE_NO_HELLO,
+                 "this connection's actor is no longer known (a newer process took its id, or too many actors); "
+                 "say Hello again", 1);
         return;
     }
     wire_rejection_t why = wire_check_transitions(b, self->obs_dim, self->act_dim, reason, sizeof reason);

@@ -1,8 +1,8 @@
 #!/bin/sh
 # An actor rides through a replay server restart: the server is killed (SIGKILL, no goodbye) and a
-# new one starts on the same endpoint; the actor says Hello again, resends its unacknowledged
-# batches once, and goes on inserting; nothing is refused or stored twice; SIGTERM then stops it
-# with status 0.
+# new one starts on the same endpoint; the actor sees its connection come back, says Hello again at
+# once (well before its ack_timeout of 30 s), resends its unacknowledged batches, and goes on
+# inserting; nothing is refused or stored twice; SIGTERM then stops it with status 0.
 set -u
 MPO=${MPO_BIN:-build/mpo}
 dir=$(mktemp -d /tmp/mpo-test-restart.XXXXXX)
@@ -20,7 +20,7 @@ ra=$!
 pids="$ra"
 sleep 0.5
 "$MPO" actor --replay "$ep" --learner "tcp://127.0.0.1:$((base + 1))" --id restart-actor \
-    --set ack_timeout=2 --set log_level=info --set log_interval=1 >"$dir/actor.log" 2>&1 &
+    --set ack_timeout=30 --set log_level=info --set log_interval=1 >"$dir/actor.log" 2>&1 &
 actor=$!
 pids="$pids $actor"
 sleep 2
@@ -47,6 +47,8 @@ other=$(( ${rejected:-999} - ${no_hello:-0} ))
     { echo "FAIL: $rejected messages refused by the new server: $("$MPO" stat "$ep" --json --timeout 3 2>/dev/null |
         grep -o '"rejected":{[^}]*}')"; fail=1; }
 grep -q "saying hello again" "$dir/actor.log" || { echo "FAIL: the actor did not say hello again"; fail=1; }
+grep -q "connected to the replay server again" "$dir/actor.log" ||
+    { echo "FAIL: the actor did not see its connection come back"; fail=1; }
 kill -TERM "$actor"
 rc=0
 wait "$actor" || rc=$?

@@ -157,6 +157,11 @@ static void s_hello_msg(Mpo__Message *m, Mpo__Hello *h, Mpo__Role role, const ch
     h->obs_dim = obs;
     h->act_dim = act;
     h->id = (char *)id;
+    /* one process per actor id unless a test says otherwise: the id's hash, never 0 */
+    uint64_t x = 1469598103934665603ULL;
+    for (const char *c = id; *c; c++)
+        x = (x ^ (unsigned char)*c) * 1099511628211ULL;
+    h->incarnation = role == MPO__ROLE__ROLE_ACTOR ? x | 1 : 0;
     m->body_case = MPO__MESSAGE__BODY_HELLO;
     m->hello = h;
 }
@@ -597,6 +602,74 @@ static void test_dedup_and_reconnect(void **state) {
 
 /* SPI 4, min_size 10, tolerance 4 → error 16, window [24, 56]; actor_batch 5, batch 10:
  * 2*16 = 32 >= 4*5 + 10 = 30. */
+/* an actor's Hello as process `incarnation`, without waiting for the answer */
+static void s_hello_incarnation(void *s, const char *id, uint64_t incarnation) {
+    Mpo__Message m;
+    Mpo__Hello h;
+    s_hello_msg(&m, &h, MPO__ROLE__ROLE_ACTOR, "Pendulum-v1", OBS, ACT, id);
+    h.incarnation = incarnation;
+    s_send(s, &m);
+}
+
+static void s_expect_ack0(void *s, const char *what) {
+    Mpo__Message *r = s_recv(s);
+    if (r->body_case != MPO__MESSAGE__BODY_ACK || r->ack->seq != 0)
+        fail_msg("%s: answered with body %d (%s), expected the Hello's Ack", what, r->body_case,
+                 r->body_case == MPO__MESSAGE__BODY_ERROR ? r->error->reason : "");
+    wire_free(r);
+}
+
+/* Two processes with one actor id: the second is refused while the first is heard from, its
+ * batches are never acked; once the first has been silent for 2 x ack_timeout the second takes the
+ * id over with its own seq stream (its seq 1 is stored, not taken for the first one's duplicate),
+ * and the first is then refused in turn. */
+static void test_actor_incarnations(void **state) {
+    fixture_t *f = *state;
+    s_set(&f->cfg, "ack_timeout", "0.25"); /* an id is free after 0.5 s of silence */
+    s_start(f);
+    void *a = s_client(f), *b = s_client(f);
+    s_hello_incarnation(a, "actor-x", 111);
+    s_expect_ack0(a, "first process");
+    assert_true(s_insert(a, 1, 5, 0) == 5);
+    assert_true(s_insert(a, 2, 5, 0) == 10);
+    s_hello_incarnation(b, "actor-x", 222);
+    s_expect_error(b, MPO__ERROR_CODE__ERROR_ID_IN_USE, "a second live process");
+    batch_t x;
+    s_batch(&x, 1, 5, 0);
+    s_send(b, &x.m);
+    s_expect_error(b, MPO__ERROR_CODE__ERROR_NO_HELLO, "a refused process's batch");
+    assert_true(s_insert(a, 3, 5, 0) == 15); /* the holder goes on */
+    /* an actor Hello must carry an incarnation */
+    s_hello_incarnation(b, "actor-y", 0);
+    s_expect_error(b, MPO__ERROR_CODE__ERROR_BAD_VALUE, "no incarnation");
+
+    usleep(700 * 1000); /* the holder falls silent */
+    s_hello_incarnation(b, "actor-x", 222);
+    s_expect_ack0(b, "the second process after the first's silence");
+    assert_true(s_insert(b, 1, 5, 0) == 20); /* a new seq stream: stored */
+    assert_true(s_insert(b, 1, 5, 0) == 20); /* its own resend: a duplicate */
+    s_batch(&x, 4, 5, 0);
+    s_send(a, &x.m);
+    s_expect_error(a, MPO__ERROR_CODE__ERROR_NO_HELLO, "the superseded process's batch");
+    s_hello_incarnation(a, "actor-x", 111);
+    s_expect_error(a, MPO__ERROR_CODE__ERROR_ID_IN_USE, "the first process again");
+
+    const Mpo__StatsReply *r;
+    stats_client_t *sc = s_stats(f, &r);
+    assert_true(STAT(r, "size") == 20);
+    assert_true(STAT(r, "duplicates_total") == 1);
+    assert_true(stats_reply_rejected(r, "id_in_use") == 2);
+    assert_true(stats_reply_rejected(r, "no_hello") == 2);
+    assert_int_equal(r->n_actors, 1);
+    assert_true(r->actors[0]->batches == 4); /* the id's counters carry over */
+    assert_true(r->actors[0]->transitions == 20);
+    stats_client_destroy(&sc);
+    zmq_close(a);
+    zmq_close(b);
+    assert_true(s_stop(f) < 1.0);
+    assert_int_equal(f->rc, 0);
+}
+
 static void test_rate_limiter_holds_actor(void **state) {
     fixture_t *f = *state;
     s_set(&f->cfg, "samples_per_insert", "4");
@@ -960,6 +1033,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_bad_input, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_samples_held_until_learning_starts, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_dedup_and_reconnect, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_actor_incarnations, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_holds_actor, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_refuses_what_never_fits, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_timeout, s_setup, s_teardown),
