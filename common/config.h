@@ -93,6 +93,8 @@
       "seconds between publications of the current weights even when idle (late joiners)")        \
     X(checkpoint_dir, STR, "checkpoints", 0, 0, NULL, "learner checkpoints; empty: none")         \
     X(checkpoint_every, INT, "10000", 1, 1e12, NULL, "updates between checkpoints (and one on exit)") \
+    X(checkpoint_keep, INT, "3", 1, 100, NULL,                                                     \
+      "checkpoints kept: learner.ckpt and the older learner.ckpt.1 …; --resume takes the newest good one") \
     X(resume, STR, "", 0, 0, NULL, "checkpoint directory to resume the learner from")            \
     X(metrics_port, INT, "0", 0, 65535, NULL,                                                      \
       "port of the Prometheus /metrics endpoint (replay server, learner); 0: off")

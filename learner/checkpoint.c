@@ -10,6 +10,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/log.h"
 
 #define CKPT_MAGIC 0x54504b434f504dULL /* "MPOCKPT" */
 #define CKPT_VERSION 2 /* 2: a checksum after the data; 1 (none) is still read */
@@ -61,12 +62,34 @@ static void s_header(const mpo_state_t *st, s_header_t *h) {
     h->rng = *st->rng;
 }
 
-/* Finish a write to tmp: flush, sync, close, rename over path. 0, or -MPO_EIO with a reason (tmp
- * removed). f is closed either way. ok carries an earlier write's failure in. */
-static int s_commit(FILE *f, int ok, const char *tmp, const char *path, const char *what, char *err,
+/* path.(k), or path itself for k = 0 */
+static void s_series_name(char *out, size_t outlen, const char *path, int k) {
+    if (k == 0)
+        snprintf(out, outlen, "%s", path);
+    else
+        snprintf(out, outlen, "%s.%d", path, k);
+}
+
+/* path.(k) -> path.(k+1) from the oldest kept down, then path -> path.1; missing ones are skipped */
+static void s_rotate(const char *path, int keep) {
+    char from[4200], to[4200];
+    for (int k = keep - 2; k >= 0; k--) {
+        s_series_name(from, sizeof from, path, k);
+        s_series_name(to, sizeof to, path, k + 1);
+        if (rename(from, to) != 0 && errno != ENOENT)
+            log_warn("checkpoint: cannot keep '%s' as '%s': %s", from, to, strerror(errno));
+    }
+}
+
+/* Finish a write to tmp: flush, sync, close, keep the older files (keep > 1), rename over path.
+ * 0, or -MPO_EIO with a reason (tmp removed). f is closed either way. ok carries an earlier
+ * write's failure in. */
+static int s_commit(FILE *f, int ok, const char *tmp, const char *path, int keep, const char *what, char *err,
                     size_t errlen) {
     ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok = fclose(f) == 0 && ok;
+    if (ok && keep > 1)
+        s_rotate(path, keep);
     if (!ok || rename(tmp, path) != 0) {
         snprintf(err, errlen, "cannot write %s'%s': %s", what, path, strerror(errno));
         unlink(tmp);
@@ -76,6 +99,10 @@ static int s_commit(FILE *f, int ok, const char *tmp, const char *path, const ch
 }
 
 int checkpoint_save(mpo_t *mpo, const char *path, char *err, size_t errlen) {
+    return checkpoint_save_kept(mpo, path, 1, err, errlen);
+}
+
+int checkpoint_save_kept(mpo_t *mpo, const char *path, int keep, char *err, size_t errlen) {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "wb");
@@ -96,7 +123,8 @@ int checkpoint_save(mpo_t *mpo, const char *path, char *err, size_t errlen) {
         sum = s_fnv(sum, bufs[i], counts[i] * sizeof(float));
     }
     ok = ok && fwrite(&sum, sizeof sum, 1, f) == 1;
-    return s_commit(f, ok, tmp, path, "checkpoint ", err, errlen);
+    return s_commit(f, ok, tmp, path, keep < CHECKPOINT_KEEP_MAX ? keep : CHECKPOINT_KEEP_MAX, "checkpoint ", err,
+                    errlen);
 }
 
 int checkpoint_load(mpo_t *mpo, const char *path, char *err, size_t errlen) {
@@ -182,7 +210,7 @@ int checkpoint_counters_save(const char *dir, const checkpoint_counters_t *c, co
     CHECKPOINT_COUNTERS(S_WRITE)
 #undef S_WRITE
     ok = ok && fprintf(f, "env %s\n", env) > 0;
-    return s_commit(f, ok, tmp, path, "", err, errlen);
+    return s_commit(f, ok, tmp, path, 1, "", err, errlen);
 }
 
 int checkpoint_counters_load(const char *dir, checkpoint_counters_t *c, char *err, size_t errlen) {
@@ -206,4 +234,31 @@ int checkpoint_counters_load(const char *dir, checkpoint_counters_t *c, char *er
     }
     fclose(f);
     return 0;
+}
+
+int checkpoint_load_newest(mpo_t *mpo, const char *path, int *used, char *err, size_t errlen) {
+    char name[4200], why[1024] = "", newest_err[1024] = "";
+    int newest_rc = 0;
+    for (int k = 0; k < CHECKPOINT_KEEP_MAX; k++) {
+        s_series_name(name, sizeof name, path, k);
+        if (access(name, F_OK) != 0)
+            continue; /* a crash between two renames of the rotation can leave a gap */
+        int rc = checkpoint_load(mpo, name, why, sizeof why);
+        if (rc == 0) {
+            *used = k;
+            if (k > 0)
+                snprintf(err, errlen, "%s", newest_rc ? newest_err : "no newer checkpoint");
+            return 0;
+        }
+        if (!newest_rc) {
+            newest_rc = rc;
+            snprintf(newest_err, sizeof newest_err, "%s", why);
+        }
+    }
+    if (!newest_rc) {
+        snprintf(err, errlen, "cannot open checkpoint '%s': %s", path, strerror(ENOENT));
+        return -MPO_EIO;
+    }
+    snprintf(err, errlen, "%s", newest_err);
+    return newest_rc;
 }

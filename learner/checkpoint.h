@@ -6,6 +6,8 @@
  *   learner.state  the learner role's counters as `key value` lines (weights version, …)
  *
  * Both are written to NAME.tmp, synced and renamed, so a crash leaves the previous file whole.
+ * The learner keeps checkpoint_keep checkpoints: the newest is learner.ckpt, the ones before it
+ * learner.ckpt.1, learner.ckpt.2, …; resuming takes the newest that loads and says which.
  * The state file is written after the checkpoint: a crash between the two leaves an older state
  * file, whose version is then only too low (harmless: actors take any version that differs from
  * theirs). */
@@ -21,8 +23,19 @@
 #define CHECKPOINT_FILE "learner.ckpt"
 #define CHECKPOINT_STATE_FILE "learner.state"
 
+/* the most checkpoints one series keeps (path and path.1 … path.(KEEP_MAX-1)) */
+#define CHECKPOINT_KEEP_MAX 100
+
 /* Write mpo's state to path atomically. mpo is only read. 0, or -MPO_EIO with a reason. */
 int checkpoint_save(mpo_t *mpo, const char *path, char *err, size_t errlen);
+/* The same, keeping the keep - 1 checkpoints before it: once the new one is written and synced,
+ * path.(k) becomes path.(k+1) (the oldest beyond keep goes) and path becomes path.1, then the new
+ * file becomes path. A crash in between leaves every older checkpoint whole. keep 1: none kept. */
+int checkpoint_save_kept(mpo_t *mpo, const char *path, int keep, char *err, size_t errlen);
+/* Load the newest checkpoint of path's series that loads: path, then path.1, path.2, …, skipping
+ * missing and refused files. 0 with *used the index loaded (0: path itself; for an older one err
+ * names the newest refused file and why); else the newest file's error and reason, mpo unchanged. */
+int checkpoint_load_newest(mpo_t *mpo, const char *path, int *used, char *err, size_t errlen);
 /* Load a checkpoint written by checkpoint_save into a learner made with the same sizes and policy
  * type. 0; -MPO_EIO when the file cannot be opened; -MPO_EFORMAT when it is not a checkpoint, is for
  * other sizes or is truncated. A reason either way; mpo is unchanged on failure. */

@@ -49,6 +49,7 @@ typedef struct {
     double started;       /* clock_now() at the start */
 
     uint64_t version;       /* weights published so far */
+    uint64_t saved_version; /* the version learner.state holds */
     int64_t published_at;   /* updates at the last publication of new weights */
     double last_publish;
     int64_t ckpt_at;        /* updates at the last checkpoint */
@@ -104,6 +105,17 @@ static int s_check_checkpoint_dir(const char *dir) {
     return 0;
 }
 
+/* dir/learner.state: the counters as of now */
+static int s_save_counters(learner_t *self, const char *dir, char *err, size_t errlen) {
+    double v[LEARNER_STAT_COUNT];
+    s_stats_values(self, v);
+    checkpoint_counters_t c = {.updates = (uint64_t)mpo_updates(self->mpo),
+                               .weights_version = self->version,
+                               .batches = self->batches,
+                               .rejected = (uint64_t)v[LEARNER_STAT_rejected_total]};
+    return checkpoint_counters_save(dir, &c, self->spec.name, err, errlen);
+}
+
 static void s_checkpoint(learner_t *self) {
     const char *dir = self->cfg->checkpoint_dir;
     if (!dir[0])
@@ -122,14 +134,8 @@ static void s_checkpoint(learner_t *self) {
         return;
     }
     snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, dir);
-    double v[LEARNER_STAT_COUNT];
-    s_stats_values(self, v);
-    checkpoint_counters_t c = {.updates = (uint64_t)mpo_updates(self->mpo),
-                               .weights_version = self->version,
-                               .batches = self->batches,
-                               .rejected = (uint64_t)v[LEARNER_STAT_rejected_total]};
-    if (checkpoint_save(self->mpo, path, err, sizeof err) != 0 ||
-        checkpoint_counters_save(dir, &c, self->spec.name, err, sizeof err) != 0) {
+    if (checkpoint_save_kept(self->mpo, path, (int)self->cfg->checkpoint_keep, err, sizeof err) != 0 ||
+        s_save_counters(self, dir, err, sizeof err) != 0) {
         log_error("checkpoint: %s", err);
         self->checkpoint_failures++;
         self->ckpt_at = mpo_updates(self->mpo);
@@ -143,10 +149,13 @@ static void s_checkpoint(learner_t *self) {
 static int s_resume(learner_t *self, const char *dir) {
     char err[512], path[CONFIG_STR_MAX + 32];
     snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, dir);
-    if (checkpoint_load(self->mpo, path, err, sizeof err) != 0) {
+    int used = 0;
+    if (checkpoint_load_newest(self->mpo, path, &used, err, sizeof err) != 0) {
         log_error("cannot resume: %s", err);
         return -1;
     }
+    if (used > 0)
+        log_warn("resuming from the older checkpoint %s.%d: %s", path, used, err);
     checkpoint_counters_t c;
     if (checkpoint_counters_load(dir, &c, err, sizeof err) == 0)
         self->version = c.weights_version;
@@ -247,6 +256,12 @@ static void s_publish(learner_t *self, double now) {
         return;
     }
     learner_io_publish(self->io, mpo_actor_params(self->mpo), self->version, (uint64_t)updates);
+    /* the newest version on disk at every publication, not only at checkpoints: a learner that
+     * resumes after a crash goes on above every version the actors have seen, never reusing one */
+    char err[512];
+    if (self->cfg->checkpoint_dir[0] && self->version > self->saved_version &&
+        s_save_counters(self, self->cfg->checkpoint_dir, err, sizeof err) == 0)
+        self->saved_version = self->version;
 }
 
 static void s_progress(learner_t *self, double now, double t0, double dt, int64_t updates_then) {

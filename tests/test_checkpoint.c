@@ -306,6 +306,69 @@ static void test_failed_save_keeps_old(void **state) {
     mpo_destroy(&m);
 }
 
+/* checkpoint_keep 3: four saves leave the newest three (learner.ckpt, .1, .2), each the state it
+ * was saved from; a damaged newest one is passed over for .1 with the reason, and a missing one
+ * too; with every file damaged the load fails with the newest's reason and the learner unchanged. */
+static void test_kept_series(void **state) {
+    (void)state;
+    char path[128], name[160], err[512];
+    s_path(path, sizeof path, "kept.ckpt");
+    for (int k = 0; k < 5; k++) {
+        snprintf(name, sizeof name, k ? "%s.%d" : "%s", path, k);
+        unlink(name);
+    }
+    mpo_t *m = s_new(16, "squashed");
+    for (int i = 1; i <= 4; i++) {
+        s_train(m, 1, 100 + (uint64_t)i);
+        assert_int_equal(checkpoint_save_kept(m, path, 3, err, sizeof err), 0);
+    }
+    snprintf(name, sizeof name, "%s.3", path);
+    assert_true(s_file_size(name) < 0); /* the oldest went */
+    int used = -1;
+    for (int k = 0; k < 3; k++) { /* .k holds the state after 4 - k updates */
+        snprintf(name, sizeof name, k ? "%s.%d" : "%s", path, k);
+        mpo_t *f = s_new(16, "squashed");
+        assert_int_equal(checkpoint_load(f, name, err, sizeof err), 0);
+        assert_int_equal(mpo_updates(f), 4 - k);
+        mpo_destroy(&f);
+    }
+    /* damage the newest: the series falls back to .1 and says why */
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    fseek(fp, 200, SEEK_SET);
+    fputc(0x55 ^ fgetc(fp), fp);
+    fclose(fp);
+    mpo_t *f = s_new(16, "squashed");
+    assert_int_equal(checkpoint_load_newest(f, path, &used, err, sizeof err), 0);
+    assert_int_equal(used, 1);
+    assert_int_equal(mpo_updates(f), 3);
+    assert_non_null(strstr(err, path));
+    mpo_destroy(&f);
+    /* a gap (a crash inside the rotation) is skipped too */
+    unlink(path);
+    snprintf(name, sizeof name, "%s.1", path);
+    unlink(name);
+    f = s_new(16, "squashed");
+    assert_int_equal(checkpoint_load_newest(f, path, &used, err, sizeof err), 0);
+    assert_int_equal(used, 2);
+    assert_int_equal(mpo_updates(f), 2);
+    mpo_destroy(&f);
+    /* nothing loadable: the newest file's reason, the learner as it was */
+    snprintf(name, sizeof name, "%s.2", path);
+    fp = fopen(name, "ab");
+    assert_non_null(fp);
+    fputc('x', fp); /* trailing junk */
+    fclose(fp);
+    f = s_new(16, "squashed");
+    assert_int_equal(checkpoint_load_newest(f, path, &used, err, sizeof err), -MPO_EFORMAT);
+    assert_non_null(strstr(err, name));
+    assert_int_equal(mpo_updates(f), 0);
+    mpo_destroy(&f);
+    unlink(name);
+    assert_int_equal(checkpoint_load_newest(m, path, &used, err, sizeof err), -MPO_EIO);
+    mpo_destroy(&m);
+}
+
 static void test_counters_round_trip(void **state) {
     (void)state;
     char err[512], path[128], line[128];
@@ -338,6 +401,7 @@ int main(void) {
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_damage_refused),
         cmocka_unit_test(test_failed_save_keeps_old),
+        cmocka_unit_test(test_kept_series),
         cmocka_unit_test(test_counters_round_trip),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
