@@ -73,7 +73,9 @@ static int s_teardown(void **state) {
 static peers_actor_t *s_actor(fixture_t *f, const char *conn, const char *id) {
     router_rid_t rid;
     router_rid_set(&rid, conn, strlen(conn));
-    peers_actor_t *a = peers_actor(f->peers, peers_hello(f->peers, &rid, MPO__ROLE__ROLE_ACTOR, id, 0.0));
+    double silent = 0;
+    peers_actor_t *a =
+        peers_actor(f->peers, peers_hello(f->peers, &rid, MPO__ROLE__ROLE_ACTOR, id, 1, 0.0, 60.0, &silent));
     assert_non_null(a);
     return a;
 }
@@ -178,7 +180,8 @@ static void test_list_replaced_whole(void **state) {
         snprintf(id, sizeof id, "newer-%d", i);
         router_rid_t rid;
         router_rid_set(&rid, conn, strlen(conn));
-        peers_hello(f->peers, &rid, MPO__ROLE__ROLE_ACTOR, id, 1.0 + i);
+        double silent = 0;
+        peers_hello(f->peers, &rid, MPO__ROLE__ROLE_ACTOR, id, 1, 1.0 + i, 60.0, &silent);
     }
     metrics_http_buf_reset(&b);
     replay_report_metrics(&f->view, 2000.0, &b);
