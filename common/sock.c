@@ -23,6 +23,11 @@ static const struct {
     {ZMQ_IMMEDIATE, "ZMQ_IMMEDIATE", 0, 0},
     {ZMQ_RCVTIMEO, "ZMQ_RCVTIMEO", 0, 0},
     {ZMQ_SNDTIMEO, "ZMQ_SNDTIMEO", 0, 0},
+    {ZMQ_CURVE_SERVER, "ZMQ_CURVE_SERVER", 0, 0},
+    {ZMQ_CURVE_PUBLICKEY, "ZMQ_CURVE_PUBLICKEY", 0, 1},
+    {ZMQ_CURVE_SECRETKEY, "ZMQ_CURVE_SECRETKEY", 0, 1},
+    {ZMQ_CURVE_SERVERKEY, "ZMQ_CURVE_SERVERKEY", 0, 1},
+    {ZMQ_ZAP_DOMAIN, "ZMQ_ZAP_DOMAIN", 0, 1},
 };
 #define S_N_OPTS (sizeof s_opts / sizeof s_opts[0])
 
@@ -55,6 +60,19 @@ int sock_set(void *sock, const char *what, const sock_opt_t *opts, char *err, si
         }
     }
     return 0;
+}
+
+const sock_opt_t *sock_opts_join(sock_opt_t *out, size_t cap, const sock_opt_t *opts, const sock_opt_t *more) {
+    const sock_opt_t *tables[2] = {opts, more};
+    size_t n = 0;
+    for (int k = 0; k < 2; k++)
+        for (const sock_opt_t *o = tables[k]; o && o->name >= 0; o++) {
+            MPO_ASSERT(n + 1 < cap); /* a table too small for its socket's options is our bug */
+            out[n++] = *o;
+        }
+    MPO_ASSERT(n < cap);
+    out[n] = (sock_opt_t)SOCK_OPTS_END;
+    return out;
 }
 
 void *sock_open(void *ctx, int type, const char *what, const sock_opt_t *opts, const char *bind,

@@ -8,7 +8,8 @@
 #include <stdint.h>
 
 /* one option: ZMQ_LINGER, ZMQ_SNDHWM, …; integer options take value (ZMQ_MAXMSGSIZE as int64),
- * byte options (ZMQ_SUBSCRIBE, ZMQ_ROUTING_ID) take bytes/value as their length */
+ * byte options (ZMQ_SUBSCRIBE, ZMQ_ROUTING_ID, the CURVE keys, ZMQ_ZAP_DOMAIN) take bytes/value as
+ * their length */
 typedef struct {
     int name;
     int64_t value;
@@ -24,6 +25,11 @@ void *sock_open(void *ctx, int type, const char *what, const sock_opt_t *opts, c
                 const char *connect, char *err, size_t errlen);
 /* Set opts on an open socket: 0, or -MPO_ESOCKET with a reason naming the option. */
 int sock_set(void *sock, const char *what, const sock_opt_t *opts, char *err, size_t errlen);
+/* The options of one socket made of two tables (its own, and a shared part such as its CURVE
+ * options from common/curve.h; either may be NULL), copied into out[cap] and ended by
+ * SOCK_OPTS_END. Returns out. */
+#define SOCK_OPTS_MAX 16
+const sock_opt_t *sock_opts_join(sock_opt_t *out, size_t cap, const sock_opt_t *opts, const sock_opt_t *more);
 /* ZMQ_LINGER's name and the others' (for messages) */
 const char *sock_opt_name(int name);
 /* close and set the caller's pointer to NULL; NULL is fine */
