@@ -21,6 +21,7 @@
 #include "actor/actor_stats.h"
 #include "actor/outbox.h"
 #include "common/clock.h"
+#include "common/curve.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/sock.h"
@@ -185,10 +186,25 @@ static int s_actor_new(const config_t *cfg, actor_t **out) {
                                    {ZMQ_CONFLATE, 1, NULL},
                                    {ZMQ_SUBSCRIBE, 0, ""},
                                    SOCK_OPTS_END};
+    /* with CURVE each socket talks only to the server whose public key it was given */
+    curve_t curve;
+    sock_opt_t curve_opts[CURVE_OPTS_MAX], all[SOCK_OPTS_MAX];
+    if (curve_from_config(&curve, cfg, CURVE_TO_REPLAY | CURVE_TO_WEIGHTS, err, sizeof err) != 0) {
+        rc = -MPO_EINVAL;
+        goto fail;
+    }
     /* connected after its monitor starts, so that no connection event is missed */
-    self->dealer = sock_open(self->ctx, ZMQ_DEALER, "actor: DEALER to the replay server", dealer_opts, NULL, NULL,
-                             err, sizeof err);
-    if (!self->dealer)
+    self->dealer = sock_open(self->ctx, ZMQ_DEALER, "actor: DEALER to the replay server",
+                             sock_opts_join(all, SOCK_OPTS_MAX, dealer_opts,
+                                            curve_client_opts(&curve, curve.replay_key, curve_opts)),
+                             NULL, NULL, err, sizeof err);
+    if (self->dealer)
+        self->sub = sock_open(self->ctx, ZMQ_SUB, "actor: SUB for weights",
+                              sock_opts_join(all, SOCK_OPTS_MAX, sub_opts,
+                                             curve_client_opts(&curve, curve.weights_key, curve_opts)),
+                              NULL, cfg->weights_endpoint, err, sizeof err);
+    explicit_bzero(&curve, sizeof curve);
+    if (!self->sub)
         goto fail;
     if (zmq_socket_monitor(self->dealer, MONITOR_ENDPOINT, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0) {
         snprintf(err, sizeof err, "actor: cannot monitor the DEALER: %s", zmq_strerror(zmq_errno()));
@@ -204,10 +220,6 @@ static int s_actor_new(const config_t *cfg, actor_t **out) {
                  zmq_strerror(zmq_errno()));
         goto fail;
     }
-    self->sub = sock_open(self->ctx, ZMQ_SUB, "actor: SUB for weights", sub_opts, NULL, cfg->weights_endpoint, err,
-                          sizeof err);
-    if (!self->sub)
-        goto fail;
     for (int i = 0; i < ACTOR_STAT_COUNT; i++)
         self->stat_ptrs[i] = &self->stats[i];
     *out = self;

@@ -11,10 +11,12 @@
 #include <zmq.h>
 
 #include "common/clock.h"
+#include "common/curve.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/sock.h"
 #include "common/wire.h"
+#include "common/zap.h"
 #include "learner/batch_queue.h"
 #include "learner/learner_stats.h"
 
@@ -37,6 +39,7 @@ struct learner_io_s {
     char id[96];
     size_t weights_floats;
     void *ctx, *dealer, *pub;
+    zap_t *zap; /* with CURVE: which actors may subscribe */
     int efd; /* eventfd: the update loop wakes the thread */
     batch_queue_t *queue;
     s_slot_t *slots;
@@ -85,17 +88,39 @@ static int s_open_sockets(learner_io_t *self, char *err, size_t errlen) {
         {ZMQ_SNDHWM, PUB_HWM, NULL},
         SOCK_OPTS_END,
     };
+    /* the DEALER is a CURVE client of the replay server, the PUB a CURVE server to the actors */
+    curve_t curve;
+    char why[512];
+    int rc = curve_from_config(&curve, cfg, CURVE_SERVER | CURVE_TO_REPLAY, why, sizeof why);
+    if (rc != 0) {
+        snprintf(err, errlen, "learner: %s", why);
+        return rc;
+    }
+    curve_warn_plain(&curve, "learner", cfg->weights_bind, "can read the policy's weights");
+    rc = -MPO_ESOCKET;
+    sock_opt_t curve_opts[CURVE_OPTS_MAX], all[SOCK_OPTS_MAX];
     self->ctx = zmq_ctx_new();
     if (!self->ctx) {
         snprintf(err, errlen, "learner: cannot make a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
-        return -MPO_ESOCKET;
+        goto done;
     }
-    self->dealer = sock_open(self->ctx, ZMQ_DEALER, "learner: DEALER to the replay", dealer_opts, NULL,
-                             cfg->replay_endpoint, err, errlen);
+    self->dealer = sock_open(self->ctx, ZMQ_DEALER, "learner: DEALER to the replay",
+                             sock_opts_join(all, SOCK_OPTS_MAX, dealer_opts,
+                                            curve_client_opts(&curve, curve.replay_key, curve_opts)),
+                             NULL, cfg->replay_endpoint, err, errlen);
     if (!self->dealer)
-        return -MPO_ESOCKET;
-    self->pub = sock_open(self->ctx, ZMQ_PUB, "learner: weights PUB", pub_opts, cfg->weights_bind, NULL, err, errlen);
-    return self->pub ? 0 : -MPO_ESOCKET;
+        goto done;
+    /* the ZAP handler is bound before the PUB: a CURVE server without one lets everyone in */
+    if (curve.on && !(self->zap = zap_new(self->ctx, "learner", &curve, err, errlen)))
+        goto done;
+    self->pub = sock_open(self->ctx, ZMQ_PUB, "learner: weights PUB",
+                          sock_opts_join(all, SOCK_OPTS_MAX, pub_opts, curve_server_opts(&curve, curve_opts)),
+                          cfg->weights_bind, NULL, err, errlen);
+    if (self->pub && (!self->zap || zap_start(self->zap, self->pub, err, errlen) == 0))
+        rc = 0;
+done:
+    explicit_bzero(&curve, sizeof curve);
+    return rc;
 }
 
 learner_io_t *learner_io_new(const config_t *cfg, const env_spec_t *spec, const char *id, size_t weights_floats,
@@ -157,6 +182,7 @@ static void s_own_stats(const learner_io_t *self, double *v) {
     v[LEARNER_STAT_stale_batches_total] = (double)self->stale;
     v[LEARNER_STAT_rejected_total] = (double)self->rejected;
     v[LEARNER_STAT_reissues_total] = (double)self->reissues;
+    v[LEARNER_STAT_curve_refused_total] = (double)zap_refused(self->zap);
 }
 
 static uint64_t s_request(learner_io_t *self) {
@@ -412,6 +438,7 @@ void learner_io_destroy(learner_io_t **self_p) {
     learner_io_stop(self);
     sock_close(&self->dealer);
     sock_close(&self->pub);
+    zap_destroy(&self->zap);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     if (self->efd >= 0)
