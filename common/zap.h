@@ -6,8 +6,8 @@
  * same thread watches the server socket's handshakes (zmq_socket_monitor) for the strangers
  * refused before ZAP is asked: a client without CURVE, or one that expects another server key
  * (the server cannot open its hello). Each refusal is counted (zap_refused) and logged (the first
- * five, then every 1000th). A refused client's ZeroMQ reconnects every 100 ms or so, and each try
- * counts.
+ * five, then every 1000th). A refused client's ZeroMQ may try again on a new connection, and each
+ * try counts: the count is of connections, not peers.
  *
  * Order: zap_new binds the handler before the server socket binds (a CURVE server with no handler
  * lets every client in), zap_start watches the socket and starts the thread, zap_destroy comes
