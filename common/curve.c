@@ -315,6 +315,26 @@ int curve_keygen(const char *base, char *public_z85, char *err, size_t errlen) {
     return rc;
 }
 
+int curve_client_event(int curve_on, int event, uint32_t value, const char *server, char *text, size_t len) {
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        snprintf(text, len, "%s refused this process's CURVE key (status %u): add the public key of its curve_key_file "
+                 "to the server's curve_authorized_keys, then start this process again", server, (unsigned)value);
+        return 2;
+    }
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+        snprintf(text, len, curve_on ? "%s does not use CURVE, and this process does (curve_key_file)"
+                                     : "%s requires CURVE: set curve_key_file (docs/security.md)",
+                 server);
+        return 2;
+    }
+    if (event & CURVE_CLIENT_EVENTS) {
+        snprintf(text, len, "the handshake with %s failed (0x%x)%s", server, (unsigned)value,
+                 curve_on ? "; ZeroMQ tries again (is its public key the one this process was given?)" : "");
+        return 1;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- plain beyond loopback */
 
 int curve_endpoint_local(const char *endpoint) {

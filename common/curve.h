@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <zmq.h>
 
 #include "common/config.h"
 #include "common/sock.h"
@@ -62,6 +63,15 @@ int curve_read_keys(const char *path, const char *what, uint8_t **keys, size_t *
 /* Write a new key pair: base.key (mode 0600) and base.pub, each refused when it exists; the public
  * key into public_z85[41]. 0, or a negative code with a reason (nothing is left behind). */
 int curve_keygen(const char *base, char *public_z85, char *err, size_t errlen);
+
+/* What a client socket's monitor event says about its server (`server` names it: "the replay
+ * server"), for a process with CURVE on or off: 0, nothing to say; 1, a failed handshake that
+ * ZeroMQ will try again (a warning in text); 2, a refusal ZeroMQ will not try again (an error in
+ * text): the server refused this process's key (ZAP 400) or runs CURVE where this process does
+ * not, or the other way round. */
+#define CURVE_CLIENT_EVENTS \
+    (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+int curve_client_event(int curve_on, int event, uint32_t value, const char *server, char *text, size_t len);
 
 /* 1 when a bind endpoint is reachable from this machine only: inproc://, ipc://, tcp:// on
  * 127.0.0.0/8, ::1, localhost or lo */

@@ -142,18 +142,8 @@ static void s_answer(zap_t *self) {
 
 /* one monitor event: a handshake that failed before ZAP was asked */
 static void s_event(zap_t *self) {
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    int got = zmq_msg_recv(&m, self->monitor, ZMQ_DONTWAIT);
-    uint16_t event = 0;
-    uint32_t value = 0;
-    if (got >= 6) {
-        memcpy(&event, zmq_msg_data(&m), sizeof event);
-        memcpy(&value, (const char *)zmq_msg_data(&m) + 2, sizeof value);
-    }
-    while (got >= 0 && zmq_msg_more(&m)) /* the endpoint frame */
-        got = zmq_msg_recv(&m, self->monitor, ZMQ_DONTWAIT);
-    zmq_msg_close(&m);
+    uint32_t value;
+    int event = sock_event(self->monitor, &value);
     if (!(event & S_MONITOR_EVENTS))
         return;
     if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
@@ -188,15 +178,10 @@ static void *s_thread(void *arg) {
 }
 
 int zap_start(zap_t *self, void *server_sock, char *err, size_t errlen) {
-    snprintf(self->monitor_ep, sizeof self->monitor_ep, "inproc://mpo-zap-monitor-%p", (void *)self);
-    if (zmq_socket_monitor(server_sock, self->monitor_ep, S_MONITOR_EVENTS) != 0) {
-        snprintf(err, errlen, "%s: cannot watch the handshakes: %s", self->role, zmq_strerror(errno));
-        return -MPO_ESOCKET;
-    }
-    const sock_opt_t opts[] = {{ZMQ_LINGER, 0, NULL}, SOCK_OPTS_END};
     char what[64];
-    snprintf(what, sizeof what, "%s: handshake monitor", self->role);
-    self->monitor = sock_open(self->ctx, ZMQ_PAIR, what, opts, NULL, self->monitor_ep, err, errlen);
+    snprintf(self->monitor_ep, sizeof self->monitor_ep, "inproc://mpo-zap-monitor-%p", (void *)self);
+    snprintf(what, sizeof what, "%s: server socket", self->role);
+    self->monitor = sock_watch(self->ctx, server_sock, what, self->monitor_ep, S_MONITOR_EVENTS, NULL, err, errlen);
     if (!self->monitor)
         return -MPO_ESOCKET;
     int rc = pthread_create(&self->thread, NULL, s_thread, self);

@@ -127,6 +127,19 @@ static pid_t s_start(const char *role, const char *log, const char *const *args)
     return pid;
 }
 
+/* the exit status once it ends by itself within limit seconds; -1 while it runs */
+static int s_wait(pid_t pid, double limit) {
+    int status;
+    for (double t0 = clock_now(); clock_now() - t0 < limit; usleep(20000))
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            for (int i = 0; i < MAX_PIDS; i++)
+                if (s_pids[i] == pid)
+                    s_pids[i] = 0;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+    return -1;
+}
+
 /* SIGTERM and the exit status (-1: killed after 5 s) */
 static int s_stop(pid_t pid) {
     for (int i = 0; i < MAX_PIDS; i++)
@@ -475,6 +488,46 @@ static void test_cluster(void **state) {
     zmq_ctx_term(ctx);
     stats_client_destroy(&stats);
     explicit_bzero(&c, sizeof c);
+
+    /* the roles as clients: refused for good (an unlisted key, no CURVE) they stop with status 1
+     * and say why; expecting another server key they warn and keep trying */
+    const char *stranger_actor[32], *plain_actor[32], *misled_actor[32], *stranger_learner[32];
+    char stranger_key[160], misled_key[160], other_bind[64];
+    snprintf(stranger_key, sizeof stranger_key, "curve_key_file=%s/stranger.key", s_dir);
+    snprintf(other_bind, sizeof other_bind, "weights_bind=tcp://127.0.0.1:%d", s_free_port());
+    snprintf(misled_key, sizeof misled_key, "curve_weights_key=%s/stranger.pub", s_dir);
+    int n = 0;
+    for (; args[2][n]; n++) {
+        const char *x = args[2][n];
+        stranger_actor[n] = !strncmp(x, "curve_key_file=", 15) ? stranger_key : x;
+        plain_actor[n] = !strncmp(x, "curve_", 6) ? "log_level=info" : x;
+        misled_actor[n] = !strncmp(x, "curve_weights_key=", 18) ? misled_key : x;
+    }
+    stranger_actor[n] = plain_actor[n] = misled_actor[n] = NULL;
+    for (n = 0; args[1][n]; n++) {
+        const char *x = args[1][n];
+        stranger_learner[n] = !strncmp(x, "curve_key_file=", 15) ? stranger_key
+                              : !strncmp(x, "weights_bind=", 13) ? other_bind
+                                                                 : x;
+    }
+    stranger_learner[n] = NULL;
+    pid_t refused_learner = s_start("learner", "refused-learner.log", stranger_learner);
+    pid_t refused = s_start("actor", "refused.log", stranger_actor);
+    pid_t plain = s_start("actor", "plain-actor.log", plain_actor);
+    pid_t misled = s_start("actor", "misled.log", misled_actor);
+    assert_int_equal(s_wait(refused, 10), 1);
+    assert_int_equal(s_log_count("refused.log", "refused this process's CURVE key"), 1); /* replay or learner */
+    assert_int_equal(s_wait(plain, 10), 1);
+    assert_int_equal(s_log_count("plain-actor.log", "requires CURVE: set curve_key_file"), 1);
+    for (double t1 = clock_now(); !s_log_count("misled.log", "the handshake with the learner failed") &&
+                                  clock_now() - t1 < 5;)
+        usleep(50000);
+    assert_int_equal(s_log_count("misled.log", "the handshake with the learner failed"), 1);
+    assert_int_equal(s_stop(misled), 0);
+    assert_int_equal(s_wait(refused_learner, 10), 1);
+    assert_int_equal(s_log_count("refused-learner.log", "the replay server refused this process's CURVE key"), 1);
+    printf("   clients: an unlisted actor, a plain one and an unlisted learner stop with status 1; an actor given "
+           "another learner key warns\n");
 
     assert_int_equal(s_stop(actor), 0);
     assert_int_equal(s_stop(learner), 0);
