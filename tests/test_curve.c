@@ -489,6 +489,24 @@ static void test_cluster(void **state) {
     stats_client_destroy(&stats);
     explicit_bzero(&c, sizeof c);
 
+    /* `mpo stat --json` with the keys from --set shows the count; without keys it gets no answer */
+    char cmd[768], out[128];
+    s_path(out, sizeof out, "stat.json");
+    snprintf(cmd, sizeof cmd,
+             "'%s' stat %s --json --set curve_key_file=%s/client.key --set curve_replay_key=%s/replay.pub >'%s' 2>&1",
+             s_bin, ep, s_dir, s_dir, out);
+    assert_int_equal(system(cmd), 0);
+    static char json[1 << 16];
+    FILE *f = fopen(out, "r");
+    assert_non_null(f);
+    json[fread(json, 1, sizeof json - 1, f)] = 0;
+    fclose(f);
+    const char *field = strstr(json, "\"curve_refused_total\":"); /* the replay's, before the learner's list */
+    assert_non_null(field);
+    assert_true(atoi(field + strlen("\"curve_refused_total\":")) >= 3);
+    snprintf(cmd, sizeof cmd, "'%s' stat %s --timeout 0.5 >'%s' 2>&1", s_bin, ep, out);
+    assert_int_not_equal(system(cmd), 0);
+
     /* the roles as clients: refused for good (an unlisted key, no CURVE) they stop with status 1
      * and say why; expecting another server key they warn and keep trying */
     const char *stranger_actor[32], *plain_actor[32], *misled_actor[32], *stranger_learner[32];
