@@ -21,6 +21,7 @@
 #include "actor/actor_stats.h"
 #include "actor/outbox.h"
 #include "common/clock.h"
+#include "common/curve.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/sock.h"
@@ -36,8 +37,11 @@
 #define ACTOR_HWM 1000
 /* how often an actor whose id another live process holds asks again */
 #define ID_RETRY_S 5.0
-/* the DEALER's connection events (a new connection after a lost one is a restarted server) */
+/* the DEALER's connection events (a new connection after a lost one is a restarted server) and
+ * both sockets' refused handshakes */
 #define MONITOR_ENDPOINT "inproc://actor-dealer-monitor"
+#define SUB_MONITOR_ENDPOINT "inproc://actor-sub-monitor"
+#define DEALER_EVENTS (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | CURVE_CLIENT_EVENTS)
 
 typedef struct {
     const config_t *cfg;
@@ -46,7 +50,9 @@ typedef struct {
     const env_spec_t *spec;
     int S, A, K;
 
-    void *ctx, *dealer, *sub, *monitor;
+    void *ctx, *dealer, *sub, *monitor, *sub_monitor;
+    bool curve_on;           /* curve_key_file is set: both sockets are CURVE clients */
+    uint64_t failed_handshakes;
     vec_env_t *venv;
     nstep_t *nstep;       /* one-step transitions into n_step ones */
     float *rows;          /* what one step emits: nstep_max_out transitions */
@@ -67,6 +73,7 @@ typedef struct {
     double now, started, last_resync;
     bool hello_acked;
     bool connected_once;  /* the DEALER has had a connection: the next one is a reconnection */
+    bool link_up;         /* the DEALER's connection is up (its handshake done) */
     bool id_refused;      /* another live process holds our id: ask again at id_retry_at */
     double id_retry_at;
     bool learning_started;
@@ -109,6 +116,7 @@ static void s_actor_destroy(actor_t **self_p) {
     if (!self)
         return;
     sock_close(&self->monitor);
+    sock_close(&self->sub_monitor);
     sock_close(&self->dealer);
     sock_close(&self->sub);
     if (self->ctx)
@@ -185,28 +193,30 @@ static int s_actor_new(const config_t *cfg, actor_t **out) {
                                    {ZMQ_CONFLATE, 1, NULL},
                                    {ZMQ_SUBSCRIBE, 0, ""},
                                    SOCK_OPTS_END};
-    /* connected after its monitor starts, so that no connection event is missed */
-    self->dealer = sock_open(self->ctx, ZMQ_DEALER, "actor: DEALER to the replay server", dealer_opts, NULL, NULL,
-                             err, sizeof err);
-    if (!self->dealer)
-        goto fail;
-    if (zmq_socket_monitor(self->dealer, MONITOR_ENDPOINT, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0) {
-        snprintf(err, sizeof err, "actor: cannot monitor the DEALER: %s", zmq_strerror(zmq_errno()));
-        goto fail;
-    }
-    const sock_opt_t monitor_opts[] = {{ZMQ_LINGER, 0, NULL}, SOCK_OPTS_END};
-    self->monitor = sock_open(self->ctx, ZMQ_PAIR, "actor: DEALER monitor", monitor_opts, NULL, MONITOR_ENDPOINT,
-                              err, sizeof err);
-    if (!self->monitor)
-        goto fail;
-    if (zmq_connect(self->dealer, cfg->replay_endpoint) != 0) {
-        snprintf(err, sizeof err, "actor: DEALER to the replay server: cannot connect %s: %s", cfg->replay_endpoint,
-                 zmq_strerror(zmq_errno()));
+    /* with CURVE each socket talks only to the server whose public key it was given; each is
+     * watched before it connects, so that no connection or handshake event is missed */
+    curve_t curve;
+    sock_opt_t curve_opts[CURVE_OPTS_MAX], all[SOCK_OPTS_MAX];
+    if (curve_from_config(&curve, cfg, CURVE_TO_REPLAY | CURVE_TO_WEIGHTS, err, sizeof err) != 0) {
+        rc = -MPO_EINVAL;
         goto fail;
     }
-    self->sub = sock_open(self->ctx, ZMQ_SUB, "actor: SUB for weights", sub_opts, NULL, cfg->weights_endpoint, err,
-                          sizeof err);
-    if (!self->sub)
+    self->curve_on = curve.on;
+    self->dealer = sock_open(self->ctx, ZMQ_DEALER, "actor: DEALER to the replay server",
+                             sock_opts_join(all, SOCK_OPTS_MAX, dealer_opts,
+                                            curve_client_opts(&curve, curve.replay_key, curve_opts)),
+                             NULL, NULL, err, sizeof err);
+    if (self->dealer)
+        self->sub = sock_open(self->ctx, ZMQ_SUB, "actor: SUB for weights",
+                              sock_opts_join(all, SOCK_OPTS_MAX, sub_opts,
+                                             curve_client_opts(&curve, curve.weights_key, curve_opts)),
+                              NULL, NULL, err, sizeof err);
+    explicit_bzero(&curve, sizeof curve);
+    if (!self->sub ||
+        !(self->monitor = sock_watch(self->ctx, self->dealer, "actor: DEALER to the replay server", MONITOR_ENDPOINT,
+                                     DEALER_EVENTS, cfg->replay_endpoint, err, sizeof err)) ||
+        !(self->sub_monitor = sock_watch(self->ctx, self->sub, "actor: SUB for weights", SUB_MONITOR_ENDPOINT,
+                                         CURVE_CLIENT_EVENTS, cfg->weights_endpoint, err, sizeof err)))
         goto fail;
     for (int i = 0; i < ACTOR_STAT_COUNT; i++)
         self->stat_ptrs[i] = &self->stats[i];
@@ -483,29 +493,31 @@ static void s_progress(actor_t *self) {
              v[ACTOR_STAT_replay_connected] ? "" : " | waiting for the replay server");
 }
 
-/* A connection event of the DEALER: two frames, [u16 event, u32 value] and the endpoint. A new
- * connection after a lost one is most likely a restarted server, which knows neither us nor our
- * batches in flight: resync at once instead of after ack_timeout. */
-static void s_on_monitor(actor_t *self) {
-    zmq_msg_t ev;
-    zmq_msg_init(&ev);
-    if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&ev);
-        return;
+/* An event of a watched socket. On the DEALER, a new connection (its handshake done) after a lost
+ * one is most likely a restarted server, which knows neither us nor our batches in flight: resync
+ * at once instead of after ack_timeout. A failed handshake is a warning while ZeroMQ tries again;
+ * a refusal it will not try again (our key not listed, CURVE on one side only) ends the actor. */
+static int s_on_monitor(actor_t *self, void *monitor, const char *server) {
+    uint32_t value;
+    int event = sock_event(monitor, &value);
+    char text[320];
+    int said = curve_client_event(self->curve_on, event, value, server, text, sizeof text);
+    if (said == 2) {
+        log_error("%s", text);
+        return -MPO_EREFUSED;
     }
-    uint16_t event = 0;
-    if (zmq_msg_size(&ev) >= sizeof event)
-        memcpy(&event, zmq_msg_data(&ev), sizeof event);
-    while (zmq_msg_more(&ev) && zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) >= 0)
-        ; /* the endpoint frame */
-    zmq_msg_close(&ev);
-    if (event == ZMQ_EVENT_DISCONNECTED)
+    if (said == 1 && self->failed_handshakes++ % 100 == 0)
+        log_warn("%s", text);
+    if (event == ZMQ_EVENT_DISCONNECTED && self->link_up)
         log_info("lost the connection to the replay server at %s", self->cfg->replay_endpoint);
-    else if (event == ZMQ_EVENT_CONNECTED) {
+    else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         if (self->connected_once)
             s_resync(self, "connected to the replay server again");
         self->connected_once = true;
     }
+    if (event == ZMQ_EVENT_DISCONNECTED || event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+        self->link_up = event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+    return 0;
 }
 
 int actor_run(const config_t *cfg, volatile int *stop) {
@@ -521,13 +533,15 @@ int actor_run(const config_t *cfg, volatile int *stop) {
     self->stats_sent_t = now - ACTOR_STATS_INTERVAL; /* the first batch carries the figures */
     double last_hello = now, last_log = now;
     s_send_hello(self);
-    zmq_pollitem_t items[3] = {
-        {self->dealer, 0, ZMQ_POLLIN, 0}, {self->sub, 0, ZMQ_POLLIN, 0}, {self->monitor, 0, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[4] = {{self->dealer, 0, ZMQ_POLLIN, 0},
+                               {self->sub, 0, ZMQ_POLLIN, 0},
+                               {self->monitor, 0, ZMQ_POLLIN, 0},
+                               {self->sub_monitor, 0, ZMQ_POLLIN, 0}};
     while (!*stop) {
         /* stepping: just look; out of credit: sleep on the sockets until an ack, a timeout or a
          * stop (100 ms bounds the latency of a signal) */
         long timeout_ms = outbox_can_step(self->outbox) ? 0 : 100;
-        if (zmq_poll(items, 3, timeout_ms) < 0) {
+        if (zmq_poll(items, 4, timeout_ms) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             log_error("poll: %s", zmq_strerror(zmq_errno()));
@@ -545,8 +559,10 @@ int actor_run(const config_t *cfg, volatile int *stop) {
         }
         if (items[1].revents & ZMQ_POLLIN)
             s_on_weights(self);
-        if (items[2].revents & ZMQ_POLLIN)
-            s_on_monitor(self);
+        if ((items[2].revents & ZMQ_POLLIN) && (rc = s_on_monitor(self, self->monitor, "the replay server")) != 0)
+            goto out;
+        if ((items[3].revents & ZMQ_POLLIN) && (rc = s_on_monitor(self, self->sub_monitor, "the learner")) != 0)
+            goto out;
         outbox_counts_t oc;
         outbox_counts(self->outbox, &oc);
         if (self->id_refused) {

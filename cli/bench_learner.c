@@ -358,7 +358,7 @@ int bench_learner_main(int argc, char **argv) {
     if (b.replay <= 0 || s_feed(&b) != 0)
         goto done;
     b.learner = s_spawn(&b, "learner", learner_sets);
-    c = stats_client_new(b.replay_ep, "bench-learner", b.env, err, sizeof err);
+    c = stats_client_new(b.replay_ep, "bench-learner", b.env, NULL, err, sizeof err);
     s_point_t p0;
     if (b.learner <= 0 || !c || s_point(c, 2.0, &p0) != 0) { /* two seconds of warm-up */
         fprintf(stderr, "mpo bench learner: no stats from the learner%s%s\n", c ? "" : ": ", c ? "" : err);

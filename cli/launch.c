@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/curve.h"
 #include "env/env.h"
 #include "env/evaluate.h"
 #include "common/log.h"
@@ -350,6 +351,13 @@ int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, do
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", wport);
     if (s_set(cfg, "weights_bind", ep) || s_set(cfg, "weights_endpoint", ep))
         return -1;
+    /* keys configured for the run go to every role with the other keys, and serve this stats client */
+    char err[512];
+    curve_t curve;
+    if (curve_from_config(&curve, cfg, CURVE_TO_REPLAY, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return -1;
+    }
     if (!cfg->checkpoint_dir[0]) {
         snprintf(self->tmp_dir, sizeof self->tmp_dir, "/tmp/mpo-train-XXXXXX");
         if (!mkdtemp(self->tmp_dir) || s_set(cfg, "checkpoint_dir", self->tmp_dir)) {
@@ -374,11 +382,12 @@ int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, do
     int rc = 0;
     for (int i = 0; i < self->n_children && rc == 0; i++)
         rc = s_spawn(self, &self->children[i]);
-    char err[300];
-    if (rc == 0 && !(self->stats = stats_client_new(cfg->replay_endpoint, "train", cfg->env, err, sizeof err))) {
+    if (rc == 0 &&
+        !(self->stats = stats_client_new(cfg->replay_endpoint, "train", cfg->env, &curve, err, sizeof err))) {
         log_error("%s", err);
         rc = -1;
     }
+    explicit_bzero(&curve, sizeof curve);
     double last_log = t0, updates_at_log = 0, now;
     while (rc == 0 && !*stop) {
         s_stats_tick(self, 0.1);

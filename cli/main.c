@@ -15,6 +15,7 @@
 #include "cli/trainer.h"
 #include "replay/server.h"
 #include "cli/stat.h"
+#include "cli/keygen.h"
 
 #define MPO_VERSION "0.1.0"
 
@@ -205,6 +206,8 @@ static int s_cmd_stat(int argc, char **argv) { return stat_main(argc, argv); }
 
 static int s_cmd_plot(int argc, char **argv) { return plot_main(argc, argv); }
 
+static int s_cmd_keygen(int argc, char **argv) { return keygen_main(argc, argv); }
+
 static int s_cmd_config(int argc, char **argv) {
     if (s_wants_help(argc, argv)) {
         printf("usage: mpo config [options] | mpo config --markdown\n"
@@ -286,6 +289,7 @@ static const s_command_t s_commands[] = {
     {"actor", s_cmd_actor, "run an actor"},
     {"stat", s_cmd_stat, "show a replay server's stats (table, --json, --watch)"},
     {"plot", s_cmd_plot, "draw runs' learning curves as a PNG (gnuplot)"},
+    {"keygen", s_cmd_keygen, "write a CURVE key pair, NAME.key and NAME.pub (docs/security.md)"},
     {"envs", s_cmd_envs, "list the environments"},
     {"config", s_cmd_config, "print the configuration; --help lists every key"},
     {"bench", s_cmd_bench, "benchmarks: update, environment and replay speed; learning over seeds"},

@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/curve.h"
 #include "common/stats_client.h"
 #include "actor/actor_stats.h"
 #include "learner/learner_stats.h"
@@ -35,13 +36,16 @@ static const char *s_default_endpoint(void) { return config_find("replay_endpoin
 
 static void s_usage(FILE *out) {
     fprintf(out,
-            "usage: mpo stat [ENDPOINT] [--json] [--watch SECONDS] [--timeout SECONDS]\n"
+            "usage: mpo stat [ENDPOINT] [--json] [--watch SECONDS] [--timeout SECONDS] [--config FILE]\n"
+            "                [--set KEY=VALUE]\n"
             "Show a replay server's stats: size, rates, samples per insert, rate-limiter waits, actors,\n"
             "recent episode returns and refused messages by reason.\n"
             "  ENDPOINT           the replay server (default %s, the replay_endpoint key's default)\n"
             "  --json             one JSON object (with --watch: one per line)\n"
             "  --watch SECONDS    repeat every SECONDS until Ctrl-C\n"
             "  --timeout SECONDS  give up when the server does not answer in time (default 3)\n"
+            "  --config FILE      a config file, and --set KEY=VALUE a key: for a server with CURVE,\n"
+            "  --set KEY=VALUE    curve_key_file and curve_replay_key (also MPO_<KEY>; docs/security.md)\n"
             "Exit status 0, or 1 when the server does not answer or refuses.\n",
             s_default_endpoint());
 }
@@ -214,6 +218,28 @@ static void s_print_table(FILE *out, const char *endpoint, const Mpo__StatsReply
     fflush(out);
 }
 
+/* the curve_* keys from --config FILE, MPO_<KEY> and --set KEY=VALUE (in that order, as for the
+ * roles); 0, or 1 after printing the error */
+static int s_curve_config(int argc, char **argv, curve_t *curve) {
+    config_t cfg;
+    char err[512];
+    config_defaults(&cfg);
+    int rc = 0;
+    for (int i = 1; rc == 0 && i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--config"))
+            rc = config_load_file(&cfg, argv[++i], err, sizeof err);
+    if (rc == 0)
+        rc = config_load_env(&cfg, err, sizeof err);
+    for (int i = 1; rc == 0 && i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--set"))
+            rc = config_set_pair(&cfg, argv[++i], err, sizeof err);
+    if (rc == 0)
+        rc = curve_from_config(curve, &cfg, CURVE_TO_REPLAY, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "mpo stat: %s\n", err);
+    return rc != 0;
+}
+
 int stat_main(int argc, char **argv) {
     const char *endpoint = NULL;
     int json = 0;
@@ -223,6 +249,8 @@ int stat_main(int argc, char **argv) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             s_usage(stdout);
             return 0;
+        } else if ((!strcmp(a, "--config") || !strcmp(a, "--set")) && i + 1 < argc) {
+            i++; /* read by s_curve_config */
         } else if (!strcmp(a, "--json")) {
             json = 1;
         } else if ((!strcmp(a, "--watch") || !strcmp(a, "--timeout")) && i + 1 < argc) {
@@ -248,6 +276,9 @@ int stat_main(int argc, char **argv) {
     }
     if (!endpoint)
         endpoint = s_default_endpoint();
+    curve_t curve;
+    if (s_curve_config(argc, argv, &curve) != 0)
+        return 1;
 
     s_interrupted = 0;
     struct sigaction old_int, old_term;
@@ -261,7 +292,7 @@ int stat_main(int argc, char **argv) {
     }
     char err[300], id[64];
     snprintf(id, sizeof id, "stat-%d", (int)getpid());
-    stats_client_t *client = stats_client_new(endpoint, id, NULL, err, sizeof err);
+    stats_client_t *client = stats_client_new(endpoint, id, NULL, &curve, err, sizeof err);
     int rc = 0;
     if (!client) {
         fprintf(stderr, "mpo stat: %s\n", err);
@@ -272,7 +303,11 @@ int stat_main(int argc, char **argv) {
         if (stats_client_ask(client, timeout, &s_interrupted, err, sizeof err) != 0) {
             if (s_interrupted && watch > 0)
                 break;
-            fprintf(stderr, "mpo stat: %s: %s\n", endpoint, err);
+            /* a refused CURVE handshake is silence to the client: say where to look */
+            fprintf(stderr, "mpo stat: %s: %s%s\n", endpoint, err,
+                    curve.on ? " (with CURVE: is this client's public key in the server's curve_authorized_keys, "
+                               "and curve_replay_key the server's public key?)"
+                             : "");
             rc = 1;
             break;
         }
@@ -292,6 +327,7 @@ int stat_main(int argc, char **argv) {
             printf("\n");
     }
 done:
+    explicit_bzero(&curve, sizeof curve);
     stats_client_destroy(&client);
     if (watch > 0) {
         sigaction(SIGINT, &old_int, NULL);

@@ -97,7 +97,19 @@
       "checkpoints kept: learner.ckpt and the older learner.ckpt.1 …; --resume takes the newest good one") \
     X(resume, STR, "", 0, 0, NULL, "checkpoint directory to resume the learner from")            \
     X(metrics_port, INT, "0", 0, 65535, NULL,                                                      \
-      "port of the Prometheus /metrics endpoint (replay server, learner); 0: off")
+      "port of the Prometheus /metrics endpoint (replay server, learner); 0: off")                 \
+    /* ZeroMQ CURVE (docs/security.md) */                                                         \
+    X(curve_key_file, STR, "", 0, 0, NULL,                                                        \
+      "this process's CURVE key pair, a NAME.key written by `mpo keygen`: every ZeroMQ socket of " \
+      "the role is then encrypted and authenticated; empty: plain ZeroMQ")                         \
+    X(curve_authorized_keys, STR, "", 0, 0, NULL,                                                 \
+      "replay server, learner: file of the client public keys let in, one per line (NAME.pub "     \
+      "files concatenated); the server's own key always is; empty: only its own")                  \
+    X(curve_replay_key, STR, "", 0, 0, NULL,                                                      \
+      "actor, learner, mpo stat: the replay server's public key, 40 Z85 characters or a NAME.pub " \
+      "file; a server with another key is not talked to")                                         \
+    X(curve_weights_key, STR, "", 0, 0, NULL,                                                     \
+      "actor: the learner's public key (its weights PUB), 40 Z85 characters or a NAME.pub file")
 
 #define CONFIG_FIELD_FLOAT(name) double name;
 #define CONFIG_FIELD_INT(name) long long name;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <zmq.h>
 
 #include "common/error.h"
@@ -23,6 +24,11 @@ static const struct {
     {ZMQ_IMMEDIATE, "ZMQ_IMMEDIATE", 0, 0},
     {ZMQ_RCVTIMEO, "ZMQ_RCVTIMEO", 0, 0},
     {ZMQ_SNDTIMEO, "ZMQ_SNDTIMEO", 0, 0},
+    {ZMQ_CURVE_SERVER, "ZMQ_CURVE_SERVER", 0, 0},
+    {ZMQ_CURVE_PUBLICKEY, "ZMQ_CURVE_PUBLICKEY", 0, 1},
+    {ZMQ_CURVE_SECRETKEY, "ZMQ_CURVE_SECRETKEY", 0, 1},
+    {ZMQ_CURVE_SERVERKEY, "ZMQ_CURVE_SERVERKEY", 0, 1},
+    {ZMQ_ZAP_DOMAIN, "ZMQ_ZAP_DOMAIN", 0, 1},
 };
 #define S_N_OPTS (sizeof s_opts / sizeof s_opts[0])
 
@@ -57,6 +63,19 @@ int sock_set(void *sock, const char *what, const sock_opt_t *opts, char *err, si
     return 0;
 }
 
+const sock_opt_t *sock_opts_join(sock_opt_t *out, size_t cap, const sock_opt_t *opts, const sock_opt_t *more) {
+    const sock_opt_t *tables[2] = {opts, more};
+    size_t n = 0;
+    for (int k = 0; k < 2; k++)
+        for (const sock_opt_t *o = tables[k]; o && o->name >= 0; o++) {
+            MPO_ASSERT(n + 1 < cap); /* a table too small for its socket's options is our bug */
+            out[n++] = *o;
+        }
+    MPO_ASSERT(n < cap);
+    out[n] = (sock_opt_t)SOCK_OPTS_END;
+    return out;
+}
+
 void *sock_open(void *ctx, int type, const char *what, const sock_opt_t *opts, const char *bind,
                 const char *connect, char *err, size_t errlen) {
     void *sock = ctx ? zmq_socket(ctx, type) : NULL;
@@ -78,6 +97,38 @@ void *sock_open(void *ctx, int type, const char *what, const sock_opt_t *opts, c
 fail:
     sock_close(&sock);
     return NULL;
+}
+
+void *sock_watch(void *ctx, void *sock, const char *what, const char *monitor_ep, int events, const char *connect,
+                 char *err, size_t errlen) {
+    if (zmq_socket_monitor(sock, monitor_ep, events) != 0) {
+        snprintf(err, errlen, "%s: cannot watch its events: %s", what, zmq_strerror(errno));
+        return NULL;
+    }
+    const sock_opt_t opts[] = {{ZMQ_LINGER, 0, NULL}, SOCK_OPTS_END};
+    void *pair = sock_open(ctx, ZMQ_PAIR, what, opts, NULL, monitor_ep, err, errlen);
+    if (pair && connect && zmq_connect(sock, connect) != 0) {
+        snprintf(err, errlen, "%s: cannot connect to %s: %s", what, connect, zmq_strerror(errno));
+        sock_close(&pair);
+    }
+    return pair;
+}
+
+int sock_event(void *monitor, uint32_t *value) {
+    /* two frames: [u16 event, u32 value] in host order, then the endpoint */
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    int got = zmq_msg_recv(&m, monitor, ZMQ_DONTWAIT);
+    uint16_t event = 0;
+    *value = 0;
+    if (got >= 6) {
+        memcpy(&event, zmq_msg_data(&m), sizeof event);
+        memcpy(value, (const char *)zmq_msg_data(&m) + sizeof event, sizeof *value);
+    }
+    while (got >= 0 && zmq_msg_more(&m))
+        got = zmq_msg_recv(&m, monitor, ZMQ_DONTWAIT);
+    zmq_msg_close(&m);
+    return event;
 }
 
 void sock_close(void **sock_p) {

@@ -31,7 +31,8 @@ void stats_client_destroy(stats_client_t **self_p) {
     *self_p = NULL;
 }
 
-stats_client_t *stats_client_new(const char *endpoint, const char *id, const char *env, char *err, size_t errlen) {
+stats_client_t *stats_client_new(const char *endpoint, const char *id, const char *env, const curve_t *curve,
+                                 char *err, size_t errlen) {
     stats_client_t *self = calloc(1, sizeof *self);
     if (!self) {
         snprintf(err, errlen, "%s", mpo_strerror(MPO_ENOMEM));
@@ -39,7 +40,11 @@ stats_client_t *stats_client_new(const char *endpoint, const char *id, const cha
     }
     self->ctx = zmq_ctx_new();
     const sock_opt_t opts[] = {{ZMQ_LINGER, 0, NULL}, {ZMQ_MAXMSGSIZE, STATS_CLIENT_MAX_BYTES, NULL}, SOCK_OPTS_END};
-    self->sock = sock_open(self->ctx, ZMQ_DEALER, "stats client", opts, NULL, endpoint, err, errlen);
+    sock_opt_t curve_opts[CURVE_OPTS_MAX], all[SOCK_OPTS_MAX];
+    self->sock = sock_open(self->ctx, ZMQ_DEALER, "stats client",
+                           sock_opts_join(all, SOCK_OPTS_MAX, opts,
+                                          curve_client_opts(curve, curve ? curve->replay_key : NULL, curve_opts)),
+                           NULL, endpoint, err, errlen);
     if (!self->sock || wire_send_hello(self->sock, MPO__ROLE__ROLE_STAT, env, 0, 0, id, 0) != 0) {
         if (self->sock)
             snprintf(err, errlen, "stats client: cannot say Hello to %s: %s", endpoint, zmq_strerror(errno));

@@ -7,13 +7,16 @@
 
 #include <stddef.h>
 
+#include "common/curve.h"
 #include "proto/mpo.pb-c.h"
 
 typedef struct stats_client_s stats_client_t;
 
 /* Connect to endpoint (its own ZeroMQ context) and say Hello with this id and environment (env may
- * be NULL). NULL with a one-line reason. */
-stats_client_t *stats_client_new(const char *endpoint, const char *id, const char *env, char *err, size_t errlen);
+ * be NULL); with curve on, as a CURVE client of the replay server's key (curve may be NULL: plain).
+ * NULL with a one-line reason. */
+stats_client_t *stats_client_new(const char *endpoint, const char *id, const char *env, const curve_t *curve,
+                                 char *err, size_t errlen);
 void stats_client_destroy(stats_client_t **self_p);
 
 /* Send one StatsRequest without waiting. 0, or a negative code (common/error.h) with a reason. */

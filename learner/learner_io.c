@@ -11,10 +11,12 @@
 #include <zmq.h>
 
 #include "common/clock.h"
+#include "common/curve.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/sock.h"
 #include "common/wire.h"
+#include "common/zap.h"
 #include "learner/batch_queue.h"
 #include "learner/learner_stats.h"
 
@@ -37,6 +39,9 @@ struct learner_io_s {
     char id[96];
     size_t weights_floats;
     void *ctx, *dealer, *pub;
+    void *monitor; /* the DEALER's refused handshakes */
+    zap_t *zap;    /* with CURVE: which actors may subscribe */
+    int curve_on;
     int efd; /* eventfd: the update loop wakes the thread */
     batch_queue_t *queue;
     s_slot_t *slots;
@@ -50,7 +55,7 @@ struct learner_io_s {
     int cur;             /* the acquired slot the next message goes into; -1 none */
     uint64_t *in_flight; /* ids of the current request set, 0 for an answered one */
     int n_in_flight;
-    uint64_t next_id;
+    uint64_t next_id, failed_handshakes;
     double last_recv, stats_sent;
     float *w_send;
 
@@ -85,17 +90,43 @@ static int s_open_sockets(learner_io_t *self, char *err, size_t errlen) {
         {ZMQ_SNDHWM, PUB_HWM, NULL},
         SOCK_OPTS_END,
     };
+    /* the DEALER is a CURVE client of the replay server, the PUB a CURVE server to the actors */
+    curve_t curve;
+    char why[512];
+    int rc = curve_from_config(&curve, cfg, CURVE_SERVER | CURVE_TO_REPLAY, why, sizeof why);
+    if (rc != 0) {
+        snprintf(err, errlen, "learner: %s", why);
+        return rc;
+    }
+    curve_warn_plain(&curve, "learner", cfg->weights_bind, "can read the policy's weights");
+    rc = -MPO_ESOCKET;
+    sock_opt_t curve_opts[CURVE_OPTS_MAX], all[SOCK_OPTS_MAX];
     self->ctx = zmq_ctx_new();
     if (!self->ctx) {
         snprintf(err, errlen, "learner: cannot make a ZeroMQ context: %s", zmq_strerror(zmq_errno()));
-        return -MPO_ESOCKET;
+        goto done;
     }
-    self->dealer = sock_open(self->ctx, ZMQ_DEALER, "learner: DEALER to the replay", dealer_opts, NULL,
-                             cfg->replay_endpoint, err, errlen);
-    if (!self->dealer)
-        return -MPO_ESOCKET;
-    self->pub = sock_open(self->ctx, ZMQ_PUB, "learner: weights PUB", pub_opts, cfg->weights_bind, NULL, err, errlen);
-    return self->pub ? 0 : -MPO_ESOCKET;
+    self->curve_on = curve.on;
+    self->dealer = sock_open(self->ctx, ZMQ_DEALER, "learner: DEALER to the replay",
+                             sock_opts_join(all, SOCK_OPTS_MAX, dealer_opts,
+                                            curve_client_opts(&curve, curve.replay_key, curve_opts)),
+                             NULL, NULL, err, errlen);
+    /* watched before it connects: a refused handshake is said, not waited on in silence */
+    if (!self->dealer || !(self->monitor = sock_watch(self->ctx, self->dealer, "learner: DEALER to the replay",
+                                                      "inproc://learner-dealer-monitor", CURVE_CLIENT_EVENTS,
+                                                      cfg->replay_endpoint, err, errlen)))
+        goto done;
+    /* the ZAP handler is bound before the PUB: a CURVE server without one lets everyone in */
+    if (curve.on && !(self->zap = zap_new(self->ctx, "learner", &curve, err, errlen)))
+        goto done;
+    self->pub = sock_open(self->ctx, ZMQ_PUB, "learner: weights PUB",
+                          sock_opts_join(all, SOCK_OPTS_MAX, pub_opts, curve_server_opts(&curve, curve_opts)),
+                          cfg->weights_bind, NULL, err, errlen);
+    if (self->pub && (!self->zap || zap_start(self->zap, self->pub, err, errlen) == 0))
+        rc = 0;
+done:
+    explicit_bzero(&curve, sizeof curve);
+    return rc;
 }
 
 learner_io_t *learner_io_new(const config_t *cfg, const env_spec_t *spec, const char *id, size_t weights_floats,
@@ -157,6 +188,7 @@ static void s_own_stats(const learner_io_t *self, double *v) {
     v[LEARNER_STAT_stale_batches_total] = (double)self->stale;
     v[LEARNER_STAT_rejected_total] = (double)self->rejected;
     v[LEARNER_STAT_reissues_total] = (double)self->reissues;
+    v[LEARNER_STAT_curve_refused_total] = (double)zap_refused(self->zap);
 }
 
 static uint64_t s_request(learner_io_t *self) {
@@ -338,6 +370,20 @@ static int s_acquire(learner_io_t *self) {
     return slot;
 }
 
+/* A failed handshake of the DEALER: a warning while ZeroMQ tries again; -1 after an error when the
+ * replay server refused our key or CURVE differs, which ZeroMQ does not try again. */
+static int s_on_monitor(learner_io_t *self) {
+    uint32_t value;
+    char text[320];
+    int event = sock_event(self->monitor, &value);
+    int said = curve_client_event(self->curve_on, event, value, "the replay server", text, sizeof text);
+    if (said == 2)
+        log_error("%s", text);
+    else if (said == 1 && self->failed_handshakes++ % 100 == 0)
+        log_warn("%s", text);
+    return said == 2 ? -1 : 0;
+}
+
 static void *s_thread(void *arg) {
     learner_io_t *self = arg;
     self->last_recv = clock_now();
@@ -346,13 +392,16 @@ static void *s_thread(void *arg) {
         if (self->cur < 0)
             self->cur = s_acquire(self);
         int listening = self->cur >= 0; /* every slot full: the answers wait in ZeroMQ's queue */
-        zmq_pollitem_t items[2] = {{self->dealer, 0, (short)(listening ? ZMQ_POLLIN : 0), 0},
-                                   {NULL, self->efd, ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[3] = {{self->dealer, 0, (short)(listening ? ZMQ_POLLIN : 0), 0},
+                                   {NULL, self->efd, ZMQ_POLLIN, 0},
+                                   {self->monitor, 0, ZMQ_POLLIN, 0}};
         double before = clock_now();
-        int polled = zmq_poll(items, 2, POLL_MS);
+        int polled = zmq_poll(items, 3, POLL_MS);
         double now = clock_now();
-        if (polled < 0 && zmq_errno() != EINTR) {
-            log_error("poll: %s", zmq_strerror(zmq_errno()));
+        int refused = polled > 0 && (items[2].revents & ZMQ_POLLIN) && s_on_monitor(self) != 0;
+        if ((polled < 0 && zmq_errno() != EINTR) || refused) {
+            if (!refused)
+                log_error("poll: %s", zmq_strerror(zmq_errno()));
             atomic_store(&self->failed, 1);
             batch_queue_wake(self->queue);
             break;
@@ -410,8 +459,10 @@ void learner_io_destroy(learner_io_t **self_p) {
     if (!self)
         return;
     learner_io_stop(self);
+    sock_close(&self->monitor);
     sock_close(&self->dealer);
     sock_close(&self->pub);
+    zap_destroy(&self->zap);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     if (self->efd >= 0)

@@ -15,7 +15,9 @@
  * Error, Hello again and a fresh set of requests; an answer to a superseded request still counts
  * as data (stale_batches_total). Weights: learner_io_publish copies the actor's parameters and the
  * thread sends them (ZMQ_DONTWAIT, as before). The update loop wakes the thread through an
- * eventfd when the ready batches run low or it hands weights over. */
+ * eventfd when the ready batches run low or it hands weights over. With curve_key_file set the
+ * DEALER is a CURVE client of curve_replay_key and the PUB a CURVE server behind common/zap.h,
+ * which counts the subscribers it refuses (curve_refused_total). */
 #ifndef MPO_LEARNER_IO_H
 #define MPO_LEARNER_IO_H
 

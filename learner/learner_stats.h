@@ -31,6 +31,8 @@
     X(stale_batches_total, "batches", "counter", "answers to requests given up on (used anyway)")              \
     X(rejected_total, "batches", "counter", "sample batches refused")                                          \
     X(reissues_total, "times", "counter", "times the requests were sent again")                              \
+    X(curve_refused_total, "connections", "counter",                                                         \
+      "weights subscribers refused at the CURVE handshake (no key, unlisted key, other server key)")         \
     X(skipped_updates_total, "updates", "counter", "updates skipped: a loss or gradient was not finite")     \
     X(uptime_seconds, "seconds", "gauge", "seconds since the learner started (with updates_total: a rate)")   \
     X(cpu_seconds_total, "seconds", "counter", "CPU time of the learner process, every thread")

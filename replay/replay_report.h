@@ -50,6 +50,7 @@ typedef struct {
     const replay_counts_t *counts;
     size_t scratch_bytes; /* what the server reuses: the sample reply's arrays, the decode block */
     uint64_t learning_starts;
+    uint64_t curve_refused; /* clients refused at the CURVE handshake (common/zap.h) */
     double started;
 } replay_view_t;
 

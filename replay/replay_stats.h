@@ -35,6 +35,8 @@
     X(learner_updates, "updates", "gauge", "the learner's update count (from its requests)")                \
     X(learner_policy_version, "version", "gauge", "the learner's newest weights version")                   \
     X(rejected_total, "messages", "counter", "messages refused (by reason in `rejected`)")                  \
+    X(curve_refused_total, "connections", "counter",                                                        \
+      "clients refused at the CURVE handshake: no key, an unlisted key, another server key expected")      \
     X(memory_bytes, "bytes", "gauge", "ring, held batches, reused buffers")                                   \
     X(uptime_seconds, "seconds", "gauge",   "seconds since the server started")                             \
     X(learning_started, "bool", "gauge", "1 once size >= learning_starts")

@@ -9,15 +9,18 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/sock.h"
+#include "common/zap.h"
 
 struct router_s {
     void *ctx, *sock;
     size_t max_bytes;
     zmq_msg_t id, body;   /* reused for every message */
     wire_decoder_t *decoder; /* every body is decoded into it: no allocation per message */
+    zap_t *zap;              /* with CURVE: who may connect */
 };
 
-router_t *router_new(const char *endpoint, size_t max_message_bytes, char *err, size_t errlen) {
+router_t *router_new(const char *endpoint, size_t max_message_bytes, const curve_t *curve, char *err,
+                     size_t errlen) {
     router_t *self = calloc(1, sizeof *self);
     if (!self) {
         snprintf(err, errlen, "replay: %s", mpo_strerror(MPO_ENOMEM));
@@ -41,11 +44,21 @@ router_t *router_new(const char *endpoint, size_t max_message_bytes, char *err, 
         SOCK_OPTS_END,
     };
     self->ctx = zmq_ctx_new();
-    self->sock = sock_open(self->ctx, ZMQ_ROUTER, "replay: ROUTER", opts, endpoint, NULL, err, errlen);
-    if (!self->sock)
+    /* the ZAP handler is bound before the socket: a CURVE server without one lets everyone in */
+    if (curve && curve->on && !(self->zap = zap_new(self->ctx, "replay", curve, err, errlen))) {
+        router_destroy(&self);
+        return NULL;
+    }
+    sock_opt_t curve_opts[CURVE_OPTS_MAX], all[SOCK_OPTS_MAX];
+    self->sock = sock_open(self->ctx, ZMQ_ROUTER, "replay: ROUTER",
+                           sock_opts_join(all, SOCK_OPTS_MAX, opts, curve_server_opts(curve, curve_opts)), endpoint,
+                           NULL, err, errlen);
+    if (!self->sock || (self->zap && zap_start(self->zap, self->sock, err, errlen) != 0))
         router_destroy(&self);
     return self;
 }
+
+uint64_t router_refused(const router_t *self) { return zap_refused(self->zap); }
 
 void router_destroy(router_t **self_p) {
     router_t *self = *self_p;
@@ -55,6 +68,7 @@ void router_destroy(router_t **self_p) {
     zmq_msg_close(&self->body);
     wire_decoder_destroy(&self->decoder);
     sock_close(&self->sock);
+    zap_destroy(&self->zap);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     free(self);

@@ -8,7 +8,8 @@
  *   ZMQ_SNDHWM, ZMQ_RCVHWM  ROUTER_HWM messages: bounded queues; a peer that stops reading loses
  *                   replies instead of growing the server;
  *   ZMQ_ROUTER_MANDATORY  0: a reply to a peer that has gone is dropped, never an error;
- *   ZMQ_LINGER      0: stopping never waits for unsent replies.
+ *   ZMQ_LINGER      0: stopping never waits for unsent replies;
+ *   with CURVE      ZMQ_CURVE_SERVER, its secret key and ZAP domain (common/curve.h).
  * Every send is ZMQ_DONTWAIT: nothing a peer does can block the server. */
 #ifndef MPO_REPLAY_ROUTER_H
 #define MPO_REPLAY_ROUTER_H
@@ -16,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/curve.h"
 #include "common/wire.h"
 #include "proto/mpo.pb-c.h"
 
@@ -41,11 +43,15 @@ typedef struct {
 
 typedef struct router_s router_t;
 
-/* Bind a ROUTER at endpoint on its own context. NULL with a one-line reason. */
-router_t *router_new(const char *endpoint, size_t max_message_bytes, char *err, size_t errlen);
+/* Bind a ROUTER at endpoint on its own context; with curve on, a CURVE server whose clients
+ * common/zap.h admits (curve may be NULL: plain). NULL with a one-line reason. */
+router_t *router_new(const char *endpoint, size_t max_message_bytes, const curve_t *curve, char *err,
+                     size_t errlen);
 void router_destroy(router_t **self_p);
 /* the socket, for zmq_poll */
 void *router_socket(router_t *self);
+/* clients refused at the CURVE handshake so far (common/zap.h); 0 when plain */
+uint64_t router_refused(const router_t *self);
 /* bytes the router holds for decoding (its decoder's block) */
 size_t router_bytes(const router_t *self);
 

@@ -20,6 +20,7 @@
 #include <zmq.h>
 
 #include "common/clock.h"
+#include "common/curve.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/metrics_http.h"
@@ -62,6 +63,7 @@ static replay_view_t s_view(const s_server_t *self) {
                            .counts = &self->counts,
                            .scratch_bytes = sampler_bytes(self->sampler) + router_bytes(self->router),
                            .learning_starts = (uint64_t)self->cfg->learning_starts,
+                           .curve_refused = router_refused(self->router),
                            .started = self->started};
 }
 
@@ -426,7 +428,15 @@ static int s_new(const config_t *cfg, s_server_t **out) {
         log_error("replay: %s", mpo_strerror(rc));
         goto fail;
     }
-    self->router = router_new(cfg->replay_bind, (size_t)cfg->max_message_bytes, err, sizeof err);
+    curve_t curve;
+    rc = curve_from_config(&curve, cfg, CURVE_SERVER, err, sizeof err);
+    if (rc != 0) {
+        log_error("replay: %s", err);
+        goto fail;
+    }
+    curve_warn_plain(&curve, "replay", cfg->replay_bind, "can insert transitions, sample them and read the stats");
+    self->router = router_new(cfg->replay_bind, (size_t)cfg->max_message_bytes, &curve, err, sizeof err);
+    explicit_bzero(&curve, sizeof curve);
     if (!self->router) {
         log_error("%s", err);
         rc = -MPO_ESOCKET;

@@ -202,7 +202,7 @@ static void s_cluster(const char *const *ns, const char *tag) {
     pid_t actors[2] = {s_start_in(ns[2], "actor", log[2], a0), s_start_in(ns[3], "actor", log[3], a1)};
 
     char err[300];
-    stats_client_t *c = stats_client_new(s_replay_ep, "test", NULL, err, sizeof err);
+    stats_client_t *c = stats_client_new(s_replay_ep, "test", NULL, NULL, err, sizeof err);
     assert_non_null(c);
     /* run until STEPS are stored and both actors act with learner weights */
     double t0 = clock_now();

@@ -10,7 +10,7 @@ if [ "$want" != "$have" ]; then
     echo "FAIL: README.md's configuration table differs from 'mpo config --markdown' (run: make docs)"
     fail=1
 fi
-for cmd in train replay learner actor stat plot envs config bench; do
+for cmd in train replay learner actor stat plot envs config bench keygen; do
     if ! "$MPO" "$cmd" --help >/dev/null 2>&1; then
         echo "FAIL: mpo $cmd --help exits non-zero"
         fail=1

@@ -275,7 +275,7 @@ static uint64_t s_insert(void *s, uint64_t seq, uint32_t n, float base) {
  * lives until stats_client_destroy. */
 static stats_client_t *s_stats(fixture_t *f, const Mpo__StatsReply **reply) {
     char err[256];
-    stats_client_t *c = stats_client_new(f->endpoint, "test-stat", NULL, err, sizeof err);
+    stats_client_t *c = stats_client_new(f->endpoint, "test-stat", NULL, NULL, err, sizeof err);
     if (!c)
         fail_msg("stats client: %s", err);
     if (stats_client_ask(c, 3.0, NULL, err, sizeof err) != 0)
