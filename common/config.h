@@ -77,6 +77,9 @@
     X(max_abs_value, FLOAT, "1e6", 0, 3e38, NULL,                                                  \
       "replay: largest |value| of an observation, action or reward it stores; a batch beyond is "    \
       "refused (out_of_range); 0: no bound")                                                         \
+    X(max_peer_queue_bytes, INT, "268435456", 1048576, 1e12, NULL,                                 \
+      "replay: most reply bytes queued for one peer that does not read; a sample request whose "    \
+      "batch would take more than 1/64 of it is refused (too_large)")                               \
     X(max_message_bytes, INT, "67108864", 1024, 2147483647, NULL,                                 \
       "largest message any endpoint accepts; larger ones are refused and counted")                \
     X(stats_interval, FLOAT, "10", 0.1, 86400, NULL, "seconds between the replay server's log lines") \

@@ -70,6 +70,7 @@ void replay_report_values(const replay_view_t *v, double now, double *values) {
         rejected += c->rejected[i];
     x[REPLAY_STAT_rejected_total] = (double)rejected;
     x[REPLAY_STAT_curve_refused_total] = (double)v->curve_refused;
+    x[REPLAY_STAT_replies_dropped_total] = (double)v->replies_dropped;
     x[REPLAY_STAT_memory_bytes] = (double)(replay_buffer_bytes(v->buffer) + held_bytes(v->held) + v->scratch_bytes);
     x[REPLAY_STAT_uptime_seconds] = now - v->started;
     x[REPLAY_STAT_learning_started] = replay_report_learning_started(v);

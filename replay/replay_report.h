@@ -51,6 +51,7 @@ typedef struct {
     size_t scratch_bytes; /* what the server reuses: the sample reply's arrays, the decode block */
     uint64_t learning_starts;
     uint64_t curve_refused; /* clients refused at the CURVE handshake (common/zap.h) */
+    uint64_t replies_dropped; /* replies to peers whose queue was full (replay/router.h) */
     double started;
 } replay_view_t;
 

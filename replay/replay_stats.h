@@ -28,6 +28,8 @@
     X(pending_inserts, "batches", "gauge", "transition batches held by the rate limiter")                   \
     X(pending_samples, "requests", "gauge", "sample requests held")                                         \
     X(dropped_total, "messages", "counter", "held-queue overflows: batches unacked, requests unanswered")   \
+    X(replies_dropped_total, "messages", "counter",                                                         \
+      "replies dropped: their peer had max_peer_queue_bytes of replies unread")                            \
     X(duplicates_total, "batches", "counter", "resent batches already stored: acked again, not stored")     \
     X(resent_held_total, "batches", "counter", "resent batches still held by the rate limiter (kept once)") \
     X(actors_connected, "actors", "gauge", "actors heard from in the last 10 s")                            \

@@ -17,6 +17,7 @@ struct router_s {
     zmq_msg_t id, body;   /* reused for every message */
     wire_decoder_t *decoder; /* every body is decoded into it: no allocation per message */
     zap_t *zap;              /* with CURVE: who may connect */
+    uint64_t dropped;        /* replies to a full queue */
 };
 
 router_t *router_new(const char *endpoint, size_t max_message_bytes, const curve_t *curve, char *err,
@@ -37,9 +38,9 @@ router_t *router_new(const char *endpoint, size_t max_message_bytes, const curve
     }
     const sock_opt_t opts[] = {
         {ZMQ_LINGER, 0, NULL},
-        {ZMQ_ROUTER_MANDATORY, 0, NULL},
-        {ZMQ_SNDHWM, ROUTER_HWM, NULL},
-        {ZMQ_RCVHWM, ROUTER_HWM, NULL},
+        {ZMQ_ROUTER_MANDATORY, 1, NULL},
+        {ZMQ_SNDHWM, ROUTER_SNDHWM, NULL},
+        {ZMQ_RCVHWM, ROUTER_RCVHWM, NULL},
         {ZMQ_MAXMSGSIZE, (int64_t)max_message_bytes + ROUTER_SIZE_MARGIN, NULL},
         SOCK_OPTS_END,
     };
@@ -59,6 +60,8 @@ router_t *router_new(const char *endpoint, size_t max_message_bytes, const curve
 }
 
 uint64_t router_refused(const router_t *self) { return zap_refused(self->zap); }
+
+uint64_t router_dropped(const router_t *self) { return self->dropped; }
 
 void router_destroy(router_t **self_p) {
     router_t *self = *self_p;
@@ -134,13 +137,24 @@ int router_recv(router_t *self, router_in_t *in) {
     return in->msg ? 1 : s_refuse(in, why, 1);
 }
 
+/* a send that failed: EAGAIN is a full queue (the peer stopped reading), counted; EHOSTUNREACH a
+ * peer that has gone */
+static void s_not_sent(router_t *self, const char *what) {
+    int e = errno;
+    if (e == EAGAIN && (++self->dropped <= 3 || self->dropped % 1000 == 0))
+        log_warn("replay: a peer is not reading its replies: %s dropped (%llu so far)", what,
+                 (unsigned long long)self->dropped);
+    else
+        log_debug("replay: %s not sent: %s", what, zmq_strerror(e));
+}
+
 void router_send(router_t *self, const router_rid_t *to, Mpo__Message *msg) {
     /* DONTWAIT: a peer that stopped reading loses replies, it never stalls the server */
     if (wire_send(self->sock, to->rid, to->rid_len, msg, ZMQ_DONTWAIT) != 0)
-        log_debug("replay: reply not sent: %s", zmq_strerror(errno));
+        s_not_sent(self, "reply");
 }
 
 void router_send_error(router_t *self, const router_rid_t *to, wire_rejection_t code, const char *reason) {
     if (wire_send_error(self->sock, to->rid, to->rid_len, code, reason) != 0)
-        log_debug("replay: error reply not sent: %s", zmq_strerror(errno));
+        s_not_sent(self, "error reply");
 }

@@ -5,9 +5,13 @@
  *   ZMQ_MAXMSGSIZE  max_message_bytes + ROUTER_SIZE_MARGIN: ZeroMQ disconnects a peer above it
  *                   without telling anyone; between the two the message is taken and refused as
  *                   too_large, so a slightly-too-big sender learns why;
- *   ZMQ_SNDHWM, ZMQ_RCVHWM  ROUTER_HWM messages: bounded queues; a peer that stops reading loses
- *                   replies instead of growing the server;
- *   ZMQ_ROUTER_MANDATORY  0: a reply to a peer that has gone is dropped, never an error;
+ *   ZMQ_SNDHWM      ROUTER_SNDHWM replies queued per peer: with the server's cap on one reply's
+ *                   size (max_peer_queue_bytes / ROUTER_SNDHWM) this bounds what a peer that stops
+ *                   reading can make the server hold, in bytes; past it its replies are dropped
+ *                   and counted (router_dropped), never queued;
+ *   ZMQ_RCVHWM      ROUTER_RCVHWM messages per peer waiting to be read;
+ *   ZMQ_ROUTER_MANDATORY  1: a full queue is an error (EAGAIN), so it can be counted; a reply to a
+ *                   peer that has gone (EHOSTUNREACH) is dropped quietly;
  *   ZMQ_LINGER      0: stopping never waits for unsent replies;
  *   with CURVE      ZMQ_CURVE_SERVER, its secret key and ZAP domain (common/curve.h).
  * Every send is ZMQ_DONTWAIT: nothing a peer does can block the server. */
@@ -23,7 +27,8 @@
 
 #define ROUTER_RID_MAX 255                /* ZeroMQ routing ids are 1..255 bytes */
 #define ROUTER_SIZE_MARGIN (64 * 1024)    /* ZMQ_MAXMSGSIZE above max_message_bytes */
-#define ROUTER_HWM 10000
+#define ROUTER_SNDHWM 64   /* replies queued per peer: an honest peer has a handful in flight */
+#define ROUTER_RCVHWM 1000 /* messages per peer not yet read */
 
 /* a peer's routing id, copied out of its frame */
 typedef struct {
@@ -52,6 +57,8 @@ void router_destroy(router_t **self_p);
 void *router_socket(router_t *self);
 /* clients refused at the CURVE handshake so far (common/zap.h); 0 when plain */
 uint64_t router_refused(const router_t *self);
+/* replies dropped because their peer's queue was full (it stopped reading) */
+uint64_t router_dropped(const router_t *self);
 /* bytes the router holds for decoding (its decoder's block) */
 size_t router_bytes(const router_t *self);
 

@@ -41,6 +41,7 @@ typedef struct {
     const config_t *cfg;
     char env[CONFIG_STR_MAX];
     int obs_dim, act_dim;
+    size_t row_bytes; /* one transition in a SampleBatch, for the cap on a reply's size */
     router_t *router;
     replay_buffer_t *buffer;
     rate_limiter_t *limiter;
@@ -64,6 +65,7 @@ static replay_view_t s_view(const s_server_t *self) {
                            .scratch_bytes = sampler_bytes(self->sampler) + router_bytes(self->router),
                            .learning_starts = (uint64_t)self->cfg->learning_starts,
                            .curve_refused = router_refused(self->router),
+                           .replies_dropped = router_dropped(self->router),
                            .started = self->started};
 }
 
@@ -272,6 +274,11 @@ static void s_on_sample_request(s_server_t *self, const router_rid_t *from, cons
         snprintf(reason, sizeof reason, "batch_size %u, more than the rate limiter can ever admit (%llu)",
                  q->batch_size, (unsigned long long)rate_limiter_max_item(self->limiter, RATE_LIMITER_SAMPLE));
         why = WIRE_TOO_LARGE;
+    } else if ((uint64_t)q->batch_size * self->row_bytes > (uint64_t)self->cfg->max_peer_queue_bytes / ROUTER_SNDHWM) {
+        /* ROUTER_SNDHWM such replies unread would be all a peer may make the server hold */
+        snprintf(reason, sizeof reason, "batch_size %u: a reply of %llu bytes, more than max_peer_queue_bytes / %d",
+                 q->batch_size, (unsigned long long)q->batch_size * self->row_bytes, ROUTER_SNDHWM);
+        why = WIRE_TOO_LARGE;
     } else
         why = wire_check_stats(q->stats, q->n_stats, reason, sizeof reason);
     if (why != WIRE_OK) {
@@ -414,6 +421,7 @@ static int s_new(const config_t *cfg, s_server_t **out) {
         goto fail;
     }
     rc = -MPO_ENOMEM;
+    self->row_bytes = transition_floats(self->obs_dim, self->act_dim) * sizeof(float) + 8; /* + framing */
     self->buffer = replay_buffer_new((size_t)cfg->buffer_size, self->obs_dim, self->act_dim);
     if (!self->buffer) {
         log_error("replay: no memory for %lld transitions of obs %d act %d", cfg->buffer_size, self->obs_dim,

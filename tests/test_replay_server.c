@@ -602,6 +602,54 @@ static void test_dedup_and_reconnect(void **state) {
 
 /* SPI 4, min_size 10, tolerance 4 → error 16, window [24, 56]; actor_batch 5, batch 10:
  * 2*16 = 32 >= 4*5 + 10 = 30. */
+/* A learner that asks and never reads: max_peer_queue_bytes 1 MiB caps one reply at 16 KiB (a
+ * bigger batch is refused as too_large) and at most ROUTER_SNDHWM replies queue for it; the rest
+ * are dropped and counted, and another learner is served as before. */
+static void test_unread_replies_bounded(void **state) {
+    fixture_t *f = *state;
+    s_set(&f->cfg, "max_peer_queue_bytes", "1048576");
+    s_start(f);
+    void *a = s_client(f);
+    s_hello(a, MPO__ROLE__ROLE_ACTOR, "actor-a");
+    for (uint64_t seq = 1; seq <= 80; seq++)
+        s_insert(a, seq, 5, 0);
+    void *l = s_client(f);
+    s_hello(l, MPO__ROLE__ROLE_LEARNER, "learner-a");
+    s_sample_request(l, 1, 380); /* 380 x 44 bytes > 16 KiB */
+    s_expect_error(l, MPO__ERROR_CODE__ERROR_TOO_LARGE, "a reply over max_peer_queue_bytes / 64");
+    zmq_close(l);
+    /* a learner that takes one message into its own queue at most, then stops reading */
+    void *greedy = zmq_socket(f->ctx, ZMQ_DEALER);
+    int one = 1, zero = 0;
+    zmq_setsockopt(greedy, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(greedy, ZMQ_RCVHWM, &one, sizeof one);
+    assert_int_equal(zmq_connect(greedy, f->endpoint), 0);
+    s_hello(greedy, MPO__ROLE__ROLE_LEARNER, "greedy");
+    for (uint64_t id = 1; id <= 5000; id++) /* 5000 x 13 KB unread */
+        s_sample_request(greedy, id, 300);
+    double dropped = 0, t0 = clock_now();
+    while (dropped <= 0 && clock_now() - t0 < 10) {
+        const Mpo__StatsReply *r;
+        stats_client_t *sc = s_stats(f, &r);
+        dropped = STAT(r, "replies_dropped_total");
+        stats_client_destroy(&sc);
+        usleep(100000);
+    }
+    assert_true(dropped > 0);
+    void *l2 = s_client(f);
+    s_hello(l2, MPO__ROLE__ROLE_LEARNER, "learner-b");
+    s_sample_request(l2, 1, 8);
+    Mpo__Message *m = s_recv(l2);
+    assert_int_equal(m->body_case, MPO__MESSAGE__BODY_SAMPLE_BATCH);
+    assert_int_equal(m->sample_batch->n, 8);
+    wire_free(m);
+    zmq_close(greedy);
+    zmq_close(l2);
+    zmq_close(a);
+    assert_true(s_stop(f) < 1.0);
+    assert_int_equal(f->rc, 0);
+}
+
 /* an actor's Hello as process `incarnation`, without waiting for the answer */
 static void s_hello_incarnation(void *s, const char *id, uint64_t incarnation) {
     Mpo__Message m;
@@ -1034,6 +1082,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_samples_held_until_learning_starts, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_dedup_and_reconnect, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_actor_incarnations, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_unread_replies_bounded, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_holds_actor, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_refuses_what_never_fits, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_timeout, s_setup, s_teardown),
