@@ -29,7 +29,7 @@
       "mean return of the last " ACTOR_STATS_STR(VEC_ENV_RECENT_EPISODES) " episodes (0 before the first)") \
     X(episodes_recent, "episodes", "gauge", "episodes behind episode_return_recent")                       \
     X(policy_version, "version", "gauge", "weights version acting; 0: acting at random, no weights yet")    \
-    X(weights_refused_total, "messages", "counter", "weights refused (another env, sizes or layout)")       \
+    X(weights_refused_total, "messages", "counter", "weights refused (another env, sizes or layout, a non-finite value)")       \
     X(batches_sent_total, "batches", "counter", "transition batches sent the first time")                  \
     X(batches_acked_total, "batches", "counter", "transition batches acknowledged by the replay server")    \
     X(batches_resent_total, "batches", "counter", "batches sent again (ack timeout, replay restart)")       \

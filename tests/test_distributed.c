@@ -31,6 +31,7 @@
 #include "common/stats_client.h"
 #include "common/wire.h"
 #include "learner/checkpoint.h"
+#include "nn/mlp.h"
 
 #define STEPS 3000
 #define LEARNING_STARTS 200
@@ -435,6 +436,89 @@ static void test_resume_missing(void **state) {
     assert_true(named);
 }
 
+/* PolicyWeights for the cluster's Pendulum actor (hidden 32, layers 2, squashed) on pub: every
+ * parameter 0.01, parameter 7 NaN when poisoned */
+static void s_publish(void *pub, uint64_t version, bool poisoned) {
+    mlp_t net;
+    assert_int_equal(mlp_init(&net, 3, 32, 2, 2), 0);
+    float *params = malloc(net.n_params * sizeof(float));
+    assert_non_null(params);
+    for (size_t i = 0; i < net.n_params; i++)
+        params[i] = 0.01f;
+    if (poisoned)
+        params[7] = NAN;
+    Mpo__PolicyLayout layout = MPO__POLICY_LAYOUT__INIT;
+    layout.obs_dim = 3, layout.act_dim = 1, layout.hidden = 32, layout.layers = 2;
+    layout.policy = "squashed", layout.min_std = 0.001f, layout.env = "Pendulum-v1";
+    Mpo__PolicyWeights w = MPO__POLICY_WEIGHTS__INIT;
+    w.version = version, w.layout = &layout, w.n_params = net.n_params, w.params = params;
+    Mpo__Message m;
+    wire_init_message(&m);
+    m.body_case = MPO__MESSAGE__BODY_WEIGHTS;
+    m.weights = &w;
+    assert_int_equal(wire_send(pub, NULL, 0, &m, 0), 0);
+    free(params);
+}
+
+/* the actor's own figure `name`, relayed by the replay; NaN before its first list */
+static double s_actor_figure(const Mpo__StatsReply *r, const char *name) {
+    for (size_t i = 0; r && i < r->n_actors; i++)
+        for (size_t k = 0; k < r->actors[i]->n_stats; k++)
+            if (!strcmp(r->actors[i]->stats[k]->name, name))
+                return r->actors[i]->stats[k]->value;
+    return NAN;
+}
+
+/* A learner gone bad publishes weights with a NaN: a real actor process keeps acting with the
+ * weights it holds (its version stays), counts the refusal, and goes on inserting. */
+static void test_actor_refuses_nan_weights(void **state) {
+    (void)state;
+    s_pick_endpoints();
+    void *ctx = zmq_ctx_new(), *pub = zmq_socket(ctx, ZMQ_PUB);
+    int zero = 0;
+    zmq_setsockopt(pub, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(zmq_bind(pub, s_weights_bind), 0);
+    pid_t replay = s_start("replay", "poison-replay.log", (const char *[]){"samples_per_insert=0", NULL});
+    pid_t actor = s_start("actor", "poison-actor.log", (const char *[]){"actor_id=actor-p", NULL});
+    char err[256];
+    stats_client_t *c = stats_client_new(s_replay_ep, "test", NULL, NULL, err, sizeof err);
+    assert_non_null(c);
+    double t0 = clock_now(), version = 0;
+    while (version != 1 && clock_now() - t0 < 15) { /* good weights, until the actor acts with them */
+        s_publish(pub, 1, false);
+        usleep(200000);
+        const Mpo__StatsReply *r = s_stats(c);
+        version = r && r->n_actors == 1 ? (double)r->actors[0]->policy_version : 0;
+    }
+    assert_true(version == 1);
+    double refused = 0, transitions = 0;
+    t0 = clock_now();
+    while (!(refused >= 1) && clock_now() - t0 < 15) {
+        s_publish(pub, 2, true);
+        usleep(200000);
+        const Mpo__StatsReply *r = s_stats(c);
+        refused = s_actor_figure(r, "weights_refused_total");
+        if (r && r->n_actors == 1) {
+            version = (double)r->actors[0]->policy_version;
+            transitions = (double)r->actors[0]->transitions;
+        }
+    }
+    printf("   poisoned weights: refused %.0f times, the actor still acts with v%.0f\n", refused, version);
+    assert_true(refused >= 1);
+    assert_true(version == 1);
+    usleep(500000);
+    const Mpo__StatsReply *r = s_stats(c);
+    assert_non_null(r);
+    assert_true((double)r->actors[0]->transitions > transitions); /* still inserting */
+    assert_true(r->actors[0]->policy_version == 1);
+    double took;
+    assert_int_equal(s_stop(actor, 5.0, &took), 0);
+    assert_int_equal(s_stop(replay, 5.0, &took), 0);
+    stats_client_destroy(&c);
+    zmq_close(pub);
+    zmq_ctx_term(ctx);
+}
+
 /* also after a failed assertion: no namespace outlives the test */
 static int s_netns_teardown(void **state) {
     (void)state;
@@ -473,6 +557,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_resume_missing, s_kill_teardown),
         cmocka_unit_test_teardown(test_loopback, s_kill_teardown),
+        cmocka_unit_test_teardown(test_actor_refuses_nan_weights, s_kill_teardown),
         cmocka_unit_test_teardown(test_netns, s_netns_teardown),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
