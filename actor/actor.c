@@ -491,6 +491,14 @@ static void s_progress(actor_t *self) {
              v[ACTOR_STAT_episodes_recent], v[ACTOR_STAT_batches_sent_total], v[ACTOR_STAT_batches_acked_total],
              v[ACTOR_STAT_batches_resent_total], v[ACTOR_STAT_replay_size],
              v[ACTOR_STAT_replay_connected] ? "" : " | waiting for the replay server");
+    double waited = self->now - self->started;
+    if (!v[ACTOR_STAT_replay_connected] && !self->id_refused)
+        log_warn("waiting for the replay server at %s: no answer to our Hello (%.0f s since start)",
+                 self->cfg->replay_endpoint, waited);
+    if (!self->have_weights && self->learning_started)
+        log_warn("waiting for weights from the learner at %s: learning has started but none arrived (%.0f s "
+                 "since start; acting at random meanwhile)",
+                 self->cfg->weights_endpoint, waited);
 }
 
 /* An event of a watched socket. On the DEALER, a new connection (its handshake done) after a lost

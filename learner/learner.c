@@ -264,6 +264,22 @@ static void s_publish(learner_t *self, double now) {
         self->saved_version = self->version;
 }
 
+/* an interval without an update: say what the learner is waiting for */
+static void s_say_why_waiting(learner_t *self, const learner_io_progress_t *p, double now) {
+    const config_t *cfg = self->cfg;
+    if (p->heard_at == 0)
+        log_warn("waiting for the replay server at %s: no answer for %.0f s", cfg->replay_endpoint,
+                 now - self->started);
+    else if (p->batch_at == 0)
+        log_info("waiting for the first batch: the replay server at %s held %" PRIu64
+                 " transitions when it answered, and serves from learning_starts = %lld",
+                 cfg->replay_endpoint, p->replay_size, cfg->learning_starts);
+    else if (now - p->batch_at > cfg->log_interval)
+        log_info("waiting for batches: none from the replay server at %s for %.0f s (its rate limiter holds "
+                 "them until the actors insert more, or it is gone)",
+                 cfg->replay_endpoint, now - p->batch_at);
+}
+
 static void s_progress(learner_t *self, double now, double t0, double dt, int64_t updates_then) {
     int64_t u = mpo_updates(self->mpo);
     self->update_rate = (double)(u - updates_then) / dt;
@@ -274,6 +290,8 @@ static void s_progress(learner_t *self, double now, double t0, double dt, int64_
     log_info("%s", line);
     /* env steps and training returns as the replay server reported them with its last batch */
     learner_io_progress_t p = learner_io_progress(self->io);
+    if (u == updates_then)
+        s_say_why_waiting(self, &p, now);
     double row[RUN_CSV_COLUMNS(RUN_CSV_PROGRESS_LEARNER)] = {(double)p.env_steps, now - t0, (double)u,
                                                              p.recent_return, (double)self->version,
                                                              (double)self->batches};

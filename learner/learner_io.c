@@ -303,9 +303,10 @@ static void s_on_sample(learner_io_t *self, s_slot_t *slot, const Mpo__SampleBat
         return;
     }
     pthread_mutex_lock(&self->mu);
-    self->progress = (learner_io_progress_t){.env_steps = b->env_steps,
-                                             .recent_return = b->recent_return,
-                                             .recent_episodes = b->recent_episodes};
+    self->progress.env_steps = b->env_steps;
+    self->progress.recent_return = b->recent_return;
+    self->progress.recent_episodes = b->recent_episodes;
+    self->progress.batch_at = clock_now();
     pthread_mutex_unlock(&self->mu);
     /* the decoded arrays are the batch: they live in the slot until the update gives it back */
     slot->batch = (transition_batch_t){b->obs, b->action, b->reward, b->done, b->next_obs, (int)b->n};
@@ -333,12 +334,17 @@ static int s_receive(learner_io_t *self) {
         log_warn("dropped a message from the replay server: %s", reason);
         return 1;
     }
+    pthread_mutex_lock(&self->mu);
+    self->progress.heard_at = clock_now();
+    if (msg->body_case == MPO__MESSAGE__BODY_ACK) /* the hello's answer */
+        self->progress.replay_size = msg->ack->size;
+    pthread_mutex_unlock(&self->mu);
     switch (msg->body_case) {
     case MPO__MESSAGE__BODY_SAMPLE_BATCH:
         s_on_sample(self, slot, msg->sample_batch);
         break;
     case MPO__MESSAGE__BODY_ACK:
-        break; /* the hello's answer */
+        break;
     case MPO__MESSAGE__BODY_ERROR:
         if (msg->error->code == MPO__ERROR_CODE__ERROR_NO_HELLO) {
             log_warn("the replay server does not know us (restarted?): hello again, new requests");

@@ -70,6 +70,9 @@ typedef struct {
     uint64_t env_steps;
     double recent_return;
     uint32_t recent_episodes;
+    double heard_at;       /* clock_now() of the replay's last message to us; 0: never */
+    double batch_at;       /* of its last sample batch; 0: none yet */
+    uint64_t replay_size;  /* transitions it held when it last answered our Hello */
 } learner_io_progress_t;
 learner_io_progress_t learner_io_progress(learner_io_t *self);
 /* the I/O thread's own figures into their slots of values[LEARNER_STAT_COUNT]: batches refused,
