@@ -20,6 +20,7 @@
 
 #include "actor/actor_stats.h"
 #include "actor/outbox.h"
+#include "actor/weights_check.h"
 #include "common/clock.h"
 #include "common/curve.h"
 #include "common/error.h"
@@ -400,35 +401,12 @@ static void s_on_weights(actor_t *self) {
         return;
     }
     const Mpo__PolicyWeights *w = msg->body_case == MPO__MESSAGE__BODY_WEIGHTS ? msg->weights : NULL;
-    const Mpo__PolicyLayout *l = w ? w->layout : NULL;
-    reason[0] = 0;
-    mlp_t net;
-    int type = -1;
-    if (!w || !l)
-        snprintf(reason, sizeof reason, "not a PolicyWeights with a layout");
-    else if (w->version == self->version && self->have_weights)
+    if (w && w->version == self->version && self->have_weights)
         goto done; /* the idle republication of what we hold */
-    else if (!l->env || strcmp(l->env, self->spec->name) != 0)
-        snprintf(reason, sizeof reason, "weights for '%.64s', this actor runs '%s'", l->env ? l->env : "",
-                 self->spec->name);
-    else if ((int)l->obs_dim != self->S || (int)l->act_dim != self->A)
-        snprintf(reason, sizeof reason, "weights for obs %u act %u, this actor has obs %d act %d", l->obs_dim,
-                 l->act_dim, self->S, self->A);
-    else if ((type = policy_type_parse(l->policy ? l->policy : "")) < 0)
-        snprintf(reason, sizeof reason, "unknown policy type '%.32s'", l->policy ? l->policy : "");
-    else if (l->hidden < 1 || l->hidden > CONFIG_HIDDEN_MAX || mlp_init(&net, self->S, (int)l->hidden, (int)l->layers, 2 * self->A) != 0)
-        snprintf(reason, sizeof reason, "bad network shape hidden %u layers %u", l->hidden, l->layers);
-    else if (w->n_params != net.n_params)
-        snprintf(reason, sizeof reason, "%zu parameters, the layout needs %zu", w->n_params, net.n_params);
-    else if (!(l->min_std > 0) || !isfinite(l->min_std))
-        snprintf(reason, sizeof reason, "min_std %g", l->min_std);
-    else
-        for (size_t i = 0; i < w->n_params; i++)
-            if (!isfinite(w->params[i])) { /* a diverged or hostile learner: keep acting with what we have */
-                snprintf(reason, sizeof reason, "weights v%llu: parameter %zu is not finite",
-                         (unsigned long long)w->version, i);
-                break;
-            }
+    mlp_t net;
+    policy_type_t type;
+    reason[0] = 0;
+    weights_check(w, self->spec, &net, &type, reason, sizeof reason);
     if (reason[0]) {
         /* a refused version is refused once in the log, not every republication */
         if (self->weights_refused++ % 100 == 0)
@@ -453,7 +431,7 @@ static void s_on_weights(actor_t *self) {
     memcpy(self->params, w->params, net.n_params * sizeof(float));
     self->net = net;
     self->policy_type = (policy_type_t)type;
-    self->min_std = l->min_std;
+    self->min_std = w->layout->min_std;
     if (!self->have_weights)
         log_info("first weights: version %" PRIu64 " (learner step %" PRIu64 "), acting with the policy from now on",
                  w->version, w->learner_step);
