@@ -16,6 +16,7 @@
 #include "replay/server.h"
 #include "cli/stat.h"
 #include "cli/keygen.h"
+#include "cli/policy_cmd.h"
 
 #define MPO_VERSION "0.1.0"
 
@@ -207,6 +208,8 @@ static int s_cmd_stat(int argc, char **argv) { return stat_main(argc, argv); }
 static int s_cmd_plot(int argc, char **argv) { return plot_main(argc, argv); }
 
 static int s_cmd_keygen(int argc, char **argv) { return keygen_main(argc, argv); }
+static int s_cmd_export(int argc, char **argv) { return export_main(argc, argv); }
+static int s_cmd_play(int argc, char **argv) { return play_main(argc, argv); }
 
 static int s_cmd_config(int argc, char **argv) {
     if (s_wants_help(argc, argv)) {
@@ -289,6 +292,8 @@ static const s_command_t s_commands[] = {
     {"actor", s_cmd_actor, "run an actor"},
     {"stat", s_cmd_stat, "show a replay server's stats (table, --json, --watch)"},
     {"plot", s_cmd_plot, "draw runs' learning curves as a PNG (gnuplot)"},
+    {"export", s_cmd_export, "write a checkpoint's policy as a small policy file (docs/policy-file.md)"},
+    {"play", s_cmd_play, "run a policy file's deterministic episodes and print their returns"},
     {"keygen", s_cmd_keygen, "write a CURVE key pair, NAME.key and NAME.pub (docs/security.md)"},
     {"envs", s_cmd_envs, "list the environments"},
     {"config", s_cmd_config, "print the configuration; --help lists every key"},

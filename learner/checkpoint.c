@@ -195,8 +195,8 @@ int checkpoint_load(mpo_t *mpo, const char *path, char *err, size_t errlen) {
     return 0;
 }
 
-int checkpoint_counters_save(const char *dir, const checkpoint_counters_t *c, const char *env, char *err,
-                             size_t errlen) {
+int checkpoint_counters_save(const char *dir, const checkpoint_counters_t *c, const char *env, double min_std,
+                             char *err, size_t errlen) {
     char path[CONFIG_STR_MAX + 32], tmp[CONFIG_STR_MAX + 40];
     snprintf(path, sizeof path, "%s/" CHECKPOINT_STATE_FILE, dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -209,8 +209,52 @@ int checkpoint_counters_save(const char *dir, const checkpoint_counters_t *c, co
 #define S_WRITE(name) ok = ok && fprintf(f, #name " %" PRIu64 "\n", c->name) > 0;
     CHECKPOINT_COUNTERS(S_WRITE)
 #undef S_WRITE
-    ok = ok && fprintf(f, "env %s\n", env) > 0;
+    ok = ok && fprintf(f, "env %s\nmin_std %.9g\n", env, min_std) > 0;
     return s_commit(f, ok, tmp, path, 1, "", err, errlen);
+}
+
+int checkpoint_run_load(const char *dir, char *env, size_t envlen, double *min_std, char *err, size_t errlen) {
+    char path[CONFIG_STR_MAX + 32], line[512], name[CONFIG_STR_MAX];
+    snprintf(path, sizeof path, "%s/" CHECKPOINT_STATE_FILE, dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+        return -MPO_EIO;
+    }
+    int have_env = 0;
+    double x;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "env %1023s", name) == 1) {
+            snprintf(env, envlen, "%s", name);
+            have_env = 1;
+        } else if (sscanf(line, "min_std %lf", &x) == 1 && x > 0 && isfinite(x))
+            *min_std = x;
+    }
+    fclose(f);
+    if (!have_env) {
+        snprintf(err, errlen, "'%s' names no environment", path);
+        return -MPO_EFORMAT;
+    }
+    return 0;
+}
+
+int checkpoint_peek(const char *path, checkpoint_info_t *info, char *err, size_t errlen) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open checkpoint '%s': %s", path, strerror(errno));
+        return -MPO_EIO;
+    }
+    s_header_t h;
+    int ok = fread(&h, sizeof h, 1, f) == 1 && h.magic == CKPT_MAGIC && (h.version == CKPT_VERSION || h.version == 1) &&
+             h.policy <= POLICY_GAUSSIAN;
+    fclose(f);
+    if (!ok) {
+        snprintf(err, errlen, "'%s' is not an mpo checkpoint", path);
+        return -MPO_EFORMAT;
+    }
+    *info = (checkpoint_info_t){.obs_dim = (int)h.obs_dim, .act_dim = (int)h.act_dim, .hidden = (int)h.hidden,
+                                .layers = (int)h.layers, .policy = (policy_type_t)h.policy, .updates = h.updates};
+    return 0;
 }
 
 int checkpoint_counters_load(const char *dir, checkpoint_counters_t *c, char *err, size_t errlen) {

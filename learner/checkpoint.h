@@ -49,9 +49,22 @@ typedef struct {
     CHECKPOINT_COUNTERS(CHECKPOINT_COUNTER_FIELD)
 } checkpoint_counters_t;
 
-/* Write dir/learner.state: the counters, then `env NAME`. 0, or -MPO_EIO with a reason. */
-int checkpoint_counters_save(const char *dir, const checkpoint_counters_t *c, const char *env, char *err,
-                             size_t errlen);
+/* Write dir/learner.state: the counters, then `env NAME` and `min_std X` (what `mpo export` needs
+ * beside the checkpoint's own sizes). 0, or -MPO_EIO with a reason. */
+int checkpoint_counters_save(const char *dir, const checkpoint_counters_t *c, const char *env, double min_std,
+                             char *err, size_t errlen);
+/* The environment and min_std from dir/learner.state: 0, or -MPO_EIO/-MPO_EFORMAT with a reason
+ * (a file written before min_std was recorded leaves *min_std as it was). */
+int checkpoint_run_load(const char *dir, char *env, size_t envlen, double *min_std, char *err, size_t errlen);
+
+/* A checkpoint's network sizes and update count, from its header only */
+typedef struct {
+    int obs_dim, act_dim, hidden, layers;
+    policy_type_t policy;
+    int64_t updates;
+} checkpoint_info_t;
+/* 0, or -MPO_EIO / -MPO_EFORMAT with a reason */
+int checkpoint_peek(const char *path, checkpoint_info_t *info, char *err, size_t errlen);
 /* Read dir/learner.state into c (zeroed first; a counter the file lacks stays 0). 0, or -MPO_EIO
  * with a reason when the file cannot be opened. */
 int checkpoint_counters_load(const char *dir, checkpoint_counters_t *c, char *err, size_t errlen);

@@ -113,7 +113,7 @@ static int s_save_counters(learner_t *self, const char *dir, char *err, size_t e
                                .weights_version = self->version,
                                .batches = self->batches,
                                .rejected = (uint64_t)v[LEARNER_STAT_rejected_total]};
-    return checkpoint_counters_save(dir, &c, self->spec.name, err, errlen);
+    return checkpoint_counters_save(dir, &c, self->spec.name, self->cfg->min_std, err, errlen);
 }
 
 static void s_checkpoint(learner_t *self) {

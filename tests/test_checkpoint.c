@@ -373,7 +373,7 @@ static void test_counters_round_trip(void **state) {
     (void)state;
     char err[512], path[128], line[128];
     checkpoint_counters_t c = {.updates = 12345, .weights_version = 67, .batches = 12000, .rejected = 3}, back;
-    assert_int_equal(checkpoint_counters_save(s_dir, &c, "Pendulum-v1", err, sizeof err), 0);
+    assert_int_equal(checkpoint_counters_save(s_dir, &c, "Pendulum-v1", 0.05, err, sizeof err), 0);
     assert_int_equal(checkpoint_counters_load(s_dir, &back, err, sizeof err), 0);
     assert_memory_equal(&c, &back, sizeof c);
     /* the file is `key value` lines, env last (tests and operators read it) */
