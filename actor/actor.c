@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #include "actor/actor_stats.h"
+#include "actor/evaluator.h"
 #include "actor/outbox.h"
 #include "actor/weights_check.h"
 #include "common/clock.h"
@@ -69,6 +70,8 @@ typedef struct {
     float min_std;
     uint64_t version;      /* 0: acting randomly */
     bool have_weights;
+    evaluator_t *eval; /* set: this actor evaluates instead of training (actor/evaluator.h) */
+    evaluator_t eval_state;
 
     /* the replay server as we last heard it */
     double now, started, last_resync;
@@ -149,6 +152,10 @@ static int s_actor_new(const config_t *cfg, actor_t **out) {
     self->cfg = cfg;
     s_make_id(self->id, sizeof self->id, cfg->actor_id);
     self->incarnation = wire_incarnation();
+    if (cfg->evaluator) {
+        self->eval = &self->eval_state;
+        evaluator_init(self->eval, (uint64_t)cfg->evaluator_every);
+    }
     self->spec = ops->spec;
     self->S = ops->spec->obs_dim;
     self->A = ops->spec->act_dim;
@@ -273,8 +280,8 @@ static void s_sample_rates(actor_t *self) {
 }
 
 static int s_send_hello(actor_t *self) {
-    return wire_send_hello(self->dealer, MPO__ROLE__ROLE_ACTOR, self->spec->name, self->S, self->A, self->id,
-                           self->incarnation);
+    return wire_send_hello(self->dealer, self->eval ? MPO__ROLE__ROLE_EVALUATOR : MPO__ROLE__ROLE_ACTOR,
+                           self->spec->name, self->S, self->A, self->id, self->eval ? 0 : self->incarnation);
 }
 
 /* outbox_send_fn: one batch as a TransitionBatch, with our stats list at most once an interval */
@@ -437,6 +444,9 @@ static void s_on_weights(actor_t *self) {
                  w->version, w->learner_step);
     self->have_weights = true;
     self->version = w->version;
+    if (self->eval)
+        evaluator_on_weights(self->eval, self->dealer, self->cfg, &self->net, self->params, self->policy_type,
+                             w->version, w->learner_step);
 done:
     wire_free(msg);
 }
@@ -526,7 +536,7 @@ int actor_run(const config_t *cfg, volatile int *stop) {
     while (!*stop) {
         /* stepping: just look; out of credit: sleep on the sockets until an ack, a timeout or a
          * stop (100 ms bounds the latency of a signal) */
-        long timeout_ms = outbox_can_step(self->outbox) ? 0 : 100;
+        long timeout_ms = !self->eval && outbox_can_step(self->outbox) ? 0 : 100;
         if (zmq_poll(items, 4, timeout_ms) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
@@ -564,7 +574,7 @@ int actor_run(const config_t *cfg, volatile int *stop) {
             s_send_hello(self); /* nothing to resend yet, but keep knocking */
             last_hello = now;
         }
-        if (outbox_can_step(self->outbox))
+        if (!self->eval && outbox_can_step(self->outbox))
             s_step(self);
         outbox_flush(self->outbox, s_send_batch, self, now);
         s_sample_rates(self);

@@ -42,8 +42,8 @@
 #define STATS_PERIOD_S 0.5
 #define STATS_TIMEOUT_S 3.0
 
-typedef enum { ROLE_REPLAY = 0, ROLE_LEARNER, ROLE_ACTOR } s_role_t;
-static const char *const s_role_names[] = {"replay", "learner", "actor"};
+typedef enum { ROLE_REPLAY = 0, ROLE_LEARNER, ROLE_ACTOR, ROLE_EVALUATOR } s_role_t;
+static const char *const s_role_names[] = {"replay", "learner", "actor", "actor"}; /* the evaluator: --evaluate */
 
 typedef struct {
     s_role_t role;
@@ -120,6 +120,13 @@ static int s_spawn(launch_t *self, s_child_t *c) {
         if (s_set(&cfg, "actor_id", id) != 0)
             return -1;
     }
+    if (c->role == ROLE_EVALUATOR) { /* every eval_every updates: about that many env steps */
+        char every[32];
+        snprintf(every, sizeof every, "%lld", cfg.eval_every);
+        if (s_set(&cfg, "actor_id", "evaluator") != 0 || s_set(&cfg, "evaluator", "1") != 0 ||
+            s_set(&cfg, "evaluator_every", every) != 0)
+            return -1;
+    }
     size_t nkeys;
     const config_key_t *keys = config_keys(&nkeys);
     char **argv = calloc(2 * nkeys + 3, sizeof *argv);
@@ -165,6 +172,8 @@ static int s_spawn(launch_t *self, s_child_t *c) {
 static void s_describe(const s_child_t *c, char *out, size_t outlen) {
     if (c->role == ROLE_ACTOR)
         snprintf(out, outlen, "actor %d (pid %d)", c->index, (int)c->pid);
+    else if (c->role == ROLE_EVALUATOR)
+        snprintf(out, outlen, "evaluator (pid %d)", (int)c->pid);
     else
         snprintf(out, outlen, "%s (pid %d)", s_role_names[c->role], (int)c->pid);
 }
@@ -309,7 +318,7 @@ static int s_evaluate(const launch_t *self, double wall, double *mean_out) {
         log_info("eval after %" PRId64 " updates: mean return %.2f ± %.2f over %lld episodes", mpo_updates(mpo), mean,
                  std, cfg->eval_episodes);
         run_csv_t *eval = NULL;
-        if (run_csv_open(&eval, cfg, RUN_CSV_EVAL_FILE) == 0) {
+        if (run_csv_append(&eval, cfg, RUN_CSV_EVAL_FILE) == 0) { /* after the evaluator's rows */
             double row[RUN_CSV_COLUMNS(RUN_CSV_EVAL)] = {self->st.inserts, wall, mean, std, (double)cfg->eval_episodes};
             run_csv_row(eval, row, sizeof row / sizeof row[0], NULL);
             run_csv_destroy(&eval);
@@ -365,7 +374,7 @@ int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, do
             return -1;
         }
     }
-    self->n_children = 2 + (int)cfg->actors;
+    self->n_children = 2 + (int)cfg->actors + (cfg->eval_every > 0);
     self->children = calloc((size_t)self->n_children, sizeof *self->children);
     if (!self->children)
         return -1;
@@ -373,6 +382,8 @@ int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, do
     self->children[1].role = ROLE_LEARNER;
     for (int i = 0; i < cfg->actors; i++)
         self->children[2 + i] = (s_child_t){.role = ROLE_ACTOR, .index = i};
+    if (cfg->eval_every > 0) /* the learner writes its results to eval.csv as they come */
+        self->children[2 + cfg->actors] = (s_child_t){.role = ROLE_EVALUATOR};
 
     log_info("training %s seed %lld for %lld steps: replay on %s, learner weights on %s, %lld actors x %lld envs; "
              "checkpoints in %s",
@@ -408,6 +419,7 @@ int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, do
         s_progress(self, clock_now() - last_log > 0 ? clock_now() - last_log : 1, updates_at_log);
     /* actors first: nothing more to insert; then the learner, which checkpoints on SIGTERM */
     s_stop_role(self, ROLE_ACTOR);
+    s_stop_role(self, ROLE_EVALUATOR);
     s_stop_role(self, ROLE_LEARNER);
     s_stop_role(self, ROLE_REPLAY);
     for (int i = 0; i < self->n_children; i++)
@@ -426,8 +438,10 @@ int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, do
     }
     if (self->tmp_dir[0]) {
         char path[CONFIG_STR_MAX + 32];
-        snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, self->tmp_dir);
-        unlink(path);
+        for (int k = 0; k < CHECKPOINT_KEEP_MAX; k++) { /* learner.ckpt and the ones kept before it */
+            snprintf(path, sizeof path, k ? "%s/" CHECKPOINT_FILE ".%d" : "%s/" CHECKPOINT_FILE, self->tmp_dir, k);
+            unlink(path);
+        }
         snprintf(path, sizeof path, "%s/" CHECKPOINT_STATE_FILE, self->tmp_dir);
         unlink(path);
         rmdir(self->tmp_dir);

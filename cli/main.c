@@ -81,6 +81,11 @@ static int s_parse_config(config_t *cfg, int argc, char **argv, const char *cmd,
             *sync_flag = 1;
             continue;
         }
+        if (!strcmp(cmd, "actor") && !strcmp(o, "--evaluate")) { /* = --set evaluator=1 */
+            if (config_set(cfg, "evaluator", "1", err, sizeof err) != 0)
+                return -1;
+            continue;
+        }
         if (!strcmp(o, "--set")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "mpo %s: --set needs key=value\n", cmd);
@@ -199,7 +204,8 @@ static int s_cmd_learner(int argc, char **argv) {
 static int s_cmd_actor(int argc, char **argv) {
     return s_cmd_role(argc, argv, "actor",
                       "Run an actor: num_envs environments of env, transitions to --replay, weights from\n"
-                      "--learner.",
+                      "--learner. --evaluate (= --set evaluator=1): evaluate instead, eval_episodes\n"
+                      "deterministic episodes every evaluator_every learner updates, reported to the replay.",
                       actor_run);
 }
 

@@ -54,7 +54,11 @@
     X(init_log_alpha_stddev, FLOAT, "1000", -18, 1e4, NULL,                                        \
       "initial free parameter of alpha_stddev")                                                    \
     X(eval_episodes, INT, "10", 0, 100000, NULL, "deterministic evaluation episodes")              \
-    X(eval_every, INT, "0", 0, 1e12, NULL, "env steps between evaluations; 0: only at the end")    \
+    X(eval_every, INT, "0", 0, 1e12, NULL,                                                         \
+      "env steps between evaluations; 0: only at the end (mpo train: an evaluator every this many updates)") \
+    X(evaluator, INT, "0", 0, 1, NULL,                                                             \
+      "actor: 1 evaluates instead of training (mpo actor --evaluate): deterministic episodes, to the replay") \
+    X(evaluator_every, INT, "10000", 1, 1e12, NULL, "evaluator: learner updates between evaluations") \
     X(log_interval, FLOAT, "5", 0.05, 86400, NULL, "seconds between progress lines")               \
     X(log_level, CHOICE, "info", 0, 0, "error|warn|info|debug", "least severe level logged")       \
     X(threads, INT, "0", 0, 256, NULL,                                                             \

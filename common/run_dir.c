@@ -36,11 +36,15 @@ int run_dir_prepare(const config_t *cfg) {
 }
 
 FILE *run_dir_open(const config_t *cfg, const char *name, int *failed) {
+    return run_dir_open_mode(cfg, name, "w", failed);
+}
+
+FILE *run_dir_open_mode(const config_t *cfg, const char *name, const char *mode, int *failed) {
     if (!cfg->run_dir[0])
         return NULL;
     char path[CONFIG_STR_MAX + 64];
     snprintf(path, sizeof path, "%s/%s", cfg->run_dir, name);
-    FILE *f = fopen(path, "w");
+    FILE *f = fopen(path, mode);
     if (!f) {
         log_error("cannot write '%s': %s", path, strerror(errno));
         *failed = 1;

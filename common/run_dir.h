@@ -15,5 +15,7 @@ int run_dir_prepare(const config_t *cfg);
 /* Open run_dir/name for writing; NULL when run_dir is empty, NULL after logging why on failure
  * (*failed set). */
 FILE *run_dir_open(const config_t *cfg, const char *name, int *failed);
+/* the same with fopen's mode ("a": go on after what a file holds) */
+FILE *run_dir_open_mode(const config_t *cfg, const char *name, const char *mode, int *failed);
 
 #endif

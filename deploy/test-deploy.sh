@@ -8,7 +8,8 @@
 #      Docker's layer cache makes a second run with unchanged sources take seconds.
 #   3. Brings deploy/docker-compose.yml up under a project name unique to this run, with
 #      $MPO_DEPLOY_ACTORS (3) actors on Pendulum-v1, and waits until `mpo stat` (inside the replay
-#      container) shows every actor connected and the learner past $MPO_DEPLOY_UPDATES (100) updates.
+#      container) shows every actor connected, the learner past $MPO_DEPLOY_UPDATES (100) updates and
+#      the evaluator's first evaluation (every $MPO_EVAL_EVERY, 50, updates).
 #   4. Checks the healthchecks (replay, learner, prometheus healthy), that Prometheus scrapes every
 #      target successfully (/api/v1/targets: all "up"), and promtool on each /metrics.
 #   5. Takes everything down (down -v --remove-orphans), also on failure or Ctrl-C, and checks that
@@ -19,6 +20,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 ACTORS=${MPO_DEPLOY_ACTORS:-3}
+export MPO_EVAL_EVERY=${MPO_EVAL_EVERY:-50} # the evaluator reports within the test's few hundred updates
 MIN_UPDATES=${MPO_DEPLOY_UPDATES:-100}
 TIMEOUT=${MPO_DEPLOY_TIMEOUT:-600} # seconds for the cluster to reach its goal
 MPO_IMAGE=${MPO_IMAGE:-mpo:latest}
@@ -168,10 +170,12 @@ while [ "$(date +%s)" -lt $deadline ]; do
     actors=$(printf '%s' "$stat" | json_num actors_connected)
     updates=$(printf '%s' "$stat" | json_num learner_updates)
     size=$(printf '%s' "$stat" | json_num size)
-    actors=${actors:-0} updates=${updates%.*} updates=${updates:-0}
-    if [ "${actors%.*}" -ge "$ACTORS" ] && [ "$updates" -gt "$MIN_UPDATES" ]; then
+    evals=$(printf '%s' "$stat" | json_num evals_total)
+    actors=${actors:-0} updates=${updates%.*} updates=${updates:-0} evals=${evals%.*} evals=${evals:-0}
+    if [ "${actors%.*}" -ge "$ACTORS" ] && [ "$updates" -gt "$MIN_UPDATES" ] && [ "$evals" -ge 1 ]; then
         reached=1
-        log "goal reached: $actors actors connected, $updates learner updates, $size transitions held"
+        log "goal reached: $actors actors connected, $updates learner updates, $size transitions held," \
+            "$evals evaluations (return $(printf '%s' "$stat" | json_num eval_return))"
         break
     fi
     if [ $(($(date +%s) - last_print)) -ge 10 ]; then
@@ -179,7 +183,8 @@ while [ "$(date +%s)" -lt $deadline ]; do
         if [ -z "$stat" ]; then
             log "waiting: the replay server does not answer mpo stat yet"
         else
-            log "waiting: actors $actors/$ACTORS, learner updates $updates/>$MIN_UPDATES, replay size ${size:-?}"
+            log "waiting: actors $actors/$ACTORS, learner updates $updates/>$MIN_UPDATES, replay size ${size:-?}," \
+                "evaluations $evals/1"
         fi
         # a service that keeps exiting will not get there
         for c in $(cid); do
@@ -189,7 +194,7 @@ while [ "$(date +%s)" -lt $deadline ]; do
     fi
     sleep 2
 done
-[ $reached = 1 ] || die "not reached in $TIMEOUT s: $ACTORS actors connected and > $MIN_UPDATES learner updates (last: ${stat:-no answer})"
+[ $reached = 1 ] || die "not reached in $TIMEOUT s: $ACTORS actors connected, > $MIN_UPDATES learner updates and an evaluation (last: ${stat:-no answer})"
 printf '%s\n' "$stat" >"$LOGDIR/stat.json"
 # the whole table into a file first: head closing the pipe early would kill mpo stat with SIGPIPE
 $DOCKER exec "$replay" mpo stat tcp://127.0.0.1:5555 > "$LOGDIR/stat.txt" 2>&1 || true

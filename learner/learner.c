@@ -50,6 +50,8 @@ typedef struct {
 
     uint64_t version;       /* weights published so far */
     uint64_t saved_version; /* the version learner.state holds */
+    run_csv_t *eval_csv;    /* eval.csv, opened at the first evaluation an evaluator reports */
+    uint64_t evals_written;
     int64_t published_at;   /* updates at the last publication of new weights */
     double last_publish;
     int64_t ckpt_at;        /* updates at the last checkpoint */
@@ -70,6 +72,7 @@ static void s_learner_destroy(learner_t **self_p) {
     metrics_http_destroy(&self->metrics);
     learner_io_destroy(&self->io);
     run_csv_destroy(&self->progress);
+    run_csv_destroy(&self->eval_csv);
     mpo_destroy(&self->mpo);
     free(self);
     *self_p = NULL;
@@ -296,6 +299,16 @@ static void s_progress(learner_t *self, double now, double t0, double dt, int64_
                                                              p.recent_return, (double)self->version,
                                                              (double)self->batches};
     run_csv_row(self->progress, row, sizeof row / sizeof row[0], &self->m);
+    /* an evaluator's newest result, relayed by the replay: one eval.csv row each */
+    if (p.evals > self->evals_written) {
+        if (!self->eval_csv && run_csv_open(&self->eval_csv, self->cfg, RUN_CSV_EVAL_FILE) != 0)
+            self->evals_written = p.evals; /* logged once by run_csv; not retried every interval */
+        double erow[RUN_CSV_COLUMNS(RUN_CSV_EVAL)] = {(double)p.eval_env_steps, now - t0, p.eval_return, p.eval_std,
+                                                      (double)p.eval_episodes};
+        if (self->eval_csv)
+            run_csv_row(self->eval_csv, erow, sizeof erow / sizeof erow[0], NULL);
+        self->evals_written = p.evals;
+    }
 }
 
 /* /metrics: every figure of the stats table as mpo_learner_NAME */

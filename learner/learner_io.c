@@ -307,6 +307,13 @@ static void s_on_sample(learner_io_t *self, s_slot_t *slot, const Mpo__SampleBat
     self->progress.recent_return = b->recent_return;
     self->progress.recent_episodes = b->recent_episodes;
     self->progress.batch_at = clock_now();
+    if (b->evals > self->progress.evals && b->eval) {
+        self->progress.evals = b->evals;
+        self->progress.eval_return = b->eval->mean_return;
+        self->progress.eval_std = b->eval->std_return;
+        self->progress.eval_episodes = b->eval->episodes;
+        self->progress.eval_env_steps = b->eval_env_steps;
+    }
     pthread_mutex_unlock(&self->mu);
     /* the decoded arrays are the batch: they live in the slot until the update gives it back */
     slot->batch = (transition_batch_t){b->obs, b->action, b->reward, b->done, b->next_obs, (int)b->n};

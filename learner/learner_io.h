@@ -73,6 +73,10 @@ typedef struct {
     double heard_at;       /* clock_now() of the replay's last message to us; 0: never */
     double batch_at;       /* of its last sample batch; 0: none yet */
     uint64_t replay_size;  /* transitions it held when it last answered our Hello */
+    uint64_t evals;        /* evaluations the replay has had from evaluators; the newest: */
+    double eval_return, eval_std;
+    uint32_t eval_episodes;
+    uint64_t eval_env_steps; /* transitions stored when it came */
 } learner_io_progress_t;
 learner_io_progress_t learner_io_progress(learner_io_t *self);
 /* the I/O thread's own figures into their slots of values[LEARNER_STAT_COUNT]: batches refused,

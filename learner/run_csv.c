@@ -33,10 +33,20 @@ struct run_csv_t {
     run_csv_kind_t kind;
 };
 
+static int s_open_mode(run_csv_t **out, const config_t *cfg, run_csv_kind_t kind, const char *mode);
+
 int run_csv_open(run_csv_t **out, const config_t *cfg, run_csv_kind_t kind) {
+    return s_open_mode(out, cfg, kind, "w");
+}
+
+int run_csv_append(run_csv_t **out, const config_t *cfg, run_csv_kind_t kind) {
+    return s_open_mode(out, cfg, kind, "a");
+}
+
+static int s_open_mode(run_csv_t **out, const config_t *cfg, run_csv_kind_t kind, const char *mode) {
     *out = NULL;
     int failed = 0;
-    FILE *f = run_dir_open(cfg, s_kinds[kind].file, &failed);
+    FILE *f = run_dir_open_mode(cfg, s_kinds[kind].file, mode, &failed);
     if (!f)
         return failed ? -MPO_EIO : 0;
     run_csv_t *self = calloc(1, sizeof *self);
@@ -46,6 +56,11 @@ int run_csv_open(run_csv_t **out, const config_t *cfg, run_csv_kind_t kind) {
     }
     self->f = f;
     self->kind = kind;
+    fseek(f, 0, SEEK_END);
+    if (ftell(f) > 0) { /* appending to a file that has its header */
+        *out = self;
+        return 0;
+    }
     for (size_t i = 0; i < s_kinds[kind].n; i++)
         fprintf(f, "%s%s", i ? "," : "", s_kinds[kind].columns[i].name);
     if (s_kinds[kind].metrics) {

@@ -40,6 +40,9 @@ typedef struct run_csv_t run_csv_t;
  * run_dir is empty: no file), or -MPO_EIO after logging why. run_dir must exist
  * (run_dir_prepare). */
 int run_csv_open(run_csv_t **out, const config_t *cfg, run_csv_kind_t kind);
+/* The same, going on after the rows the file holds (the header only into an empty file): a
+ * second writer of eval.csv after the learner, `mpo train`'s final evaluation. */
+int run_csv_append(run_csv_t **out, const config_t *cfg, run_csv_kind_t kind);
 /* One row: the n leading values in the kind's column order (n must be its column count), then
  * m's metrics for a progress file (m unused for eval.csv). Flushed, so a crash loses no row. */
 void run_csv_row(run_csv_t *self, const double *values, size_t n, const mpo_metrics_t *m);

@@ -70,6 +70,11 @@ void replay_report_values(const replay_view_t *v, double now, double *values) {
         rejected += c->rejected[i];
     x[REPLAY_STAT_rejected_total] = (double)rejected;
     x[REPLAY_STAT_curve_refused_total] = (double)v->curve_refused;
+    x[REPLAY_STAT_evals_total] = (double)c->evals;
+    x[REPLAY_STAT_eval_return] = c->eval_return;
+    x[REPLAY_STAT_eval_return_std] = c->eval_std;
+    x[REPLAY_STAT_eval_env_steps] = (double)c->eval_env_steps;
+    x[REPLAY_STAT_eval_learner_updates] = (double)c->eval_learner_step;
     x[REPLAY_STAT_replies_dropped_total] = (double)v->replies_dropped;
     x[REPLAY_STAT_memory_bytes] = (double)(replay_buffer_bytes(v->buffer) + held_bytes(v->held) + v->scratch_bytes);
     x[REPLAY_STAT_uptime_seconds] = now - v->started;

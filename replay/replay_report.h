@@ -32,6 +32,10 @@ typedef struct {
     uint64_t rejected[WIRE_REJECTION_COUNT]; /* by reason; [0] unused */
     uint64_t duplicates, resent_held, dropped, episodes, sample_batches;
     uint64_t learner_updates, learner_version; /* from the newest SampleRequest */
+    uint64_t evals;                            /* EvalResults taken; the newest below */
+    float eval_return, eval_std;
+    uint32_t eval_episodes;
+    uint64_t eval_version, eval_learner_step, eval_env_steps; /* eval_env_steps: inserted when it came */
     peers_stats_t learner_stats;               /* the learner's own list, as it last sent it */
     float returns[REPLAY_RECENT_RETURNS];      /* ring of the newest episode returns */
     size_t returns_next, returns_count;

@@ -36,6 +36,11 @@
     X(episodes_total, "episodes", "counter", "finished episodes reported by actors")                        \
     X(learner_updates, "updates", "gauge", "the learner's update count (from its requests)")                \
     X(learner_policy_version, "version", "gauge", "the learner's newest weights version")                   \
+    X(evals_total, "evaluations", "counter", "evaluations reported by evaluators")                          \
+    X(eval_return, "return", "gauge", "the newest evaluation's mean return (deterministic episodes)")        \
+    X(eval_return_std, "return", "gauge", "its standard deviation over the episodes")                      \
+    X(eval_env_steps, "transitions", "gauge", "transitions stored when the newest evaluation came")        \
+    X(eval_learner_updates, "updates", "gauge", "the learner's updates behind the evaluated weights")      \
     X(rejected_total, "messages", "counter", "messages refused (by reason in `rejected`)")                  \
     X(curve_refused_total, "connections", "counter",                                                        \
       "clients refused at the CURVE handshake: no key, an unlisted key, another server key expected")      \

@@ -14,6 +14,7 @@
 #include "replay/server.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,16 @@ static void s_serve_sample(s_server_t *self, const router_rid_t *to, uint64_t re
     }
     sb.env_steps = replay_buffer_inserted(self->buffer);
     sb.recent_return = (float)replay_counts_recent_mean(&self->counts, &sb.recent_episodes);
+    Mpo__EvalResult eval = MPO__EVAL_RESULT__INIT;
+    if ((sb.evals = self->counts.evals) > 0) {
+        eval.policy_version = self->counts.eval_version;
+        eval.learner_step = self->counts.eval_learner_step;
+        eval.mean_return = self->counts.eval_return;
+        eval.std_return = self->counts.eval_std;
+        eval.episodes = self->counts.eval_episodes;
+        sb.eval = &eval;
+        sb.eval_env_steps = self->counts.eval_env_steps;
+    }
     wire_init_message(&msg);
     msg.body_case = MPO__MESSAGE__BODY_SAMPLE_BATCH;
     msg.sample_batch = &sb;
@@ -186,7 +197,9 @@ static peers_peer_t *s_peer_as(s_server_t *self, const router_rid_t *from, Mpo__
     p->last_seen = now;
     if (p->role != role) {
         snprintf(reason, sizeof reason, "%s from a peer that said Hello as role %d, not %s", what, (int)p->role,
-                 role == MPO__ROLE__ROLE_ACTOR ? "an actor" : "a learner");
+                 role == MPO__ROLE__ROLE_ACTOR     ? "an actor"
+                 : role == MPO__ROLE__ROLE_LEARNER ? "a learner"
+                                                   : "an evaluator");
         s_reject(self, from, WIRE_UNEXPECTED, reason, 1);
         return NULL;
     }
@@ -259,6 +272,36 @@ static void s_on_transitions(s_server_t *self, const router_rid_t *from, const M
         self->counts.dropped++;
         log_debug("replay: held-insert queue full, batch %llu not taken", (unsigned long long)b->seq);
     }
+}
+
+/* an evaluator's result: the newest is kept for stats, /metrics and the learner's eval.csv */
+static void s_on_eval(s_server_t *self, const router_rid_t *from, const Mpo__EvalResult *e, double now) {
+    char reason[256];
+    if (!s_peer_as(self, from, MPO__ROLE__ROLE_EVALUATOR, "an evaluation", now))
+        return;
+    if (!isfinite(e->mean_return) || !isfinite(e->std_return) || e->std_return < 0 || e->episodes < 1 ||
+        e->episodes > WIRE_MAX_EPISODES) {
+        snprintf(reason, sizeof reason, "an evaluation with mean %g, std %g over %u episodes", e->mean_return,
+                 e->std_return, e->episodes);
+        s_reject(self, from, WIRE_BAD_VALUE, reason, 1);
+        return;
+    }
+    if (self->cfg->max_abs_value > 0 && fabs(e->mean_return) > self->cfg->max_abs_value * WIRE_MAX_EPISODES) {
+        snprintf(reason, sizeof reason, "an evaluation return of %g, beyond max_abs_value x 4096", e->mean_return);
+        s_reject(self, from, WIRE_OUT_OF_RANGE, reason, 1);
+        return;
+    }
+    replay_counts_t *c = &self->counts;
+    c->evals++;
+    c->eval_return = e->mean_return;
+    c->eval_std = e->std_return;
+    c->eval_episodes = e->episodes;
+    c->eval_version = e->policy_version;
+    c->eval_learner_step = e->learner_step;
+    c->eval_env_steps = replay_buffer_inserted(self->buffer);
+    log_info("replay: evaluation of weights v%llu (%llu updates): return %.1f ± %.1f over %u episodes",
+             (unsigned long long)e->policy_version, (unsigned long long)e->learner_step, e->mean_return,
+             e->std_return, e->episodes);
 }
 
 static void s_on_sample_request(s_server_t *self, const router_rid_t *from, const Mpo__SampleRequest *q, double now) {
@@ -351,6 +394,9 @@ static int s_recv_one(s_server_t *self) {
         break;
     case MPO__MESSAGE__BODY_SAMPLE_REQUEST:
         s_on_sample_request(self, &in.from, msg->sample_request, now);
+        break;
+    case MPO__MESSAGE__BODY_EVAL_RESULT:
+        s_on_eval(self, &in.from, msg->eval_result, now);
         break;
     case MPO__MESSAGE__BODY_STATS_REQUEST:
         /* read-only, so a Hello is welcome but not required */

@@ -650,6 +650,70 @@ static void test_unread_replies_bounded(void **state) {
     assert_int_equal(f->rc, 0);
 }
 
+static void s_eval_msg(Mpo__Message *m, Mpo__EvalResult *e, float mean, float std, uint32_t episodes) {
+    wire_init_message(m);
+    mpo__eval_result__init(e);
+    e->policy_version = 7, e->learner_step = 900, e->mean_return = mean, e->std_return = std, e->episodes = episodes;
+    m->body_case = MPO__MESSAGE__BODY_EVAL_RESULT;
+    m->eval_result = e;
+}
+
+/* An evaluator's results: kept (the newest) for stats and relayed on every SampleBatch; from an
+ * actor they are unexpected, and a NaN or an empty evaluation is refused. */
+static void test_evaluator_results(void **state) {
+    fixture_t *f = *state;
+    s_start(f);
+    void *a = s_client(f), *e = s_client(f), *l = s_client(f);
+    s_hello(a, MPO__ROLE__ROLE_ACTOR, "actor-a");
+    for (uint64_t seq = 1; seq <= 6; seq++)
+        s_insert(a, seq, 5, 0);
+    s_hello(e, MPO__ROLE__ROLE_EVALUATOR, "evaluator");
+    Mpo__Message m;
+    Mpo__EvalResult r;
+    s_eval_msg(&m, &r, -150.5f, 12.0f, 10);
+    s_send(a, &m);
+    s_expect_error(a, MPO__ERROR_CODE__ERROR_UNEXPECTED, "an evaluation from an actor");
+    s_eval_msg(&m, &r, NAN, 1.0f, 10);
+    s_send(e, &m);
+    s_expect_error(e, MPO__ERROR_CODE__ERROR_BAD_VALUE, "a NaN evaluation");
+    s_eval_msg(&m, &r, -1.0f, 1.0f, 0);
+    s_send(e, &m);
+    s_expect_error(e, MPO__ERROR_CODE__ERROR_BAD_VALUE, "an evaluation of no episodes");
+    s_eval_msg(&m, &r, -300.0f, 5.0f, 10);
+    s_send(e, &m);
+    s_eval_msg(&m, &r, -150.5f, 12.0f, 10); /* not answered: the newest wins */
+    s_send(e, &m);
+    const Mpo__StatsReply *sr;
+    double evals = 0, t0 = clock_now();
+    stats_client_t *sc = NULL;
+    while (evals < 2 && clock_now() - t0 < 3) {
+        stats_client_destroy(&sc);
+        sc = s_stats(f, &sr);
+        evals = STAT(sr, "evals_total");
+    }
+    assert_true(evals == 2);
+    assert_true(STAT(sr, "eval_return") == -150.5);
+    assert_true(STAT(sr, "eval_return_std") == 12.0);
+    assert_true(STAT(sr, "eval_env_steps") == 30);
+    assert_true(STAT(sr, "eval_learner_updates") == 900);
+    stats_client_destroy(&sc);
+    s_hello(l, MPO__ROLE__ROLE_LEARNER, "learner-a");
+    s_sample_request(l, 1, 8);
+    Mpo__Message *b = s_recv(l);
+    assert_int_equal(b->body_case, MPO__MESSAGE__BODY_SAMPLE_BATCH);
+    assert_true(b->sample_batch->evals == 2);
+    assert_non_null(b->sample_batch->eval);
+    assert_true(b->sample_batch->eval->mean_return == -150.5f);
+    assert_true(b->sample_batch->eval->episodes == 10);
+    assert_true(b->sample_batch->eval_env_steps == 30);
+    wire_free(b);
+    zmq_close(a);
+    zmq_close(e);
+    zmq_close(l);
+    assert_true(s_stop(f) < 1.0);
+    assert_int_equal(f->rc, 0);
+}
+
 /* an actor's Hello as process `incarnation`, without waiting for the answer */
 static void s_hello_incarnation(void *s, const char *id, uint64_t incarnation) {
     Mpo__Message m;
@@ -1083,6 +1147,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_dedup_and_reconnect, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_actor_incarnations, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unread_replies_bounded, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_evaluator_results, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_holds_actor, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_refuses_what_never_fits, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_timeout, s_setup, s_teardown),
