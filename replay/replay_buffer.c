@@ -115,8 +115,13 @@ static void s_copy(const replay_buffer_t *self, size_t slot, transition_batch_t 
     } while (0)
 
 int replay_buffer_sample(const replay_buffer_t *self, rng_t *rng, transition_batch_t *out) {
+    return replay_buffer_sample_aged(self, rng, out, NULL);
+}
+
+int replay_buffer_sample_aged(const replay_buffer_t *self, rng_t *rng, transition_batch_t *out, uint64_t *age_sum) {
     if (self->size == 0)
         return -1;
+    uint64_t ages = 0;
     /* the same draws in the same order as one at a time; drawn ahead so that the records' cache
      * misses overlap instead of following one another */
     size_t slot[REPLAY_SAMPLE_CHUNK];
@@ -131,8 +136,12 @@ int replay_buffer_sample(const replay_buffer_t *self, rng_t *rng, transition_bat
             if (k + REPLAY_PREFETCH < m)
                 S_PREFETCH(self, slot[k + REPLAY_PREFETCH]);
             s_copy(self, slot[k], out, j0 + k);
+            /* inserts since this slot was written: slot next - 1 is the newest (age 0) */
+            ages += (self->next + self->capacity - 1 - slot[k]) % self->capacity;
         }
     }
+    if (age_sum)
+        *age_sum = ages;
     return 0;
 }
 

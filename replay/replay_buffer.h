@@ -28,6 +28,9 @@ void replay_buffer_add(replay_buffer_t *self, const float *obs, const float *act
                        float done, const float *next_obs);
 /* Fill out (out->n transitions) uniformly with replacement. -1 when empty. */
 int replay_buffer_sample(const replay_buffer_t *self, rng_t *rng, transition_batch_t *out);
+/* the same, with *age_sum (may be NULL) the sum over the batch of each transition's age: the
+ * transitions stored after it (0 for the newest) */
+int replay_buffer_sample_aged(const replay_buffer_t *self, rng_t *rng, transition_batch_t *out, uint64_t *age_sum);
 /* Copy transition i (0 = oldest held) into slot j of out; for tests and checkpoints. */
 void replay_buffer_get(const replay_buffer_t *self, size_t i, transition_batch_t *out, int j);
 

@@ -1,5 +1,6 @@
 #include "replay/replay_report.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +23,24 @@ void replay_counts_rates(replay_counts_t *c, uint64_t inserted, uint64_t sampled
     double dt = now - c->rate_t;
     if (dt < REPLAY_RATE_PERIOD_S)
         return;
-    c->insert_rate = (double)(inserted - c->rate_inserts) / dt;
-    c->sample_rate = (double)(sampled - c->rate_samples) / dt;
+    /* the first period is taken whole; then an exponential average with a 30-s time constant */
+    double a = c->rates_primed ? 1.0 - exp(-dt / REPLAY_RATE_WINDOW_S) : 1.0;
+    c->rates_primed = 1;
+    /* the learner's count as it reported it; a learner that (re)starts, resumed or not, is a new
+     * baseline, not a burst of updates */
+    uint64_t updates =
+        c->rate_updates > 0 && c->learner_updates >= c->rate_updates ? c->learner_updates - c->rate_updates : 0;
+    c->insert_rate += a * ((double)(inserted - c->rate_inserts) / dt - c->insert_rate);
+    c->sample_rate += a * ((double)(sampled - c->rate_samples) / dt - c->sample_rate);
+    c->update_rate += a * ((double)updates / dt - c->update_rate);
     c->rate_inserts = inserted;
     c->rate_samples = sampled;
+    c->rate_updates = c->learner_updates;
     c->rate_t = now;
+}
+
+void replay_counts_staleness(replay_counts_t *c, double mean_age) {
+    c->staleness += (c->sample_batches ? 0.02 : 1.0) * (mean_age - c->staleness); /* about 50 batches */
 }
 
 /* ---------------------------------------------------------------- the stats table */
@@ -43,9 +57,9 @@ void replay_report_values(const replay_view_t *v, double now, double *values) {
     x[REPLAY_STAT_inserts_total] = (double)replay_buffer_inserted(v->buffer);
     x[REPLAY_STAT_samples_total] = (double)rate_limiter_samples(v->limiter);
     x[REPLAY_STAT_sample_batches_total] = (double)c->sample_batches;
-    x[REPLAY_STAT_insert_rate] = c->insert_rate;
-    x[REPLAY_STAT_sample_rate] = c->sample_rate;
-    x[REPLAY_STAT_samples_per_insert_actual] = c->insert_rate > 0 ? c->sample_rate / c->insert_rate : 0;
+    x[REPLAY_STAT_insert_rate_30s] = c->insert_rate;
+    x[REPLAY_STAT_sample_rate_30s] = c->sample_rate;
+    x[REPLAY_STAT_samples_per_insert_30s] = c->insert_rate > 0 ? c->sample_rate / c->insert_rate : 0;
     x[REPLAY_STAT_samples_per_insert_target] = rate_limiter_spi(v->limiter);
     x[REPLAY_STAT_actors_held_seconds_total] = rate_limiter_held_seconds(v->limiter, RATE_LIMITER_INSERT);
     x[REPLAY_STAT_learner_held_seconds_total] = rate_limiter_held_seconds(v->limiter, RATE_LIMITER_SAMPLE);
@@ -58,13 +72,19 @@ void replay_report_values(const replay_view_t *v, double now, double *values) {
     int connected = 0;
     for (size_t i = 0; i < PEERS_MAX_ACTORS; i++) {
         const peers_actor_t *a = peers_actor_at(v->peers, i);
-        if (a && now - a->last_seen < REPLAY_ACTIVE_S)
+        /* a live actor sends or resends within ack_timeout, even while the rate limiter holds its
+         * acks (a throttled actor may be silent for longer than 10 s, never for 2 ack_timeouts) */
+        if (a && now - a->last_seen < v->active_s)
             connected++;
     }
     x[REPLAY_STAT_actors_connected] = connected;
     x[REPLAY_STAT_episodes_total] = (double)c->episodes;
     x[REPLAY_STAT_learner_updates] = (double)c->learner_updates;
     x[REPLAY_STAT_learner_policy_version] = (double)c->learner_version;
+    x[REPLAY_STAT_learner_update_rate_30s] = c->update_rate;
+    x[REPLAY_STAT_sample_age_inserts] = c->staleness;
+    uint32_t n_recent;
+    x[REPLAY_STAT_episode_return_recent] = replay_counts_recent_mean(c, &n_recent);
     uint64_t rejected = 0;
     for (int i = 1; i < WIRE_REJECTION_COUNT; i++)
         rejected += c->rejected[i];
@@ -86,8 +106,8 @@ void replay_report_log(const replay_view_t *v, double now) {
     replay_report_values(v, now, x);
     log_info("replay: size %.0f/%.0f  insert %.0f/s  sample %.0f/s  spi %.2f (target %g)  actors %.0f  "
              "held %.0f ins %.0f smp  timeouts %.0f  dup %.0f  rejected %.0f",
-             x[REPLAY_STAT_size], x[REPLAY_STAT_capacity], x[REPLAY_STAT_insert_rate], x[REPLAY_STAT_sample_rate],
-             x[REPLAY_STAT_samples_per_insert_actual], x[REPLAY_STAT_samples_per_insert_target],
+             x[REPLAY_STAT_size], x[REPLAY_STAT_capacity], x[REPLAY_STAT_insert_rate_30s], x[REPLAY_STAT_sample_rate_30s],
+             x[REPLAY_STAT_samples_per_insert_30s], x[REPLAY_STAT_samples_per_insert_target],
              x[REPLAY_STAT_actors_connected], x[REPLAY_STAT_pending_inserts], x[REPLAY_STAT_pending_samples],
              x[REPLAY_STAT_limiter_timeouts_total], x[REPLAY_STAT_duplicates_total], x[REPLAY_STAT_rejected_total]);
 }

@@ -26,6 +26,7 @@
 #define REPLAY_RECENT_RETURNS 100 /* episode returns kept for the StatsReply */
 #define REPLAY_ACTIVE_S 10.0      /* an actor heard from this recently is "connected" */
 #define REPLAY_RATE_PERIOD_S 1.0  /* rates are sampled this often */
+#define REPLAY_RATE_WINDOW_S 30.0 /* and averaged exponentially with this time constant */
 
 /* what the server counts as it goes: it bumps the fields, this module shows them */
 typedef struct {
@@ -39,9 +40,12 @@ typedef struct {
     peers_stats_t learner_stats;               /* the learner's own list, as it last sent it */
     float returns[REPLAY_RECENT_RETURNS];      /* ring of the newest episode returns */
     size_t returns_next, returns_count;
-    /* rates, sampled every REPLAY_RATE_PERIOD_S by replay_counts_rates */
-    double rate_t, insert_rate, sample_rate;
-    uint64_t rate_inserts, rate_samples;
+    /* rates, sampled every REPLAY_RATE_PERIOD_S by replay_counts_rates and averaged over
+     * REPLAY_RATE_WINDOW_S: a one-second window flips between 0 and bursts under the rate limiter */
+    double rate_t, insert_rate, sample_rate, update_rate;
+    int rates_primed;
+    uint64_t rate_inserts, rate_samples, rate_updates;
+    double staleness; /* the sampled transitions' mean age in inserts, averaged over batches */
 } replay_counts_t;
 
 /* the server's parts a report reads, borrowed for one call */
@@ -56,6 +60,7 @@ typedef struct {
     uint64_t learning_starts;
     uint64_t curve_refused; /* clients refused at the CURVE handshake (common/zap.h) */
     uint64_t replies_dropped; /* replies to peers whose queue was full (replay/router.h) */
+    double active_s;          /* an actor heard from this recently is connected */
     double started;
 } replay_view_t;
 
@@ -65,6 +70,8 @@ double replay_counts_recent_mean(const replay_counts_t *c, uint32_t *n);
 void replay_counts_return(replay_counts_t *c, float episode_return);
 /* sample the insert and sample rates once REPLAY_RATE_PERIOD_S has passed since the last time */
 void replay_counts_rates(replay_counts_t *c, uint64_t inserted, uint64_t sampled, double now);
+/* one sample batch's mean age into the staleness average */
+void replay_counts_staleness(replay_counts_t *c, double mean_age);
 
 /* 1 once the buffer holds learning_starts transitions (at least 1) */
 int replay_report_learning_started(const replay_view_t *v);

@@ -18,9 +18,9 @@
     X(inserts_total, "transitions", "counter", "transitions stored")                                        \
     X(samples_total, "transitions", "counter", "transitions sampled")                                       \
     X(sample_batches_total, "batches", "counter", "sample batches served")                                  \
-    X(insert_rate, "transitions/s", "gauge", "transitions stored per second (last interval)")               \
-    X(sample_rate, "transitions/s", "gauge", "transitions sampled per second (last interval)")              \
-    X(samples_per_insert_actual, "ratio", "gauge", "sample_rate / insert_rate over the last interval")      \
+    X(insert_rate_30s, "transitions/s", "gauge", "transitions stored per second, averaged over 30 s")      \
+    X(sample_rate_30s, "transitions/s", "gauge", "transitions sampled per second, averaged over 30 s")      \
+    X(samples_per_insert_30s, "ratio", "gauge", "sample_rate_30s / insert_rate_30s")                       \
     X(samples_per_insert_target, "ratio", "gauge", "the rate limiter's target; 0: off")                     \
     X(actors_held_seconds_total, "seconds", "counter", "time inserts waited on the rate limiter")           \
     X(learner_held_seconds_total, "seconds", "counter", "time samples waited (rate limiter, learning_starts)") \
@@ -32,9 +32,14 @@
       "replies dropped: their peer had max_peer_queue_bytes of replies unread")                            \
     X(duplicates_total, "batches", "counter", "resent batches already stored: acked again, not stored")     \
     X(resent_held_total, "batches", "counter", "resent batches still held by the rate limiter (kept once)") \
-    X(actors_connected, "actors", "gauge", "actors heard from in the last 10 s")                            \
+    X(actors_connected, "actors", "gauge",                                                                   \
+      "actors heard from within max(10 s, 2 ack_timeout): a throttled actor still resends")      \
     X(episodes_total, "episodes", "counter", "finished episodes reported by actors")                        \
     X(learner_updates, "updates", "gauge", "the learner's update count (from its requests)")                \
+    X(learner_update_rate_30s, "updates/s", "gauge", "the learner's updates per second, averaged over 30 s") \
+    X(sample_age_inserts, "transitions", "gauge",                                                           \
+      "staleness: mean age of the sampled transitions, in transitions stored since (~50 batches)")      \
+    X(episode_return_recent, "return", "gauge", "mean return of the newest training episodes (up to 100)")   \
     X(learner_policy_version, "version", "gauge", "the learner's newest weights version")                   \
     X(evals_total, "evaluations", "counter", "evaluations reported by evaluators")                          \
     X(eval_return, "return", "gauge", "the newest evaluation's mean return (deterministic episodes)")        \

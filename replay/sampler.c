@@ -11,6 +11,7 @@ struct sampler_s {
     rng_t rng;
     float *data; /* cap transitions, laid out as transition_batch_view says */
     size_t cap;
+    double last_age; /* the last batch's mean age, in inserts */
 };
 
 sampler_t *sampler_new(int obs_dim, int act_dim, uint64_t seed) {
@@ -43,8 +44,10 @@ int sampler_draw(sampler_t *self, const replay_buffer_t *buffer, uint64_t reques
         self->cap = n;
     }
     transition_batch_t out = transition_batch_view(self->data, (int)n, self->obs_dim, self->act_dim);
-    if (replay_buffer_sample(buffer, &self->rng, &out) != 0)
+    uint64_t ages = 0;
+    if (replay_buffer_sample_aged(buffer, &self->rng, &out, &ages) != 0)
         return -MPO_EINVAL;
+    self->last_age = (double)ages / n;
     mpo__sample_batch__init(sb);
     sb->request_id = request_id;
     sb->n = n;
@@ -58,6 +61,8 @@ int sampler_draw(sampler_t *self, const replay_buffer_t *buffer, uint64_t reques
     sb->next_obs = out.next_obs;
     return 0;
 }
+
+double sampler_last_age(const sampler_t *self) { return self->last_age; }
 
 size_t sampler_bytes(const sampler_t *self) {
     return self->cap * transition_floats(self->obs_dim, self->act_dim) * sizeof(float);

@@ -22,6 +22,8 @@ void sampler_destroy(sampler_t **self_p);
  * -MPO_EINVAL when the buffer is empty. */
 int sampler_draw(sampler_t *self, const replay_buffer_t *buffer, uint64_t request_id, uint32_t n,
                  Mpo__SampleBatch *sb);
+/* the mean age of the last batch drawn: how many transitions were stored after each, on average */
+double sampler_last_age(const sampler_t *self);
 /* bytes of the scratch block */
 size_t sampler_bytes(const sampler_t *self);
 

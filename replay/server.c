@@ -67,6 +67,7 @@ static replay_view_t s_view(const s_server_t *self) {
                            .learning_starts = (uint64_t)self->cfg->learning_starts,
                            .curve_refused = router_refused(self->router),
                            .replies_dropped = router_dropped(self->router),
+                           .active_s = fmax(REPLAY_ACTIVE_S, 2.0 * self->cfg->ack_timeout),
                            .started = self->started};
 }
 
@@ -143,6 +144,7 @@ static void s_serve_sample(s_server_t *self, const router_rid_t *to, uint64_t re
     msg.body_case = MPO__MESSAGE__BODY_SAMPLE_BATCH;
     msg.sample_batch = &sb;
     router_send(self->router, to, &msg);
+    replay_counts_staleness(&self->counts, sampler_last_age(self->sampler));
     self->counts.sample_batches++;
 }
 

@@ -714,6 +714,35 @@ static void test_evaluator_results(void **state) {
     assert_int_equal(f->rc, 0);
 }
 
+/* Staleness: with 40 transitions stored and none after, a uniform sample's mean age (inserts
+ * stored after each sampled one) is about (40 - 1) / 2; the training return is the episodes' mean. */
+static void test_staleness_and_returns(void **state) {
+    fixture_t *f = *state;
+    s_start(f);
+    void *a = s_client(f), *l = s_client(f);
+    s_hello(a, MPO__ROLE__ROLE_ACTOR, "actor-a");
+    for (uint64_t seq = 1; seq <= 8; seq++)
+        s_insert(a, seq, 5, 0);
+    s_hello(l, MPO__ROLE__ROLE_LEARNER, "learner-a");
+    for (uint64_t id = 1; id <= 200; id++) { /* 200 x 8 draws: the mean is within +-1.5 of 19.5 */
+        s_sample_request(l, id, 8);
+        wire_free(s_recv(l));
+    }
+    const Mpo__StatsReply *r;
+    stats_client_t *sc = s_stats(f, &r);
+    double age = STAT(r, "sample_age_inserts");
+    if (!(fabs(age - 19.5) < 3.0))
+        fail_msg("sample_age_inserts %g, expected about 19.5", age);
+    assert_true(STAT(r, "actors_connected") == 1);
+    assert_true(STAT(r, "learner_update_rate_30s") >= 0);
+    assert_true(isfinite(STAT(r, "episode_return_recent")));
+    stats_client_destroy(&sc);
+    zmq_close(a);
+    zmq_close(l);
+    assert_true(s_stop(f) < 1.0);
+    assert_int_equal(f->rc, 0);
+}
+
 /* an actor's Hello as process `incarnation`, without waiting for the answer */
 static void s_hello_incarnation(void *s, const char *id, uint64_t incarnation) {
     Mpo__Message m;
@@ -1148,6 +1177,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_actor_incarnations, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unread_replies_bounded, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_evaluator_results, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_staleness_and_returns, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_holds_actor, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_refuses_what_never_fits, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_timeout, s_setup, s_teardown),
