@@ -4,6 +4,7 @@
  * help come from this build's stats table (replay/replay_stats.h); a stat a newer server sends that
  * this build does not know is still printed, without a unit. */
 #include "cli/stat.h"
+#include "cli/stat_watch.h"
 
 #include <errno.h>
 #include <math.h>
@@ -42,7 +43,8 @@ static void s_usage(FILE *out) {
             "recent episode returns and refused messages by reason.\n"
             "  ENDPOINT           the replay server (default %s, the replay_endpoint key's default)\n"
             "  --json             one JSON object (with --watch: one per line)\n"
-            "  --watch SECONDS    repeat every SECONDS until Ctrl-C\n"
+            "  --watch SECONDS    repeat every SECONDS until Ctrl-C: on a terminal a compact view\n"
+            "                     redrawn in place; otherwise one key=value line per interval\n"
             "  --timeout SECONDS  give up when the server does not answer in time (default 3)\n"
             "  --config FILE      a config file, and --set KEY=VALUE a key: for a server with CURVE,\n"
             "  --set KEY=VALUE    curve_key_file and curve_replay_key (also MPO_<KEY>; docs/security.md)\n"
@@ -314,6 +316,8 @@ int stat_main(int argc, char **argv) {
         const Mpo__StatsReply *reply = stats_client_reply(client);
         if (json)
             s_print_json(stdout, endpoint, reply);
+        else if (watch > 0)
+            stat_watch_print(stdout, isatty(fileno(stdout)), endpoint, watch, reply);
         else
             s_print_table(stdout, endpoint, reply);
         if (watch <= 0)
@@ -323,8 +327,6 @@ int stat_main(int argc, char **argv) {
             usleep(STAT_SLICE_MS * 1000);
         if (s_interrupted)
             break;
-        if (!json)
-            printf("\n");
     }
 done:
     explicit_bzero(&curve, sizeof curve);
