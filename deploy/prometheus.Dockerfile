@@ -7,7 +7,7 @@ RUN apt-get update -q \
     && apt-get install -y -q --no-install-recommends prometheus bash \
     && rm -rf /var/lib/apt/lists/* \
     && install -d -o prometheus -g prometheus /prometheus
-COPY prometheus.yml /etc/prometheus/prometheus.yml
+COPY prometheus.yml alerts.yml /etc/prometheus/
 USER prometheus
 WORKDIR /prometheus
 VOLUME ["/prometheus"]

@@ -143,8 +143,9 @@ build() { # TAG DOCKERFILE CONTEXT
 }
 build "$MPO_IMAGE" deploy/Dockerfile .
 build "$MPO_PROMETHEUS_IMAGE" deploy/prometheus.Dockerfile deploy
-$DOCKER run --rm --entrypoint promtool -v "$ROOT/deploy/prometheus.yml:/tmp/p.yml:ro" "$MPO_PROMETHEUS_IMAGE" \
-    check config /tmp/p.yml >"$LOGDIR/promtool-config.log" 2>&1 ||
+$DOCKER run --rm --entrypoint promtool -v "$ROOT/deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro" \
+    -v "$ROOT/deploy/alerts.yml:/etc/prometheus/alerts.yml:ro" "$MPO_PROMETHEUS_IMAGE" \
+    check config /etc/prometheus/prometheus.yml >"$LOGDIR/promtool-config.log" 2>&1 ||
     die "promtool check config deploy/prometheus.yml: $(cat "$LOGDIR/promtool-config.log")"
 log "promtool check config deploy/prometheus.yml: ok"
 
@@ -262,4 +263,41 @@ up_q=$($DOCKER exec "$prom" promtool query instant http://127.0.0.1:9090 'up' 2>
 printf '%s\n' "$up_q" | sed 's/^/    /'
 q=$($DOCKER exec "$prom" promtool query instant http://127.0.0.1:9090 'max(mpo_replay_actors_connected)' 2>&1 || true)
 log "Prometheus query max(mpo_replay_actors_connected): ${q:-no answer}"
+
+# ---------------------------------------------------------------- 5. the dashboard and the alerts
+# Grafana is not to be had here; instead every panel's query and every alert's `value` query must
+# return data from this cluster's Prometheus, and every alert expression must evaluate
+exprs=$(python3 - "$ROOT/deploy/grafana/mpo-dashboard.json" "$ROOT/deploy/alerts.yml" <<'PY'
+import json, re, sys
+for p in json.load(open(sys.argv[1]))["panels"]:
+    for t in p["targets"]:
+        print("data\t" + t["expr"])
+text = open(sys.argv[2]).read()
+for m in re.finditer(r'^\s+expr: (.*)$', text, re.M):
+    print("eval\t" + m.group(1))
+for m in re.finditer(r'^\s+value: "(.*)"$', text, re.M):
+    print("data\t" + m.group(1).replace('\\"', '"'))
+PY
+) || die "cannot read the dashboard or the alerts"
+n_data=0 n_eval=0
+# rates need two scrapes inside their window: give them a little time
+sleep 10
+while IFS="$(printf '\t')" read -r kind expr; do
+    set +e
+    out=$($DOCKER exec "$prom" promtool query instant http://127.0.0.1:9090 "$expr" 2>&1)
+    qrc=$?
+    set -e
+    [ $qrc = 0 ] || die "Prometheus cannot evaluate '$expr': $out"
+    if [ "$kind" = data ]; then
+        [ -n "$out" ] || die "no data for '$expr' (a dashboard panel or an alert's value)"
+        n_data=$((n_data + 1))
+    else
+        n_eval=$((n_eval + 1))
+    fi
+done <<EOF_EXPRS
+$exprs
+EOF_EXPRS
+log "dashboard and alerts: $n_data queries return data, $n_eval alert expressions evaluate"
+rules=$($DOCKER exec "$prom" promtool query instant http://127.0.0.1:9090 'count(ALERTS) or vector(0)' 2>&1 || true)
+log "alerts firing now: ${rules:-?}"
 log "all checks passed"
