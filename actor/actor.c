@@ -141,7 +141,11 @@ static int s_actor_new(const config_t *cfg, actor_t **out) {
     char err[512];
     const env_ops_t *ops = env_find(cfg->env);
     if (!ops) {
-        log_error("unknown environment '%s' (`mpo envs` lists them)", cfg->env);
+        if (!strcmp(cfg->env, "external"))
+            log_error("env external: the C actor has no such environment to step; run an actor that brings its "
+                      "own (the Python actor, docs/python.md)");
+        else
+            log_error("unknown environment '%s' (`mpo envs` lists them)", cfg->env);
         return -MPO_ENOENV;
     }
     actor_t *self = calloc(1, sizeof *self);

@@ -345,7 +345,11 @@ int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, do
     config_t *cfg = &self->cfg;
     const env_ops_t *ops = env_find(cfg->env);
     if (!ops) {
-        log_error("unknown environment '%s' (`mpo envs` lists them)", cfg->env);
+        if (!strcmp(cfg->env, "external"))
+            log_error("env external: mpo train has no actor for it; start mpo replay and mpo learner with "
+                      "env = external and the Python actor (docs/python.md)");
+        else
+            log_error("unknown environment '%s' (`mpo envs` lists them)", cfg->env);
         return -1;
     }
     int rport = s_free_port(-1), wport = s_free_port(rport);

@@ -17,7 +17,12 @@
 /* X(name, type, default, min, max, choices, help); FLOAT keys are double, INT keys long long,
  * STR and CHOICE keys char[CONFIG_STR_MAX]. Defaults are strings parsed like user input. */
 #define CONFIG_KEYS(X)                                                                              \
-    X(env, STR, "Pendulum-v1", 0, 0, NULL, "environment to train on (`mpo envs` lists them)")       \
+    X(env, STR, "Pendulum-v1", 0, 0, NULL,                                                         \
+      "environment to train on (`mpo envs` lists them); external: one an outside actor brings")    \
+    X(obs_dim, INT, "0", 0, 512, NULL, "env external: observation size (a named env: 0 or its own)") \
+    X(act_dim, INT, "0", 0, 64, NULL, "env external: action size (a named env: 0 or its own)")      \
+    X(act_low, STR, "-1", 0, 0, NULL, "env external: action lower bounds, one for all or act_dim, comma-separated") \
+    X(act_high, STR, "1", 0, 0, NULL, "env external: action upper bounds, one for all or act_dim, comma-separated") \
     X(seed, INT, "42", 0, 4.6e18, NULL, "seed of every random stream of the run")                  \
     X(total_timesteps, INT, "20000", 1, 1e12, NULL, "environment steps to train for")              \
     X(policy, CHOICE, "squashed", 0, 0, "squashed|gaussian",                                      \

@@ -30,6 +30,7 @@
 #include "common/run_dir.h"
 #include "common/stats_table.h"
 #include "env/env.h"
+#include "env/env_config.h"
 #include "learner/checkpoint.h"
 #include "learner/learner_io.h"
 #include "learner/learner_stats.h"
@@ -175,39 +176,11 @@ static int s_open_progress(learner_t *self) {
     return run_csv_open(&self->progress, self->cfg, RUN_CSV_PROGRESS_LEARNER_FILE);
 }
 
-/* The environment's facts: a registered one's, or for the sizes-only name bench:OBS:ACT (env_sizes;
- * `mpo bench learner` feeds a replay server synthetic transitions) those sizes with actions in
- * [-1, 1], as `mpo bench update` uses. 0, or -1 with a reason in err. */
-static int s_spec(const char *name, env_spec_t *out, char *err, size_t errlen) {
-    const env_ops_t *ops = env_find(name);
-    if (ops) {
-        *out = *ops->spec;
-        return 0;
-    }
-    int S, A;
-    if (env_sizes(name, &S, &A, err, errlen) != 0)
-        return -1;
-    if (S > ENV_MAX_OBS || A > ENV_MAX_ACT) {
-        snprintf(err, errlen, "env '%s': the learner takes at most %d observations and %d actions", name,
-                 ENV_MAX_OBS, ENV_MAX_ACT);
-        return -1;
-    }
-    memset(out, 0, sizeof *out);
-    out->name = name;
-    out->obs_dim = S;
-    out->act_dim = A;
-    out->max_episode_steps = 1000;
-    for (int k = 0; k < A; k++) {
-        out->act_low[k] = -1;
-        out->act_high[k] = 1;
-    }
-    return 0;
-}
 
 static learner_t *s_learner_new(const config_t *cfg) {
     char err[512];
     env_spec_t spec;
-    if (s_spec(cfg->env, &spec, err, sizeof err) != 0) {
+    if (env_spec_from_config(cfg, &spec, err, sizeof err) != 0) {
         log_error("%s", err);
         return NULL;
     }

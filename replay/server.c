@@ -27,6 +27,7 @@
 #include "common/metrics_http.h"
 #include "common/wire.h"
 #include "env/env.h"
+#include "env/env_config.h"
 #include "replay/held.h"
 #include "replay/peers.h"
 #include "replay/rate_limiter.h"
@@ -448,7 +449,13 @@ static int s_new(const config_t *cfg, s_server_t **out) {
     self->cfg = cfg;
     snprintf(self->env, sizeof self->env, "%s", cfg->env);
     /* the sizes only: the replay never steps an environment, and "bench:OBS:ACT" has none to step */
-    rc = env_sizes(cfg->env, &self->obs_dim, &self->act_dim, err, sizeof err);
+    env_spec_t external;
+    if (strcmp(cfg->env, ENV_EXTERNAL) == 0) { /* sizes from the configuration: the actors bring it */
+        rc = env_spec_from_config(cfg, &external, err, sizeof err) == 0 ? 0 : -MPO_EINVAL;
+        if (rc == 0)
+            self->obs_dim = external.obs_dim, self->act_dim = external.act_dim;
+    } else
+        rc = env_sizes(cfg->env, &self->obs_dim, &self->act_dim, err, sizeof err);
     if (rc != 0) {
         log_error("replay: %s", err);
         goto fail;

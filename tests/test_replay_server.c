@@ -743,6 +743,34 @@ static void test_staleness_and_returns(void **state) {
     assert_int_equal(f->rc, 0);
 }
 
+static void s_expect_ack0(void *s, const char *what);
+
+/* env = external: the server takes its sizes from obs_dim and act_dim; an actor that says
+ * "external" with them is served, one with other sizes or another name is refused. */
+static void test_external_env(void **state) {
+    fixture_t *f = *state;
+    s_set(&f->cfg, "env", "external");
+    s_set(&f->cfg, "obs_dim", "3");
+    s_set(&f->cfg, "act_dim", "1");
+    s_start(f);
+    void *a = s_client(f);
+    Mpo__Message m;
+    Mpo__Hello h;
+    s_hello_msg(&m, &h, MPO__ROLE__ROLE_ACTOR, "external", OBS + 1, ACT, "outside");
+    s_send(a, &m);
+    s_expect_error(a, MPO__ERROR_CODE__ERROR_WRONG_SIZES, "other sizes");
+    s_hello_msg(&m, &h, MPO__ROLE__ROLE_ACTOR, "Pendulum-v1", OBS, ACT, "outside");
+    s_send(a, &m);
+    s_expect_error(a, MPO__ERROR_CODE__ERROR_WRONG_ENV, "another name");
+    s_hello_msg(&m, &h, MPO__ROLE__ROLE_ACTOR, "external", OBS, ACT, "outside");
+    s_send(a, &m);
+    s_expect_ack0(a, "an external actor");
+    assert_true(s_insert(a, 1, 5, 0) == 5);
+    zmq_close(a);
+    assert_true(s_stop(f) < 1.0);
+    assert_int_equal(f->rc, 0);
+}
+
 /* an actor's Hello as process `incarnation`, without waiting for the answer */
 static void s_hello_incarnation(void *s, const char *id, uint64_t incarnation) {
     Mpo__Message m;
@@ -1178,6 +1206,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_unread_replies_bounded, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_evaluator_results, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_staleness_and_returns, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_external_env, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_holds_actor, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_refuses_what_never_fits, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_timeout, s_setup, s_teardown),
