@@ -38,6 +38,7 @@
 #include "learner/run_csv.h"
 
 #define BATCH_WAIT_S 0.1 /* the stop flag, timers and /metrics are looked at at least this often */
+#define LEARNER_VERSION_RESERVE 1000 /* weights versions reserved per write of learner.state (see s_publish) */
 
 typedef struct {
     const config_t *cfg;
@@ -50,7 +51,8 @@ typedef struct {
     double started;       /* clock_now() at the start */
 
     uint64_t version;       /* weights published so far */
-    uint64_t saved_version; /* the version learner.state holds */
+    uint64_t version_mark;  /* learner.state's weights_version: no version above the one published
+                             * is used before the file says a higher mark (LEARNER_VERSION_RESERVE) */
     run_csv_t *eval_csv;    /* eval.csv, opened at the first evaluation an evaluator reports */
     uint64_t evals_written;
     int64_t published_at;   /* updates at the last publication of new weights */
@@ -114,7 +116,8 @@ static int s_save_counters(learner_t *self, const char *dir, char *err, size_t e
     double v[LEARNER_STAT_COUNT];
     s_stats_values(self, v);
     checkpoint_counters_t c = {.updates = (uint64_t)mpo_updates(self->mpo),
-                               .weights_version = self->version,
+                               .weights_version = self->version_mark > self->version ? self->version_mark
+                                                                                     : self->version,
                                .batches = self->batches,
                                .rejected = (uint64_t)v[LEARNER_STAT_rejected_total]};
     return checkpoint_counters_save(dir, &c, self->spec.name, self->cfg->min_std, err, errlen);
@@ -232,12 +235,15 @@ static void s_publish(learner_t *self, double now) {
         return;
     }
     learner_io_publish(self->io, mpo_actor_params(self->mpo), self->version, (uint64_t)updates);
-    /* the newest version on disk at every publication, not only at checkpoints: a learner that
-     * resumes after a crash goes on above every version the actors have seen, never reusing one */
+    /* a mark above every version published is on disk before the version is: a learner that
+     * resumes after a crash goes on above every version the actors have seen, never reusing one,
+     * with one small write per LEARNER_VERSION_RESERVE versions, not one per publication */
     char err[512];
-    if (self->cfg->checkpoint_dir[0] && self->version > self->saved_version &&
-        s_save_counters(self, self->cfg->checkpoint_dir, err, sizeof err) == 0)
-        self->saved_version = self->version;
+    if (self->cfg->checkpoint_dir[0] && self->version >= self->version_mark) {
+        self->version_mark = self->version + LEARNER_VERSION_RESERVE;
+        if (s_save_counters(self, self->cfg->checkpoint_dir, err, sizeof err) != 0)
+            log_warn("checkpoint: %s", err);
+    }
 }
 
 /* an interval without an update: say what the learner is waiting for */
