@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/metrics_http.h"
 #include "common/curve.h"
 #include "common/stats_client.h"
 #include "actor/actor_stats.h"
@@ -72,8 +73,11 @@ static void s_json_number(FILE *out, double v) {
         fputs("null", out);
     else if (v == floor(v) && fabs(v) < 1e15)
         fprintf(out, "%.0f", v);
-    else
-        fprintf(out, "%.10g", v);
+    else { /* exact: a program comparing with /metrics sees the same double */
+        char buf[40];
+        metrics_http_format_value(buf, sizeof buf, v);
+        fputs(buf, out);
+    }
 }
 
 /* a peer's own stats list as one JSON object */

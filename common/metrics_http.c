@@ -175,8 +175,7 @@ size_t metrics_http_escape_label(char *out, size_t outlen, const char *value) {
     return full;
 }
 
-/* the shortest of %.15g, %.16g, %.17g that reads back to the same double */
-static void s_format_value(char *out, size_t outlen, double v) {
+void metrics_http_format_value(char *out, size_t outlen, double v) {
     if (isnan(v)) {
         snprintf(out, outlen, "NaN");
         return;
@@ -214,7 +213,7 @@ void metrics_http_sample(metrics_http_buf_t *b, const char *name, const metrics_
         s_putc(b, '}');
     }
     char num[64];
-    s_format_value(num, sizeof num, value);
+    metrics_http_format_value(num, sizeof num, value);
     s_putc(b, ' ');
     s_puts(b, num);
     s_putc(b, '\n');

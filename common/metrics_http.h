@@ -105,4 +105,8 @@ int metrics_http_port(const metrics_http_t *self);
 /* /metrics requests served so far (thread-safe) */
 unsigned long metrics_http_scrapes(const metrics_http_t *self);
 
+/* v as Prometheus writes a sample: NaN, +Inf, -Inf, or the shortest of %.15g, %.16g, %.17g that
+ * reads back to the same double (`mpo stat --json` writes its numbers the same way) */
+void metrics_http_format_value(char *out, size_t outlen, double v);
+
 #endif
