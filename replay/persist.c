@@ -214,8 +214,10 @@ static void s_count(persist_t *self, replay_counts_t *c, const s_report_t *r, in
     if (c->snapshot_t < self->child_t)
         c->snapshot_t = self->child_t;
     self->saved_inserted = self->child_inserted;
-    log_info("replay: snapshot of %llu transitions written to %s (%.1f MB in %.2f s; the loop paused %.1f ms)",
-             (unsigned long long)r->info.size, self->path, (double)r->info.bytes / 1e6, r->seconds, self->pause * 1e3);
+    log_info("replay: snapshot of %llu transitions (inserts_total %llu) written to %s (%.1f MB in %.2f s; the loop "
+             "paused %.1f ms)",
+             (unsigned long long)r->info.size, (unsigned long long)r->info.inserted, self->path,
+             (double)r->info.bytes / 1e6, r->seconds, self->pause * 1e3);
 }
 
 void persist_tick(persist_t *self, const snapshot_parts_t *parts, double now) {
@@ -255,7 +257,7 @@ int persist_final(persist_t *self, const snapshot_parts_t *parts, double now) {
     c->snapshot_t = now;
     c->snapshot_seconds = dt;
     c->snapshot_bytes = (double)info.bytes;
-    log_info("replay: final snapshot of %llu transitions written to %s (%.1f MB in %.2f s)",
-             (unsigned long long)info.size, self->path, (double)info.bytes / 1e6, dt);
+    log_info("replay: final snapshot of %llu transitions (inserts_total %llu) written to %s (%.1f MB in %.2f s)",
+             (unsigned long long)info.size, (unsigned long long)info.inserted, self->path, (double)info.bytes / 1e6, dt);
     return 0;
 }
