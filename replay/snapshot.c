@@ -413,6 +413,8 @@ static const char *s_read_records(int fd, const s_header_t *h, replay_buffer_t *
 
 int snapshot_load(const snapshot_parts_t *parts, const char *path, double now, double wall, snapshot_info_t *info,
                   char *err, size_t errlen) {
+    /* the records are appended: into a ring that holds none, or they would follow others */
+    MPO_ASSERT(replay_buffer_size(parts->buffer) == 0 && replay_buffer_inserted(parts->buffer) == 0);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
