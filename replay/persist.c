@@ -258,6 +258,7 @@ int persist_final(persist_t *self, const snapshot_parts_t *parts, double now) {
     c->snapshot_seconds = dt;
     c->snapshot_bytes = (double)info.bytes;
     log_info("replay: final snapshot of %llu transitions (inserts_total %llu) written to %s (%.1f MB in %.2f s)",
-             (unsigned long long)info.size, (unsigned long long)info.inserted, self->path, (double)info.bytes / 1e6, dt);
+             (unsigned long long)info.size, (unsigned long long)info.inserted, self->path, (double)info.bytes / 1e6,
+             dt);
     return 0;
 }

@@ -50,7 +50,8 @@
     X(curve_refused_total, "connections", "counter",                                                        \
       "clients refused at the CURVE handshake: no key, an unlisted key, another server key expected")      \
     X(snapshots_total, "snapshots", "counter", "snapshots written to replay_dir (periodic and final)")       \
-    X(snapshot_failures_total, "snapshots", "counter", "snapshots that failed (fork, write, sync, rename: see the log)") \
+    X(snapshot_failures_total, "snapshots", "counter",                                                      \
+      "snapshots that failed (fork, write, sync, rename: see the log)")                                    \
     X(snapshot_age_seconds, "seconds", "gauge",                                                             \
       "since the newest snapshot's contents (or the restore, or a check that it was current): the inserts " \
       "a crash would lose; 0 without replay_dir")                                                          \

@@ -486,8 +486,9 @@ int snapshot_load(const snapshot_parts_t *parts, const char *path, double now, d
     for (uint32_t i = 0; i < h.n_returns; i++)
         replay_counts_return(k, small.returns[i]);
     /* the limiter's counts mean something only in the window they were counted in */
-    int same_window = c->spi == rate_limiter_spi(parts->limiter) && c->min_diff == rate_limiter_min_diff(parts->limiter) &&
-                      c->max_diff == rate_limiter_max_diff(parts->limiter);
+    const rate_limiter_t *lim = parts->limiter;
+    int same_window = c->spi == rate_limiter_spi(lim) && c->min_diff == rate_limiter_min_diff(lim) &&
+                      c->max_diff == rate_limiter_max_diff(lim);
     if (same_window) {
         rate_limiter_counts_t l = {(uint64_t)c->lim_inserts,
                                    (uint64_t)c->lim_samples,
