@@ -50,42 +50,60 @@ typedef struct {
     double inserted, duplicates, resent_held, dropped, episodes, sample_batches, learner_updates, learner_version;
     double lim_inserts, lim_samples, lim_timeouts, lim_held_insert, lim_held_sample;
     double spi, min_diff, max_diff; /* the window the limiter's counts belong to */
+    /* the newest evaluation: the learner writes eval.csv when the count grows, so it goes on */
+    double evals, eval_version, eval_learner_step, eval_env_steps, eval_episodes, eval_return, eval_std;
     double rejected[WIRE_REJECTION_COUNT];
 } s_counters_t;
 
 typedef struct {
     char name[S_NAME_MAX];
     double *value;
-    int window; /* a window bound, not a count: any finite value */
+    int any_sign; /* not a count (a window bound, a return): any finite value */
 } s_named_t;
 
-#define S_N_NAMED (16 + WIRE_REJECTION_COUNT)
+#define S_N_NAMED (23 + WIRE_REJECTION_COUNT)
 
 /* every counter of c by name; returns the count */
 static size_t s_named(s_counters_t *c, s_named_t *out) {
     const struct {
         const char *name;
         double *value;
+        int any_sign;
     } fixed[] = {
-        {"inserted", &c->inserted},           {"duplicates", &c->duplicates},
-        {"resent_held", &c->resent_held},     {"dropped", &c->dropped},
-        {"episodes", &c->episodes},           {"sample_batches", &c->sample_batches},
-        {"learner_updates", &c->learner_updates}, {"learner_version", &c->learner_version},
-        {"limiter_inserts", &c->lim_inserts}, {"limiter_samples", &c->lim_samples},
-        {"limiter_timeouts", &c->lim_timeouts}, {"limiter_held_insert_s", &c->lim_held_insert},
-        {"limiter_held_sample_s", &c->lim_held_sample}, {"limiter_spi", &c->spi},
-        {"limiter_min_diff", &c->min_diff},   {"limiter_max_diff", &c->max_diff},
+        {"inserted", &c->inserted, 0},
+        {"duplicates", &c->duplicates, 0},
+        {"resent_held", &c->resent_held, 0},
+        {"dropped", &c->dropped, 0},
+        {"episodes", &c->episodes, 0},
+        {"sample_batches", &c->sample_batches, 0},
+        {"learner_updates", &c->learner_updates, 0},
+        {"learner_version", &c->learner_version, 0},
+        {"limiter_inserts", &c->lim_inserts, 0},
+        {"limiter_samples", &c->lim_samples, 0},
+        {"limiter_timeouts", &c->lim_timeouts, 0},
+        {"limiter_held_insert_s", &c->lim_held_insert, 0},
+        {"limiter_held_sample_s", &c->lim_held_sample, 0},
+        {"limiter_spi", &c->spi, 1},
+        {"limiter_min_diff", &c->min_diff, 1},
+        {"limiter_max_diff", &c->max_diff, 1},
+        {"evals", &c->evals, 0},
+        {"eval_version", &c->eval_version, 0},
+        {"eval_learner_step", &c->eval_learner_step, 0},
+        {"eval_env_steps", &c->eval_env_steps, 0},
+        {"eval_episodes", &c->eval_episodes, 0},
+        {"eval_return", &c->eval_return, 1},
+        {"eval_std", &c->eval_std, 0},
     };
     size_t n = 0;
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++, n++) {
         snprintf(out[n].name, S_NAME_MAX, "%s", fixed[i].name);
         out[n].value = fixed[i].value;
-        out[n].window = fixed[i].value == &c->spi || fixed[i].value == &c->min_diff || fixed[i].value == &c->max_diff;
+        out[n].any_sign = fixed[i].any_sign;
     }
     for (int r = 1; r < WIRE_REJECTION_COUNT; r++, n++) {
         snprintf(out[n].name, S_NAME_MAX, "rejected_%s", wire_rejection_name((wire_rejection_t)r));
         out[n].value = &c->rejected[r];
-        out[n].window = 0;
+        out[n].any_sign = 0;
     }
     MPO_ASSERT(n <= S_N_NAMED);
     return n;
@@ -111,6 +129,13 @@ static void s_counters_from(const snapshot_parts_t *p, s_counters_t *c) {
     c->spi = rate_limiter_spi(p->limiter);
     c->min_diff = rate_limiter_min_diff(p->limiter);
     c->max_diff = rate_limiter_max_diff(p->limiter);
+    c->evals = (double)k->evals;
+    c->eval_version = (double)k->eval_version;
+    c->eval_learner_step = (double)k->eval_learner_step;
+    c->eval_env_steps = (double)k->eval_env_steps;
+    c->eval_episodes = (double)k->eval_episodes;
+    c->eval_return = k->eval_return;
+    c->eval_std = k->eval_std;
     for (int r = 1; r < WIRE_REJECTION_COUNT; r++)
         c->rejected[r] = (double)k->rejected[r];
 }
@@ -348,7 +373,7 @@ static const char *s_check_small(const s_header_t *h, s_counter_t *raw, s_small_
             j++;
         if (j == n_named)
             continue; /* a newer build's counter: this one does not count it */
-        if (!isfinite(e->value) || (!named[j].window && (e->value < 0 || e->value > 1.8e19))) {
+        if (!isfinite(e->value) || (!named[j].any_sign && (e->value < 0 || e->value > 1.8e19))) {
             snprintf(why, whylen, "has counter %s = %g", e->name, e->value);
             return why;
         }
@@ -483,6 +508,13 @@ int snapshot_load(const snapshot_parts_t *parts, const char *path, double now, d
     k->learner_version = (uint64_t)c->learner_version;
     for (int r = 1; r < WIRE_REJECTION_COUNT; r++)
         k->rejected[r] = (uint64_t)c->rejected[r];
+    k->evals = (uint64_t)c->evals;
+    k->eval_version = (uint64_t)c->eval_version;
+    k->eval_learner_step = (uint64_t)c->eval_learner_step;
+    k->eval_env_steps = (uint64_t)c->eval_env_steps;
+    k->eval_episodes = c->eval_episodes < 4294967296.0 ? (uint32_t)c->eval_episodes : UINT32_MAX;
+    k->eval_return = (float)c->eval_return;
+    k->eval_std = (float)c->eval_std;
     for (uint32_t i = 0; i < h.n_returns; i++)
         replay_counts_return(k, small.returns[i]);
     /* the limiter's counts mean something only in the window they were counted in */

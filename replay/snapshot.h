@@ -3,10 +3,12 @@
  * What it holds: the transitions held, oldest first, as the ring keeps them; the all-time insert
  * count; the counters the stats go on from (episodes, duplicates, sample batches, refusals by
  * reason, the rate limiter's inserts, samples, held seconds and timeouts, the learner's newest
- * update count and version); the recent episode returns; and every actor's dedup state (id,
+ * update count and version, the newest evaluation and how many came: the learner writes eval.csv
+ * when that count grows); the recent episode returns; and every actor's dedup state (id,
  * incarnation, last_seq) with its counters, so that a batch an actor resends after the restart is
  * still stored once. Not kept: what the rate limiter holds (unacked, so the actors resend it), the
- * peers' connections, the stats lists peers send (they send them again), the rates.
+ * peers' connections, the stats lists peers send (they send them again), the rates and the
+ * staleness average.
  *
  * The file, in the writer's byte order and struct layout (files move between machines of one
  * architecture, as the learner's checkpoints do):

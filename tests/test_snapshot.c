@@ -1,11 +1,12 @@
-/* snapshot: a replay server's parts (a wrapped ring, counters, recent returns, the rate limiter's
- * counts, actors with their dedup state) written and read back into fresh parts come back the same,
- * and an actor that says Hello again with its incarnation carries on with its last_seq; a smaller
- * ring keeps the newest transitions; another rate-limiter window leaves the limiter at zero. Every
- * damaged or foreign file is refused with one line naming the file and the problem, and leaves the
- * parts as they were: missing, not a snapshot, another version, another env, other sizes, too
- * short, bytes after the end, a flipped byte, a value that is not finite (checksum made right),
- * an impossible count, an actor listed twice. A failed write leaves the older snapshot whole. */
+/* snapshot: a replay server's parts (a wrapped ring, counters, the newest evaluation, recent
+ * returns, the rate limiter's counts, actors with their dedup state) written and read back into
+ * fresh parts come back the same, and an actor that says Hello again with its incarnation carries
+ * on with its last_seq; a smaller ring keeps the newest transitions; another rate-limiter window
+ * leaves the limiter at zero. Every damaged or foreign file is refused with one line naming the
+ * file and the problem, and leaves the parts as they were: missing, not a snapshot, another
+ * version, another env, other sizes, too short, bytes after the end, a flipped byte, a value that
+ * is not finite (checksum made right), an impossible count, an actor listed twice. A failed write
+ * leaves the older snapshot whole. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,7 +36,6 @@
 /* the header's fields the tests damage (replay/snapshot.c's s_header_t) */
 #define OFF_VERSION 8
 #define OFF_N_ACTORS 28
-#define OFF_FIRST_ACTOR (64 + 256 + (16 + WIRE_REJECTION_COUNT - 1) * 56)
 
 static char s_dir[64], s_path[128];
 
@@ -106,6 +106,13 @@ static s_server_t *s_filled(double now) {
     c->learner_updates = 8;
     c->learner_version = 9;
     c->rejected[WIRE_BAD_VALUE] = 11;
+    c->evals = 4; /* the newest evaluation: a negative return is a value, not a damaged count */
+    c->eval_return = -123.5f;
+    c->eval_std = 4.25f;
+    c->eval_episodes = 10;
+    c->eval_version = 12;
+    c->eval_learner_step = 3000;
+    c->eval_env_steps = 60;
     for (int i = 0; i < 130; i++) /* more than the ring of returns keeps */
         replay_counts_return(c, (float)i);
     assert_int_equal(rate_limiter_admit(s->limiter, RATE_LIMITER_INSERT, 40, 0, now - 2, now), RATE_LIMITER_ALLOW);
@@ -203,6 +210,12 @@ static void test_round_trip(void **state) {
     assert_int_equal(c->learner_updates, 8);
     assert_int_equal(c->learner_version, 9);
     assert_int_equal(c->rejected[WIRE_BAD_VALUE], 11);
+    assert_int_equal(c->evals, 4);
+    assert_true(c->eval_return == -123.5f && c->eval_std == 4.25f);
+    assert_int_equal(c->eval_episodes, 10);
+    assert_int_equal(c->eval_version, 12);
+    assert_int_equal(c->eval_learner_step, 3000);
+    assert_int_equal(c->eval_env_steps, 60);
     assert_int_equal(c->returns_count, REPLAY_RECENT_RETURNS);
     uint32_t n;
     CLOSE(replay_counts_recent_mean(c, &n), replay_counts_recent_mean(&a->counts, &n), 1e-9);
@@ -286,6 +299,20 @@ static void test_other_window_leaves_limiter(void **state) {
 }
 
 /* ---------------------------------------------------------------- refusals */
+
+/* where the file holds this text (an actor's id): the tests damage what lies around it */
+static long s_find(const char *text) {
+    FILE *f = fopen(s_path, "rb");
+    assert_non_null(f);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf, f), len = strlen(text) + 1;
+    fclose(f);
+    for (size_t i = 0; i + len <= n; i++)
+        if (memcmp(buf + i, text, len) == 0)
+            return (long)i;
+    fail_msg("'%s' is not in the snapshot's first %zu bytes", text, n);
+    return -1;
+}
 
 static long s_file_len(void) {
     struct stat st;
@@ -388,7 +415,9 @@ static void test_refuses_truncated_and_trailing(void **state) {
 
 static void test_refuses_flipped_byte(void **state) {
     (void)state;
-    long offsets[] = {OFF_FIRST_ACTOR + 130, 0, 0}; /* an actor's incarnation; a record; the checksum */
+    s_fresh();
+    long offsets[] = {0, 0, 0}; /* an actor's incarnation; a record; the checksum */
+    offsets[0] = s_find("actor-a") + PEERS_ACTOR_ID_MAX + 2;
     offsets[1] = s_file_len() - 8 - 100;
     offsets[2] = s_file_len() - 3;
     for (size_t i = 0; i < 3; i++) {
@@ -422,7 +451,7 @@ static void test_refuses_impossible_counts(void **state) {
     /* an actor listed twice: the second's id made the first's */
     s_fresh();
     char id[PEERS_ACTOR_ID_MAX] = "actor-a";
-    s_poke(OFF_FIRST_ACTOR + 192, id, sizeof id);
+    s_poke(s_find("actor-b"), id, sizeof id);
     s_rehash();
     s_refused("Pendulum-v1", OBS, -MPO_EFORMAT, "lists actor 'actor-a' twice");
 }
