@@ -11,6 +11,8 @@
 int bench_update_main(int argc, char **argv);
 int bench_env_main(int argc, char **argv);
 int bench_replay_main(int argc, char **argv);
+/* a replay snapshot's write (forked and in the thread) and restore (cli/bench_snapshot.c) */
+int bench_snapshot_main(int argc, char **argv);
 /* several seeds of `mpo train --sync` as child processes, summarised (cli/bench_learning.c) */
 int bench_learning_main(int argc, char **argv);
 int bench_learner_main(int argc, char **argv);

@@ -262,11 +262,12 @@ static int s_cmd_envs(int argc, char **argv) {
 
 static int s_cmd_bench(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        printf("usage: mpo bench update|learner|env|replay|learning [options]\n"
+        printf("usage: mpo bench update|learner|env|replay|snapshot|learning [options]\n"
                "  update   MPO update speed beside the sgemm rate (mpo bench update --help)\n"
                "  learner  mpo learner's updates/s against bench update's (mpo bench learner --help)\n"
                "  env      raw environment and actor step rates (mpo bench env --help)\n"
                "  replay   replay server insert and sample rates over tcp loopback\n"
+               "  snapshot a replay snapshot's write and restore at a full ring (mpo bench snapshot --help)\n"
                "  learning the same training on several seeds: a table over the seeds and one plot\n"
                "           (mpo bench learning --help)\n");
         return argc < 2 ? 2 : 0;
@@ -279,9 +280,12 @@ static int s_cmd_bench(int argc, char **argv) {
         return bench_env_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "replay"))
         return bench_replay_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "snapshot"))
+        return bench_snapshot_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "learning"))
         return bench_learning_main(argc - 1, argv + 1);
-    fprintf(stderr, "mpo bench: unknown benchmark '%s' (update, learner, env, replay, learning)\n", argv[1]);
+    fprintf(stderr, "mpo bench: unknown benchmark '%s' (update, learner, env, replay, snapshot, learning)\n",
+            argv[1]);
     return 2;
 }
 

@@ -92,6 +92,19 @@
     X(max_message_bytes, INT, "67108864", 1024, 2147483647, NULL,                                 \
       "largest message any endpoint accepts; larger ones are refused and counted")                \
     X(stats_interval, FLOAT, "10", 0.1, 86400, NULL, "seconds between the replay server's log lines") \
+    X(replay_dir, STR, "", 0, 0, NULL,                                                            \
+      "replay server: directory of its snapshot (replay.snap), restored at start and written every " \
+      "replay_snapshot_interval seconds, every replay_snapshot_inserts transitions and on SIGTERM; " \
+      "empty: none, a restarted replay starts empty")                                               \
+    X(replay_snapshot_interval, FLOAT, "300", 0, 1e6, NULL,                                        \
+      "seconds between the replay's snapshots, taken when anything was stored since the last; 0: " \
+      "none on a timer")                                                                            \
+    X(replay_snapshot_inserts, INT, "0", 0, 1e12, NULL,                                            \
+      "also a replay snapshot once this many transitions were stored since the last began; 0: "    \
+      "none by count")                                                                              \
+    X(replay_start_empty, INT, "0", 0, 1, NULL,                                                    \
+      "1: a snapshot in replay_dir that is refused (damaged, another env or sizes) is kept as "     \
+      "replay.snap.refused and the replay starts empty; 0: the replay exits with one line saying why") \
     X(num_envs, INT, "1", 1, 4096, NULL, "environments per actor, stepped with one batched forward") \
     X(actor_batch, INT, "64", 1, 65536, NULL, "transitions per message from an actor")             \
     X(actor_credit, INT, "2", 1, 64, NULL, "batches an actor may have unacknowledged")             \

@@ -10,6 +10,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/fnv.h"
 #include "common/log.h"
 
 #define CKPT_MAGIC 0x54504b434f504dULL /* "MPOCKPT" */
@@ -28,16 +29,6 @@ typedef struct {
 /* after the header: params, target, adam_m, adam_v (n_params each), then duals, dual_m, dual_v
  * (n_duals each), then (version 2) the FNV-1a 64 hash of everything before it; nothing after */
 #define S_N_BUFS 7
-
-#define S_FNV_OFFSET 0xcbf29ce484222325ULL
-#define S_FNV_PRIME 0x100000001b3ULL
-
-static uint64_t s_fnv(uint64_t h, const void *data, size_t n) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * S_FNV_PRIME;
-    return h;
-}
 
 static void s_views(const mpo_state_t *st, float *bufs[S_N_BUFS], size_t counts[S_N_BUFS]) {
     float *b[S_N_BUFS] = {st->params, st->target, st->adam_m, st->adam_v, st->duals, st->dual_m, st->dual_v};
@@ -117,10 +108,10 @@ int checkpoint_save_kept(mpo_t *mpo, const char *path, int keep, char *err, size
     size_t counts[S_N_BUFS];
     s_views(&st, bufs, counts);
     int ok = fwrite(&h, sizeof h, 1, f) == 1;
-    uint64_t sum = s_fnv(S_FNV_OFFSET, &h, sizeof h);
+    uint64_t sum = fnv1a(FNV_OFFSET, &h, sizeof h);
     for (int i = 0; i < S_N_BUFS; i++) {
         ok = ok && fwrite(bufs[i], sizeof(float), counts[i], f) == counts[i];
-        sum = s_fnv(sum, bufs[i], counts[i] * sizeof(float));
+        sum = fnv1a(sum, bufs[i], counts[i] * sizeof(float));
     }
     ok = ok && fwrite(&sum, sizeof sum, 1, f) == 1;
     return s_commit(f, ok, tmp, path, keep < CHECKPOINT_KEEP_MAX ? keep : CHECKPOINT_KEEP_MAX, "checkpoint ", err,
@@ -159,7 +150,7 @@ int checkpoint_load(mpo_t *mpo, const char *path, char *err, size_t errlen) {
         total += counts[i];
     float *data = malloc(total * sizeof(float));
     int ok = data && fread(data, sizeof(float), total, f) == total;
-    uint64_t stored = 0, sum = s_fnv(S_FNV_OFFSET, &h, sizeof h);
+    uint64_t stored = 0, sum = fnv1a(FNV_OFFSET, &h, sizeof h);
     if (ok && h.version >= 2)
         ok = fread(&stored, sizeof stored, 1, f) == 1;
     int trailing = ok && fgetc(f) != EOF;
@@ -174,7 +165,7 @@ int checkpoint_load(mpo_t *mpo, const char *path, char *err, size_t errlen) {
                       : h.n_duals != mine.n_duals ? "has other duals"
                       : h.updates < 0             ? "has a negative update count"
                                                   : NULL;
-    if (!bad && h.version >= 2 && s_fnv(sum, data, total * sizeof(float)) != stored)
+    if (!bad && h.version >= 2 && fnv1a(sum, data, total * sizeof(float)) != stored)
         bad = "fails its checksum (damaged)";
     for (size_t i = 0; !bad && i < total; i++)
         if (!isfinite(data[i]))

@@ -9,15 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_MAGIC "mpo-policy"
+#include "common/fnv.h"
 
-static uint64_t s_fnv(const void *data, size_t n) {
-    const unsigned char *p = data;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
-    return h;
-}
+#define S_MAGIC "mpo-policy"
 
 static int s_bounds_line(FILE *f, const char *name, const float *v, int n) {
     int ok = fprintf(f, "%s", name) > 0;
@@ -39,7 +33,8 @@ int policy_file_write(const char *path, const policy_file_t *p, char *err, size_
                      POLICY_FILE_VERSION, p->env, p->obs_dim, p->act_dim, p->hidden, p->layers,
                      policy_type_name(p->policy), p->min_std) > 0;
     ok = ok && s_bounds_line(f, "act_low", p->act_low, p->act_dim) && s_bounds_line(f, "act_high", p->act_high, p->act_dim);
-    ok = ok && fprintf(f, "params %zu\nfnv1a64 %016" PRIx64 "\nend\n", n, s_fnv(p->params, n * sizeof(float))) > 0;
+    uint64_t sum = fnv1a(FNV_OFFSET, p->params, n * sizeof(float));
+    ok = ok && fprintf(f, "params %zu\nfnv1a64 %016" PRIx64 "\nend\n", n, sum) > 0;
     ok = ok && fwrite(p->params, sizeof(float), n, f) == n; /* x86-64 and arm64: little-endian already */
     ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok = fclose(f) == 0 && ok;
@@ -121,7 +116,7 @@ int policy_file_read(const char *path, policy_file_t *p, char *err, size_t errle
         bad = "a truncated file";
     else if (fgetc(f) != EOF)
         bad = "bytes after the parameters";
-    else if (s_fnv(p->params, n * sizeof(float)) != sum)
+    else if (fnv1a(FNV_OFFSET, p->params, n * sizeof(float)) != sum)
         bad = "a checksum that does not match (a damaged file)";
     fclose(f);
     for (size_t i = 0; !bad && i < n; i++)

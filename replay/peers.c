@@ -138,6 +138,34 @@ const peers_actor_t *peers_actor_at(const peers_t *self, size_t i) {
     return self->actors[i].used ? &self->actors[i] : NULL;
 }
 
+int peers_actor_restore(peers_t *self, const peers_actor_t *a) {
+    int free_slot = -1;
+    for (int i = 0; i < PEERS_MAX_ACTORS; i++) {
+        if (!self->actors[i].used) {
+            if (free_slot < 0)
+                free_slot = i;
+        } else if (strncmp(self->actors[i].id, a->id, PEERS_ACTOR_ID_MAX - 1) == 0)
+            return -1;
+    }
+    if (free_slot < 0)
+        return -1;
+    peers_actor_t *e = &self->actors[free_slot];
+    uint32_t gen = e->gen + 1;
+    memset(e, 0, sizeof *e);
+    e->used = 1;
+    e->gen = gen;
+    snprintf(e->id, sizeof e->id, "%s", a->id);
+    e->incarnation = a->incarnation;
+    e->last_seq = a->last_seq;
+    e->takeovers = a->takeovers;
+    e->transitions = a->transitions;
+    e->batches = a->batches;
+    e->episodes = a->episodes;
+    e->policy_version = a->policy_version;
+    e->last_seen = a->last_seen;
+    return 0;
+}
+
 void peers_stats_set(peers_stats_t *s, Mpo__Stat *const *stats, size_t n) {
     MPO_ASSERT(n <= WIRE_MAX_STATS); /* wire_check_stats refused longer lists */
     if (n == 0)

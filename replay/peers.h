@@ -79,6 +79,13 @@ peers_actor_t *peers_actor_if(peers_t *self, int i, uint32_t gen);
 /* the actor table for reports: entry i of PEERS_MAX_ACTORS, NULL when unused */
 const peers_actor_t *peers_actor_at(const peers_t *self, size_t i);
 
+/* An actor entry as a snapshot kept it (replay/snapshot.h) into a free slot, bound to no connection:
+ * its id, incarnation, dedup state (last_seq), counters and last_seen are taken from *a, the rest
+ * starts fresh (no stats list). Its process, saying Hello again with the same incarnation, carries
+ * on with that dedup state, so a batch it resends after the restart is still stored once. -1 when
+ * the table is full or already has the id. */
+int peers_actor_restore(peers_t *self, const peers_actor_t *a);
+
 /* Replace *s with a list that wire_check_stats accepted. An empty list leaves *s as it is (a peer
  * sends its list at most once a second, so most messages carry none). A name listed twice keeps
  * its last value: /metrics must not show one series twice. */

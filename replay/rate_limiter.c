@@ -107,6 +107,18 @@ uint64_t rate_limiter_timeouts(const rate_limiter_t *self) { return self->timeou
 double rate_limiter_held_seconds(const rate_limiter_t *self, rate_limiter_side_t side) {
     return self->held_s[side == RATE_LIMITER_SAMPLE];
 }
+rate_limiter_counts_t rate_limiter_counts(const rate_limiter_t *self) {
+    return (rate_limiter_counts_t){self->inserts, self->samples, self->timeouts, {self->held_s[0], self->held_s[1]}};
+}
+
+void rate_limiter_restore(rate_limiter_t *self, const rate_limiter_counts_t *c) {
+    self->inserts = c->inserts;
+    self->samples = c->samples;
+    self->timeouts = c->timeouts;
+    self->held_s[0] = c->held_s[0];
+    self->held_s[1] = c->held_s[1];
+}
+
 double rate_limiter_spi(const rate_limiter_t *self) { return self->spi; }
 double rate_limiter_min_diff(const rate_limiter_t *self) { return self->min_diff; }
 double rate_limiter_max_diff(const rate_limiter_t *self) { return self->max_diff; }

@@ -69,6 +69,14 @@ uint64_t rate_limiter_inserts(const rate_limiter_t *self);
 uint64_t rate_limiter_samples(const rate_limiter_t *self);
 uint64_t rate_limiter_timeouts(const rate_limiter_t *self);
 double rate_limiter_held_seconds(const rate_limiter_t *self, rate_limiter_side_t side);
+/* The cumulative counters, and putting back those of an earlier run (a replay snapshot,
+ * replay/snapshot.h) so that the ratio goes on where it was rather than from zero. */
+typedef struct {
+    uint64_t inserts, samples, timeouts;
+    double held_s[2]; /* by rate_limiter_side_t */
+} rate_limiter_counts_t;
+rate_limiter_counts_t rate_limiter_counts(const rate_limiter_t *self);
+void rate_limiter_restore(rate_limiter_t *self, const rate_limiter_counts_t *c);
 /* SPI in use (0 when off), min_diff and max_diff */
 double rate_limiter_spi(const rate_limiter_t *self);
 double rate_limiter_min_diff(const rate_limiter_t *self);

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "common/error.h"
+
 /* One record of transition_floats floats per slot, obs | action | reward | done | next_obs, so a
  * random transition is one place in memory (3 to 4 cache lines, one page) rather than five: the
  * sampler's cost is the memory latency of its random reads, and it drew 5 to 7 cache misses and as
@@ -65,6 +67,8 @@ void replay_buffer_destroy(replay_buffer_t **self_p) {
 size_t replay_buffer_size(const replay_buffer_t *self) { return self->size; }
 size_t replay_buffer_capacity(const replay_buffer_t *self) { return self->capacity; }
 uint64_t replay_buffer_inserted(const replay_buffer_t *self) { return self->inserted; }
+int replay_buffer_obs_dim(const replay_buffer_t *self) { return self->obs_dim; }
+int replay_buffer_act_dim(const replay_buffer_t *self) { return self->act_dim; }
 size_t replay_buffer_bytes(const replay_buffer_t *self) {
     return self->capacity * (2 * (size_t)self->obs_dim + self->act_dim + 2) * sizeof(float);
 }
@@ -149,3 +153,33 @@ void replay_buffer_get(const replay_buffer_t *self, size_t i, transition_batch_t
     size_t oldest = self->size < self->capacity ? 0 : self->next;
     s_copy(self, (oldest + i) % self->capacity, out, j);
 }
+
+size_t replay_buffer_run(const replay_buffer_t *self, int k, const float **records) {
+    size_t oldest = self->size < self->capacity ? 0 : self->next;
+    size_t first = self->size < self->capacity - oldest ? self->size : self->capacity - oldest;
+    if (k == 0) {
+        *records = self->ring + oldest * self->per;
+        return first;
+    }
+    *records = self->ring; /* a full ring wraps: the newest records are at its start */
+    return k == 1 ? self->size - first : 0;
+}
+
+void replay_buffer_append(replay_buffer_t *self, const float *records, size_t n) {
+    while (n > 0) { /* one copy per stretch up to the ring's end */
+        size_t m = self->capacity - self->next < n ? self->capacity - self->next : n;
+        memcpy(self->ring + self->next * self->per, records, m * self->per * sizeof(float));
+        records += m * self->per;
+        n -= m;
+        self->next = self->next + m == self->capacity ? 0 : self->next + m;
+        self->size = self->size + m < self->capacity ? self->size + m : self->capacity;
+        self->inserted += m;
+    }
+}
+
+void replay_buffer_set_inserted(replay_buffer_t *self, uint64_t inserted) {
+    MPO_ASSERT(inserted >= self->size);
+    self->inserted = inserted;
+}
+
+void replay_buffer_clear(replay_buffer_t *self) { self->size = self->next = self->inserted = 0; }

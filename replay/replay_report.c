@@ -96,6 +96,13 @@ void replay_report_values(const replay_view_t *v, double now, double *values) {
     x[REPLAY_STAT_eval_env_steps] = (double)c->eval_env_steps;
     x[REPLAY_STAT_eval_learner_updates] = (double)c->eval_learner_step;
     x[REPLAY_STAT_replies_dropped_total] = (double)v->replies_dropped;
+    x[REPLAY_STAT_snapshots_total] = (double)c->snapshots;
+    x[REPLAY_STAT_snapshot_failures_total] = (double)c->snapshot_failures;
+    x[REPLAY_STAT_snapshot_age_seconds] = c->snapshots_on ? now - c->snapshot_t : 0;
+    x[REPLAY_STAT_snapshot_seconds] = c->snapshot_seconds;
+    x[REPLAY_STAT_snapshot_pause_seconds] = c->snapshot_pause;
+    x[REPLAY_STAT_snapshot_bytes] = c->snapshot_bytes;
+    x[REPLAY_STAT_restored_transitions] = (double)c->restored;
     x[REPLAY_STAT_memory_bytes] = (double)(replay_buffer_bytes(v->buffer) + held_bytes(v->held) + v->scratch_bytes);
     x[REPLAY_STAT_uptime_seconds] = now - v->started;
     x[REPLAY_STAT_learning_started] = replay_report_learning_started(v);

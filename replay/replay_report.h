@@ -46,6 +46,11 @@ typedef struct {
     int rates_primed;
     uint64_t rate_inserts, rate_samples, rate_updates;
     double staleness; /* the sampled transitions' mean age in inserts, averaged over batches */
+    /* snapshots (replay/persist.h), this process's own: not kept in a snapshot */
+    int snapshots_on; /* replay_dir is set */
+    uint64_t snapshots, snapshot_failures, restored;
+    double snapshot_t; /* when the newest snapshot's contents were taken (or found current, or restored) */
+    double snapshot_seconds, snapshot_pause, snapshot_bytes; /* the newest snapshot's */
 } replay_counts_t;
 
 /* the server's parts a report reads, borrowed for one call */

@@ -49,6 +49,16 @@
     X(rejected_total, "messages", "counter", "messages refused (by reason in `rejected`)")                  \
     X(curve_refused_total, "connections", "counter",                                                        \
       "clients refused at the CURVE handshake: no key, an unlisted key, another server key expected")      \
+    X(snapshots_total, "snapshots", "counter", "snapshots written to replay_dir (periodic and final)")       \
+    X(snapshot_failures_total, "snapshots", "counter",                                                      \
+      "snapshots that failed (fork, write, sync, rename: see the log)")                                    \
+    X(snapshot_age_seconds, "seconds", "gauge",                                                             \
+      "since the newest snapshot's contents (or the restore, or a check that it was current): the inserts " \
+      "a crash would lose; 0 without replay_dir")                                                          \
+    X(snapshot_seconds, "seconds", "gauge", "time the newest snapshot took to write")                         \
+    X(snapshot_pause_seconds, "seconds", "gauge", "time the newest periodic snapshot held the loop (its fork)") \
+    X(snapshot_bytes, "bytes", "gauge", "size of the newest snapshot")                                       \
+    X(restored_transitions, "transitions", "gauge", "transitions restored from replay_dir at start")          \
     X(memory_bytes, "bytes", "gauge", "ring, held batches, reused buffers")                                   \
     X(uptime_seconds, "seconds", "gauge",   "seconds since the server started")                             \
     X(learning_started, "bool", "gauge", "1 once size >= learning_starts")

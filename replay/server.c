@@ -30,6 +30,7 @@
 #include "env/env_config.h"
 #include "replay/held.h"
 #include "replay/peers.h"
+#include "replay/persist.h"
 #include "replay/rate_limiter.h"
 #include "replay/replay_buffer.h"
 #include "replay/replay_report.h"
@@ -50,6 +51,7 @@ typedef struct {
     peers_t *peers;
     held_t *held;
     sampler_t *sampler;
+    persist_t *persist; /* NULL without replay_dir */
     double started, log_t;
     float returns[WIRE_MAX_EPISODES]; /* a stored batch's episode returns (wire_check_transitions bounds them) */
 
@@ -70,6 +72,15 @@ static replay_view_t s_view(const s_server_t *self) {
                            .replies_dropped = router_dropped(self->router),
                            .active_s = fmax(REPLAY_ACTIVE_S, 2.0 * self->cfg->ack_timeout),
                            .started = self->started};
+}
+
+/* what a snapshot is made of */
+static snapshot_parts_t s_parts(s_server_t *self) {
+    return (snapshot_parts_t){.env = self->env,
+                              .buffer = self->buffer,
+                              .peers = self->peers,
+                              .counts = &self->counts,
+                              .limiter = self->limiter};
 }
 
 /* ---------------------------------------------------------------- replies */
@@ -371,6 +382,10 @@ static void s_timers(s_server_t *self, double now) {
         replay_view_t v = s_view(self);
         replay_report_log(&v, now);
     }
+    if (self->persist) {
+        snapshot_parts_t parts = s_parts(self);
+        persist_tick(self->persist, &parts, now);
+    }
 }
 
 /* ---------------------------------------------------------------- receive */
@@ -428,6 +443,7 @@ static void s_destroy(s_server_t **self_p) {
     if (!self)
         return;
     router_destroy(&self->router);
+    persist_destroy(&self->persist);
     held_destroy(&self->held);
     peers_destroy(&self->peers);
     replay_buffer_destroy(&self->buffer);
@@ -490,6 +506,18 @@ static int s_new(const config_t *cfg, s_server_t **out) {
     if (!self->peers || !self->held || !self->sampler) {
         log_error("replay: %s", mpo_strerror(rc));
         goto fail;
+    }
+    /* before the socket: a server that refuses its snapshot never takes a connection */
+    if (cfg->replay_dir[0]) {
+        self->persist = persist_new(cfg, err, sizeof err);
+        if (!self->persist) {
+            log_error("replay: %s", err);
+            rc = -MPO_EIO;
+            goto fail;
+        }
+        snapshot_parts_t parts = s_parts(self);
+        if ((rc = persist_restore(self->persist, &parts, clock_now())) != 0)
+            goto fail;
     }
     curve_t curve;
     rc = curve_from_config(&curve, cfg, CURVE_SERVER, err, sizeof err);
@@ -554,6 +582,11 @@ int replay_server_run(const config_t *cfg, volatile int *stop) {
     metrics_http_destroy(&metrics);
     log_info("replay: stopping with %zu transitions held, %llu stored in all",
              replay_buffer_size(self->buffer), (unsigned long long)replay_buffer_inserted(self->buffer));
+    if (self->persist) {
+        snapshot_parts_t parts = s_parts(self);
+        int src = persist_final(self->persist, &parts, clock_now());
+        rc = rc ? rc : src;
+    }
     s_destroy(&self);
     return rc;
 }

@@ -16,7 +16,7 @@ for cmd in train replay learner actor stat plot envs config bench keygen; do
         fail=1
     fi
 done
-for b in update learner env replay learning; do
+for b in update learner env replay snapshot learning; do
     "$MPO" bench "$b" --help >/dev/null 2>&1 || { echo "FAIL: mpo bench $b --help exits non-zero"; fail=1; }
 done
 # an unknown key is one line naming it and the nearest known key

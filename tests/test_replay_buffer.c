@@ -1,5 +1,6 @@
 /* replay_buffer: sizes and counters, the ring's wrap-around order, the done flag, and uniform
- * sampling that only ever returns held transitions and reaches every slot. */
+ * sampling that only ever returns held transitions and reaches every slot; the runs a snapshot
+ * writes and the appends that restore them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,6 +129,51 @@ static void test_get_partial(void **state) {
     replay_buffer_destroy(&rb);
 }
 
+/* The runs a snapshot writes are the held records oldest first, for every fill level and wrap
+ * point; appending them to another ring (of any capacity) rebuilds the newest of them in order. */
+static void test_runs_and_append(void **state) {
+    (void)state;
+    const size_t per = transition_floats(OBS, ACT);
+    float obs[OBS], act[ACT], r, d, next[OBS];
+    for (int inserted = 0; inserted <= 13; inserted++) {
+        replay_buffer_t *rb = replay_buffer_new(5, OBS, ACT);
+        for (int k = 0; k < inserted; k++) {
+            s_make(k, obs, act, &r, &d, next);
+            replay_buffer_add(rb, obs, act, r, d, next);
+        }
+        float all[13 * 32];
+        size_t n = 0;
+        for (int run = 0; run < 3; run++) {
+            const float *records;
+            size_t m = replay_buffer_run(rb, run, &records);
+            assert_true(run < 2 || m == 0);
+            memcpy(all + n * per, records, m * per * sizeof(float));
+            n += m;
+        }
+        assert_int_equal(n, replay_buffer_size(rb));
+        for (size_t cap = 2; cap <= 7; cap += 5) { /* smaller and larger than the source */
+            replay_buffer_t *copy = replay_buffer_new(cap, OBS, ACT);
+            replay_buffer_append(copy, all, n);
+            size_t held = n < cap ? n : cap;
+            assert_int_equal(replay_buffer_size(copy), held);
+            assert_int_equal(replay_buffer_inserted(copy), n);
+            batch_store_t out;
+            s_batch_init(&out, (int)held);
+            for (size_t i = 0; i < held; i++)
+                replay_buffer_get(copy, i, &out.b, (int)i);
+            for (size_t i = 0; i < held; i++) /* the newest `held` of 0 .. inserted-1 */
+                assert_int_equal(s_identify(&out.b, (int)i), inserted - (int)held + (int)i);
+            replay_buffer_set_inserted(copy, 1000);
+            assert_int_equal(replay_buffer_inserted(copy), 1000);
+            replay_buffer_clear(copy);
+            assert_int_equal(replay_buffer_size(copy), 0);
+            assert_int_equal(replay_buffer_inserted(copy), 0);
+            replay_buffer_destroy(&copy);
+        }
+        replay_buffer_destroy(&rb);
+    }
+}
+
 static void test_done_flag(void **state) {
     (void)state;
     replay_buffer_t *rb = replay_buffer_new(6, OBS, ACT);
@@ -249,6 +295,7 @@ int main(void) {
         cmocka_unit_test(test_new_and_sizes),
         cmocka_unit_test(test_wrap_around),
         cmocka_unit_test(test_get_partial),
+        cmocka_unit_test(test_runs_and_append),
         cmocka_unit_test(test_done_flag),
         cmocka_unit_test(test_sample_empty),
         cmocka_unit_test(test_sample_held_and_uniform),

@@ -1,7 +1,8 @@
 /* replay server: the real server in a thread on a tcp loopback port, driven by DEALER clients.
  * Valid flows (hello, inserts, dedup, held samples, the rate limiter holding actors, timeouts),
  * every kind of bad input answered with the right Error and counted without storing anything,
- * `mpo stat` against it, and a prompt clean stop. */
+ * `mpo stat` against it, a prompt clean stop, and a restart from replay_dir that keeps the buffer,
+ * the counters and the dedup state. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -957,6 +958,61 @@ static const Mpo__ActorStat *s_actor(const Mpo__StatsReply *r, const char *id) {
     return NULL;
 }
 
+/* A replay with replay_dir: a periodic snapshot (by count, from the forked writer) shows in the
+ * stats; the server stops with a final one; a new server on the same directory restores the
+ * transitions, the counters and the actor's dedup state, so the actor's resend of a batch stored
+ * before the restart is acked as a duplicate, not stored twice, and its next batch is stored. */
+static void test_snapshot_restart(void **state) {
+    fixture_t *f = *state;
+    char dir[64], path[128];
+    snprintf(dir, sizeof dir, "/tmp/mpo_test_replay_snap_XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/replay.snap", dir);
+    s_set(&f->cfg, "replay_dir", dir);
+    s_set(&f->cfg, "replay_snapshot_interval", "0");
+    s_set(&f->cfg, "replay_snapshot_inserts", "10");
+    s_start(f);
+    assert_true(s_stat_now(f, "snapshot_age_seconds") >= 0);
+    void *a = s_client(f);
+    s_hello(a, MPO__ROLE__ROLE_ACTOR, "actor-a");
+    assert_true(s_insert(a, 1, 5, 10) == 5);
+    assert_true(s_insert(a, 2, 5, 20) == 10);
+    double t0 = clock_now();
+    while (s_stat_now(f, "snapshots_total") < 1 && clock_now() - t0 < 5)
+        usleep(20000);
+    assert_true(s_stat_now(f, "snapshots_total") == 1);
+    assert_true(s_stat_now(f, "snapshot_failures_total") == 0);
+    assert_true(s_stat_now(f, "snapshot_bytes") > 10 * (2 * OBS + ACT + 2) * 4);
+    zmq_close(a);
+    assert_true(s_stop(f) < 2.0); /* the final snapshot of a small buffer is quick */
+    assert_int_equal(f->rc, 0);
+    assert_int_equal(access(path, F_OK), 0);
+
+    f->stop = 0;
+    s_start(f);
+    const Mpo__StatsReply *r;
+    stats_client_t *sc = s_stats(f, &r);
+    assert_true(STAT(r, "size") == 10);
+    assert_true(STAT(r, "inserts_total") == 10);
+    assert_true(STAT(r, "restored_transitions") == 10);
+    assert_true(STAT(r, "episodes_total") == 2);
+    assert_int_equal(r->n_recent_returns, 2);
+    assert_true(s_actor(r, "actor-a")->transitions == 10);
+    /* its silence goes on from when it was last heard, across the restart */
+    assert_true(s_actor(r, "actor-a")->last_seen_s > 0 && s_actor(r, "actor-a")->last_seen_s < 5);
+    stats_client_destroy(&sc);
+    a = s_client(f);
+    s_hello(a, MPO__ROLE__ROLE_ACTOR, "actor-a"); /* the same process: the same incarnation */
+    assert_true(s_insert(a, 2, 5, 20) == 10);     /* its ack was lost in the restart: resent */
+    assert_true(s_stat_now(f, "duplicates_total") == 1);
+    assert_true(s_insert(a, 3, 5, 30) == 15);
+    zmq_close(a);
+    assert_true(s_stop(f) < 2.0);
+    assert_int_equal(f->rc, 0);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* the peers' own stats lists come back in the StatsReply: the newest per actor and the learner's;
  * a message without a list keeps the last one, and a resend of an older batch does not bring its
  * older list back */
@@ -1211,6 +1267,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_rate_limiter_refuses_what_never_fits, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limiter_timeout, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_window_refused_at_start, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_restart, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_peer_stats_relayed, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_peer_stats_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_env_sizes, s_setup, s_teardown),
