@@ -253,21 +253,21 @@ void mujoco_env_free(mujoco_env_t *self) {
     self->model = NULL;
 }
 
-void mujoco_env_reset(mujoco_env_t *self, double qpos_noise, double qvel_std) {
+void mujoco_env_reset(mujoco_env_t *self, double noise, mujoco_qvel_noise_t qvel) {
     const mjModel *m = self->model;
     mjData *d = self->data;
     mj_resetData(m, d);
     for (int i = 0; i < m->nq; i++)
-        d->qpos[i] = m->qpos0[i] + rng_uniform_range(&self->rng, -qpos_noise, qpos_noise);
+        d->qpos[i] = m->qpos0[i] + rng_uniform_range(&self->rng, -noise, noise);
     for (int i = 0; i < m->nv; i++)
-        d->qvel[i] = qvel_std * rng_normal(&self->rng);
+        d->qvel[i] = qvel == MUJOCO_QVEL_NORMAL ? noise * rng_normal(&self->rng)
+                                                : rng_uniform_range(&self->rng, -noise, noise);
     mj_forward(m, d);
 }
 
-void mujoco_env_reset_seeded(mujoco_env_t *self, uint64_t seed, double qpos_noise,
-                             double qvel_std) {
+void mujoco_env_reset_seeded(mujoco_env_t *self, uint64_t seed, double noise, mujoco_qvel_noise_t qvel) {
     rng_seed(&self->rng, seed);
-    mujoco_env_reset(self, qpos_noise, qvel_std);
+    mujoco_env_reset(self, noise, qvel);
 }
 
 void mujoco_env_step(mujoco_env_t *self, const float *action) {
@@ -277,4 +277,6 @@ void mujoco_env_step(mujoco_env_t *self, const float *action) {
         d->ctrl[i] = (mjtNum)action[i];
     for (int k = 0; k < self->frame_skip; k++)
         mj_step(m, d);
+    if (self->contact_forces)
+        mj_rnePostConstraint(m, d);
 }

@@ -1,4 +1,5 @@
-/* mujoco_env: the MuJoCo plumbing shared by the MuJoCo environments (HalfCheetah-v4, ...).
+/* mujoco_env: the MuJoCo plumbing shared by the MuJoCo environments (HalfCheetah-v4, Hopper-v4,
+ * Walker2d-v4, Ant-v4, Humanoid-v4; env/mujoco_task.h holds what their steps have in common).
  *
  * A model comes from one of two places, resolved when an environment instance is made:
  *   - $MPO_MODEL_DIR/<file> on disk, when MPO_MODEL_DIR is set and not empty;
@@ -19,6 +20,7 @@
 #ifndef MPO_MUJOCO_ENV_H
 #define MPO_MUJOCO_ENV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +44,7 @@ typedef struct {
     const mjModel *model;      /* shared, read-only */
     mjData *data;              /* this instance's */
     int frame_skip;            /* physics steps per environment step */
+    bool contact_forces;       /* mj_rnePostConstraint after the physics steps (fills cfrc_ext) */
     double dt;                 /* model timestep * frame_skip */
     rng_t rng;                 /* this instance's start-state noise */
     char source[MUJOCO_ENV_SOURCE_LEN]; /* where the model came from, for messages */
@@ -55,14 +58,20 @@ int mujoco_env_init(mujoco_env_t *self, const mujoco_env_source_t *src, int fram
  * struct. */
 void mujoco_env_free(mujoco_env_t *self);
 
-/* The standard MuJoCo start state: mj_resetData, then qpos = qpos0 + U(-qpos_noise, qpos_noise)
- * (nq draws) and qvel = 0 + qvel_std * N(0, 1) (nv draws), in that order from self->rng, then
- * mj_forward. mujoco_env_reset_seeded reseeds the RNG first. */
-void mujoco_env_reset(mujoco_env_t *self, double qpos_noise, double qvel_std);
-void mujoco_env_reset_seeded(mujoco_env_t *self, uint64_t seed, double qpos_noise, double qvel_std);
+/* How a reset draws the velocities: Gymnasium's HalfCheetah and Ant draw qvel = noise * N(0, 1),
+ * its Hopper, Walker2d and Humanoid qvel = U(-noise, noise). */
+typedef enum { MUJOCO_QVEL_NORMAL, MUJOCO_QVEL_UNIFORM } mujoco_qvel_noise_t;
 
-/* ctrl = action (nu floats; MuJoCo clamps it to ctrlrange where the model limits it), then
- * frame_skip physics steps. */
+/* Gymnasium's MuJoCo start state: mj_resetData, then qpos = qpos0 + U(-noise, noise) (nq draws)
+ * and qvel = 0 + noise * N(0, 1) or U(-noise, noise) (nv draws), in that order from self->rng,
+ * then mj_forward (nothing else: cfrc_ext stays zero). mujoco_env_reset_seeded reseeds the RNG
+ * first. */
+void mujoco_env_reset(mujoco_env_t *self, double noise, mujoco_qvel_noise_t qvel);
+void mujoco_env_reset_seeded(mujoco_env_t *self, uint64_t seed, double noise, mujoco_qvel_noise_t qvel);
+
+/* ctrl = action (nu floats, as passed: MuJoCo clamps the force, not ctrl, where the model limits
+ * it), then frame_skip physics steps, then mj_rnePostConstraint when self->contact_forces. Nothing
+ * else: every derived quantity is as the last mj_step left it. */
 void mujoco_env_step(mujoco_env_t *self, const float *action);
 
 /* Compile a model on its own (not shared; the caller frees it with mj_deleteModel): from a file
@@ -74,9 +83,5 @@ mjModel *mujoco_env_load_xml(const char *file, const void *xml, size_t len, char
 
 /* Warnings MuJoCo has reported in this process (all instances). */
 long mujoco_env_warnings(void);
-
-/* Test access to a HalfCheetah-v4 instance: state is what half_cheetah_ops.create returned. */
-const mjModel *half_cheetah_model(const void *state);
-const mjData *half_cheetah_data(const void *state);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "env/env.h"
 #include "env/mujoco_env.h"
+#include "env/mujoco_task.h"
 
 #define OBS 17
 #define ACT 6
@@ -29,6 +30,9 @@ static const struct {
     {"torso", 6.2502}, {"bthigh", 1.5435}, {"bshin", 1.5874}, {"bfoot", 1.0954},
     {"fthigh", 1.4381}, {"fshin", 1.2008}, {"ffoot", 0.8845},
 };
+
+static const mjModel *half_cheetah_model(void *state) { return mujoco_task_sim(state)->model; }
+static const mjData *half_cheetah_data(void *state) { return mujoco_task_sim(state)->data; }
 
 static void *s_make(void) {
     char err[512] = "";
