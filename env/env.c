@@ -15,6 +15,10 @@ struct env_s {
 static const env_ops_t *const s_registry[] = {
     &pendulum_ops,
     &half_cheetah_ops,
+    &hopper_ops,
+    &walker2d_ops,
+    &ant_ops,
+    &humanoid_ops,
     NULL,
 };
 
@@ -103,9 +107,13 @@ float env_step(env_t *self, const float *action, float *obs, bool *terminated, b
     float r = self->ops->step(self->state, action, obs, &term);
     self->elapsed++;
     *terminated = term;
-    /* A time limit is a truncation, never a terminal state: the learner bootstraps through it. */
-    *truncated = !term && self->elapsed >= self->ops->spec->max_episode_steps;
+    /* A time limit is a truncation, never a terminal state: the learner bootstraps through it. The
+     * two are independent, as in Gymnasium: a state that fails its health check at the time limit
+     * is both (and terminal: d = 1 follows terminated alone). */
+    *truncated = self->elapsed >= self->ops->spec->max_episode_steps;
     return r;
 }
 
 int env_elapsed(const env_t *self) { return self->elapsed; }
+
+void *env_state(env_t *self) { return self->state; }

@@ -4,7 +4,8 @@
  * and its own RNG, so K instances can step side by side in one actor. Observations are float; the
  * action passed to env_step is in the environment's own units (within spec->act_low/act_high; the
  * environment clips where its facts say so). Time limits are the environment's job: env_step sets
- * truncated at max_episode_steps, never terminated for a time limit. */
+ * truncated at max_episode_steps, never terminated for a time limit; terminated (a terminal state,
+ * e.g. a MuJoCo walker that fell) is the implementation's, and both can be set by one step. */
 #ifndef MPO_ENV_H
 #define MPO_ENV_H
 
@@ -55,6 +56,8 @@ void env_reset_next(env_t *self, float *obs);
 float env_step(env_t *self, const float *action, float *obs, bool *terminated, bool *truncated);
 /* Steps taken in the current episode. */
 int env_elapsed(const env_t *self);
+/* The implementation's state (what its ops->create returned), for tests that set a state by hand. */
+void *env_state(env_t *self);
 
 /* The registry: NULL-terminated list of every environment's ops, for `mpo envs` and env_new. */
 const env_ops_t *const *env_registry(void);
@@ -73,5 +76,9 @@ int env_sizes(const char *name, int *obs_dim, int *act_dim, char *err, size_t er
 /* Implementations (one file each). */
 extern const env_ops_t pendulum_ops;
 extern const env_ops_t half_cheetah_ops;
+extern const env_ops_t hopper_ops;
+extern const env_ops_t walker2d_ops;
+extern const env_ops_t ant_ops;
+extern const env_ops_t humanoid_ops;
 
 #endif
