@@ -1,6 +1,8 @@
 /* nstep: n-step transitions from one-step ones, against sums worked by hand: full windows bootstrap
  * from s_{t+n}, a terminal ends every open window with d = 1, a truncation ends them with d = 0,
- * environments do not mix, and n = 1 passes every transition through unchanged. */
+ * environments do not mix, and n = 1 passes every transition through unchanged; then on real
+ * Hopper-v4 episodes that terminate, every emitted row against the definition (no window runs past
+ * a termination, every step starts exactly one row). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,9 +10,11 @@
 #include <cmocka.h>
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "env/nstep.h"
+#include "env/vec_env.h"
 #include "tests/test_util.h"
 
 #define K 2
@@ -146,6 +150,93 @@ static void test_terminal_and_truncation(void **state) {
     nstep_destroy(&n);
 }
 
+/* Hopper-v4 with random actions: K = 2 environments whose episodes terminate every ~20 steps.
+ * Every one-step transition is recorded with its episode; each emitted row must start at one of
+ * them (matched by s and a), sum gamma^i r over the steps from there to the window's end, which is
+ * n steps on or the episode's last step if that comes first, and carry that end's s' and d. */
+#define HOP_STEPS 400
+#define HOP_N 4
+#define HOP_GAMMA 0.9
+
+typedef struct {
+    float obs[ENV_MAX_OBS], next[ENV_MAX_OBS], act[ENV_MAX_ACT];
+    float reward, done;
+    int episode, used;
+} s_hop_t;
+
+static void test_terminating_episodes(void **state) {
+    (void)state;
+    enum { HK = 2 };
+    char err[256] = "";
+    vec_env_t *v = vec_env_new("Hopper-v4", HK, 3, 4, err, sizeof err);
+    if (!v)
+        fail_msg("%s", err);
+    int hs = vec_env_spec(v)->obs_dim, ha = vec_env_spec(v)->act_dim;
+    nstep_t *ns = nstep_new(HOP_N, HK, hs, ha, HOP_GAMMA, err, sizeof err);
+    assert_non_null(ns);
+    s_hop_t *hist = calloc((size_t)HK * HOP_STEPS, sizeof *hist);
+    size_t row_floats = transition_floats(hs, ha);
+    float *block = malloc(sizeof(float) * row_floats * (size_t)nstep_max_out(ns) * HOP_STEPS);
+    assert_non_null(hist);
+    assert_non_null(block);
+    transition_batch_t out = transition_batch_view(block, nstep_max_out(ns) * HOP_STEPS, hs, ha);
+    out.n = 0;
+    int episode[HK] = {0}, terminals = 0;
+    for (int t = 0; t < HOP_STEPS; t++) {
+        vec_env_step_t st;
+        assert_int_equal(vec_env_step(v, NULL, &st), 0);
+        for (int k = 0; k < HK; k++) {
+            s_hop_t *h = &hist[k * HOP_STEPS + t];
+            memcpy(h->obs, st.t.obs + (size_t)k * hs, sizeof(float) * hs);
+            memcpy(h->next, st.t.next_obs + (size_t)k * hs, sizeof(float) * hs);
+            memcpy(h->act, st.t.action + (size_t)k * ha, sizeof(float) * ha);
+            h->reward = st.t.reward[k], h->done = st.t.done[k], h->episode = episode[k];
+            assert_true(st.ended[k] == (st.t.done[k] == 1.0f)); /* ends here only by termination */
+            if (st.ended[k])
+                episode[k]++, terminals++;
+        }
+        nstep_push(ns, &st, &out, NULL, NULL);
+    }
+    assert_true(terminals >= 10);
+    for (int r = 0; r < out.n; r++) {
+        const float *o = out.obs + (size_t)r * hs, *a = out.action + (size_t)r * ha;
+        int k = -1, t0 = -1;
+        for (int i = 0; i < HK * HOP_STEPS && t0 < 0; i++)
+            if (!memcmp(hist[i].obs, o, sizeof(float) * hs) && !memcmp(hist[i].act, a, sizeof(float) * ha))
+                k = i / HOP_STEPS, t0 = i % HOP_STEPS;
+        if (t0 < 0)
+            fail_msg("row %d starts at no recorded step", r);
+        const s_hop_t *h = &hist[k * HOP_STEPS];
+        assert_int_equal(h[t0].used, 0);
+        hist[k * HOP_STEPS + t0].used = 1;
+        int end = t0;
+        while (end < t0 + HOP_N - 1 && h[end].done == 0.0f && end + 1 < HOP_STEPS)
+            end++;
+        assert_true(h[end].episode == h[t0].episode); /* never past the episode's last step */
+        double sum = 0, disc = 1;
+        for (int i = t0; i <= end; i++, disc *= HOP_GAMMA)
+            sum += disc * h[i].reward;
+        CLOSE(out.reward[r], sum, 1e-5 * (1 + fabs(sum)));
+        CLOSE(out.done[r], h[end].done, 0);
+        assert_memory_equal(out.next_obs + (size_t)r * hs, h[end].next, sizeof(float) * hs);
+        if (out.done[r] == 0.0f)
+            assert_int_equal(end - t0, HOP_N - 1); /* a window cut short only by a termination */
+    }
+    /* every step started a row, except those whose window is still open at the end */
+    for (int k = 0; k < HK; k++)
+        for (int t = 0; t < HOP_STEPS; t++) {
+            const s_hop_t *h = &hist[k * HOP_STEPS + t];
+            bool open = t > HOP_STEPS - HOP_N && h->episode == hist[k * HOP_STEPS + HOP_STEPS - 1].episode &&
+                        hist[k * HOP_STEPS + HOP_STEPS - 1].done == 0.0f;
+            if (h->used == open)
+                fail_msg("env %d step %d: used %d, window open %d", k, t, h->used, open);
+        }
+    free(hist);
+    free(block);
+    nstep_destroy(&ns);
+    vec_env_destroy(&v);
+}
+
 static void test_bad_n(void **state) {
     (void)state;
     char err[128];
@@ -159,6 +250,7 @@ int main(void) {
         cmocka_unit_test(test_n1_passes_through),
         cmocka_unit_test(test_full_windows),
         cmocka_unit_test(test_terminal_and_truncation),
+        cmocka_unit_test(test_terminating_episodes),
         cmocka_unit_test(test_bad_n),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # `mpo train --sync` end to end on a short Pendulum-v1 run: it prints `Mean reward: X`, writes its
-# run files, and the same seed gives the same numbers bit for bit (a different seed does not).
+# run files, and the same seed gives the same numbers bit for bit (a different seed does not). Then
+# a short Hopper-v4 run, whose episodes terminate: it finishes, and every terminated episode counts.
 set -u
 MPO=${MPO_BIN:-build/mpo}
 dir=$(mktemp -d /tmp/mpo-test-sync.XXXXXX)
@@ -28,5 +29,15 @@ fi
 if [ "$(strip "$dir/a/eval.csv")" = "$(strip "$dir/c/eval.csv")" ]; then
     echo "FAIL: seeds 7 and 8 gave identical evaluations"; fail=1
 fi
-[ $fail = 0 ] && echo "train --sync: runs, reproducible for a seed, seed-dependent"
+# Hopper-v4 (n_step 3): random hoppers fall within ~20 steps, so 1200 steps hold dozens of
+# episodes; were terminations not ending episodes there would be at most one (the time limit, 1000)
+"$MPO" train --sync --env Hopper-v4 --seed 7 --total-timesteps 1200 --run-dir "$dir/h" --log-level info \
+    --set learning_starts=400 --set hidden=32 --set batch_size=32 --set n_action_samples=5 --set n_step=3 \
+    --set eval_episodes=2 --set log_interval=60 > "$dir/h.out" 2>&1 || { echo "FAIL: Hopper-v4 train --sync exited non-zero"; cat "$dir/h.out"; fail=1; }
+episodes=$(sed -n 's/.*step 1200\/1200 .* episodes \([0-9]*\),.*/\1/p' "$dir/h.out")
+if [ -z "$episodes" ] || [ "$episodes" -lt 20 ]; then
+    echo "FAIL: Hopper-v4: expected dozens of terminated episodes in 1200 steps, the log says '$episodes'"; cat "$dir/h.out"; fail=1
+fi
+grep -qE '^Mean reward: -?[0-9]+\.[0-9]{2}$' "$dir/h.out" || { echo "FAIL: Hopper-v4: no 'Mean reward: X' line"; fail=1; }
+[ $fail = 0 ] && echo "train --sync: runs, reproducible for a seed, seed-dependent; Hopper-v4's terminations end episodes"
 exit $fail

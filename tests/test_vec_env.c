@@ -1,7 +1,8 @@
 /* vec_env: K Pendulum-v1 instances against hand-stepped single environments (same transitions bit
- * for bit), the auto-reset and returns at the 200-step time limit with done 0, the recent-episodes
- * ring, explicit resets, seeds, and the policy path (batched forward, the mean action drawing no
- * random numbers). */
+ * for bit), the auto-reset and returns at the 200-step time limit with done 0, K Hopper-v4
+ * instances whose episodes terminate (done 1, counted with their return and length, reset at
+ * once), the recent-episodes ring, explicit resets, seeds, and the policy path (batched forward,
+ * the mean action drawing no random numbers). */
 #include "tests/test_util.h"
 
 #include <stdlib.h>
@@ -89,6 +90,70 @@ static void test_matches_single_envs_and_resets_at_the_limit(void **state) {
         env_destroy(&ref[k]);
     vec_env_destroy(&v);
     assert_null(v);
+}
+
+/* Hopper-v4 terminates when it falls (random actions: within a few dozen steps). Against
+ * hand-stepped single environments: the terminating step's transition has done 1 and next_obs the
+ * state it fell into; the episode is counted with its return and length and restarts at once from
+ * the instance's own RNG stream, so the next step acts on the new episode's first observation. */
+static void test_terminating_episodes(void **state) {
+    (void)state;
+    enum { K = 2, STEPS = 300 };
+    char err[256] = "";
+    vec_env_t *v = vec_env_new("Hopper-v4", K, 21, 5, err, sizeof err);
+    if (!v)
+        fail_msg("%s", err);
+    const env_spec_t *spec = vec_env_spec(v);
+    int S = spec->obs_dim, A = spec->act_dim;
+    env_t *ref[K];
+    float obs[K][ENV_MAX_OBS], next[K][ENV_MAX_OBS];
+    double ret[K] = {0}, sum_returns = 0;
+    int len[K] = {0}, episodes = 0;
+    for (int k = 0; k < K; k++) {
+        ref[k] = env_new("Hopper-v4", err, sizeof err);
+        assert_non_null(ref[k]);
+        env_reset(ref[k], 21 + (uint64_t)k * VEC_ENV_SEED_STRIDE, obs[k]);
+    }
+    for (int t = 0; t < STEPS; t++) {
+        vec_env_step_t st;
+        s_step(v, NULL, &st);
+        int ended = 0;
+        for (int k = 0; k < K; k++) {
+            float ea[ENV_MAX_ACT];
+            policy_to_env(ea, st.t.action + (size_t)k * A, spec->act_low, spec->act_high, A);
+            bool term, trunc;
+            float r = env_step(ref[k], ea, next[k], &term, &trunc);
+            ret[k] += r, len[k]++;
+            assert_false(trunc); /* nothing here lives 1000 steps */
+            assert_memory_equal(st.t.obs + (size_t)k * S, obs[k], S * sizeof(float));
+            assert_memory_equal(st.t.next_obs + (size_t)k * S, next[k], S * sizeof(float));
+            assert_true(st.t.reward[k] == r);
+            assert_true(st.t.done[k] == (term ? 1.0f : 0.0f));
+            assert_int_equal(st.ended[k], term);
+            if (term) {
+                assert_true(st.episode_return[k] == ret[k]);
+                assert_int_equal(st.episode_length[k], len[k]);
+                sum_returns += ret[k];
+                ret[k] = 0, len[k] = 0, episodes++, ended++;
+                env_reset_next(ref[k], obs[k]);
+                assert_memory_equal(vec_env_obs(v) + (size_t)k * S, obs[k], S * sizeof(float));
+                assert_memory_not_equal(st.t.next_obs + (size_t)k * S, obs[k], S * sizeof(float));
+            } else {
+                memcpy(obs[k], next[k], S * sizeof(float));
+            }
+        }
+        assert_int_equal(st.n_ended, ended);
+    }
+    /* random hoppers fall within about 20 steps: many episodes, every one counted */
+    assert_true(episodes >= 10);
+    assert_true(vec_env_episodes(v) == (uint64_t)episodes);
+    int n;
+    double mean = vec_env_recent_mean(v, &n);
+    assert_int_equal(n, VEC_ENV_RECENT_EPISODES);
+    assert_true(mean > 0 && mean < sum_returns);
+    for (int k = 0; k < K; k++)
+        env_destroy(&ref[k]);
+    vec_env_destroy(&v);
 }
 
 /* The ring holds the last VEC_ENV_RECENT_EPISODES returns; before any episode the mean is 0. */
@@ -249,6 +314,7 @@ static void test_refusals(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_single_envs_and_resets_at_the_limit),
+        cmocka_unit_test(test_terminating_episodes),
         cmocka_unit_test(test_recent_episodes),
         cmocka_unit_test(test_seeds),
         cmocka_unit_test(test_policy),
