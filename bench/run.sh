@@ -84,7 +84,8 @@ update) bench_update; bench_update_pytorch ;;
 learner) bench_learner ;;
 learning) bench_learning ;;
 env) "$MPO" bench env --env HalfCheetah-v4 --num-envs 1 && "$MPO" bench env --env HalfCheetah-v4 --num-envs 8 &&
-     "$MPO" bench env --env HalfCheetah-v4 --num-envs 32 ;;
+     "$MPO" bench env --env HalfCheetah-v4 --num-envs 32 &&
+     for e in Hopper-v4 Walker2d-v4 Ant-v4 Humanoid-v4; do "$MPO" bench env --env "$e" --num-envs 8 || exit 1; done ;;
 replay) "$MPO" bench replay --senders 4 ;;
 distributed) bench_distributed ;;
 all) bench_update; bench_update_pytorch; bench_learning ;;

@@ -5,7 +5,10 @@
  * observations per step (obs -> 256 -> 256 -> 2*act MLP, ReLU, a = tanh(mu + sigma * noise)),
  * the actions mapped into environment units, then each instance steps and resets when done.
  * Both phases run for --seconds of wall time each, on this thread; the policy's matrix products go
- * through OpenBLAS with whatever threads it was given (OPENBLAS_NUM_THREADS; reported). */
+ * through OpenBLAS with whatever threads it was given (OPENBLAS_NUM_THREADS; reported). Each rate
+ * is also given per CPU second of the process: on a machine shared with other work the wall-clock
+ * rate follows the load, the CPU-time rate much less (with one BLAS thread it is the rate one idle
+ * core would give, up to cache and frequency effects). */
 #include <stddef.h> /* before bench.h, which uses size_t */
 
 #include "cli/bench.h"
@@ -72,8 +75,10 @@ static int s_parse_int(const char *s, long lo, long hi, long *out) {
 
 typedef struct {
     double raw_steps_per_s;
+    double raw_steps_per_cpu_s;
     long raw_steps;
     double actor_steps_per_s;
+    double actor_steps_per_cpu_s;
     long actor_steps;
     double forwards_per_s;
     double inference_frac; /* share of the actor phase spent in the policy forward and sampling */
@@ -91,7 +96,7 @@ static int s_run_raw(const char *name, double seconds, s_result_t *res, char *er
         act[i] = spec->act_low[i] > 0 ? spec->act_low[i] : spec->act_high[i] < 0 ? spec->act_high[i] : 0;
     env_reset(env, 1, obs);
     long steps = 0;
-    double t_start = 0, t = clock_now(), t_warm = t + BENCH_ENV_WARMUP_S;
+    double t_start = 0, cpu_start = 0, t = clock_now(), t_warm = t + BENCH_ENV_WARMUP_S;
     bool warm = false;
     for (;;) {
         for (int i = 0; i < 64; i++) {
@@ -106,6 +111,7 @@ static int s_run_raw(const char *name, double seconds, s_result_t *res, char *er
                 continue;
             warm = true;
             t_start = t;
+            cpu_start = clock_process_cpu();
             continue;
         }
         steps += 64;
@@ -114,6 +120,7 @@ static int s_run_raw(const char *name, double seconds, s_result_t *res, char *er
     }
     res->raw_steps = steps;
     res->raw_steps_per_s = (double)steps / (t - t_start);
+    res->raw_steps_per_cpu_s = (double)steps / (clock_process_cpu() - cpu_start);
     env_destroy(&env);
     return 0;
 }
@@ -146,7 +153,7 @@ static int s_run_actor(const char *name, int K, double seconds, s_result_t *res,
 
     long iters = 0;
     uint64_t episodes_at_start = 0;
-    double t_infer = 0, t_start = 0, t = clock_now(), t_warm = t + BENCH_ENV_WARMUP_S;
+    double t_infer = 0, t_start = 0, cpu_start = 0, t = clock_now(), t_warm = t + BENCH_ENV_WARMUP_S;
     bool warm = false;
     for (;;) {
         double t0 = clock_now();
@@ -162,6 +169,7 @@ static int s_run_actor(const char *name, int K, double seconds, s_result_t *res,
             if (t >= t_warm) {
                 warm = true;
                 t_start = t;
+                cpu_start = clock_process_cpu();
                 episodes_at_start = vec_env_episodes(venv);
             }
             continue;
@@ -174,6 +182,7 @@ static int s_run_actor(const char *name, int K, double seconds, s_result_t *res,
     double elapsed = t - t_start;
     res->actor_steps = iters * K;
     res->actor_steps_per_s = (double)(iters * K) / elapsed;
+    res->actor_steps_per_cpu_s = (double)(iters * K) / (clock_process_cpu() - cpu_start);
     res->forwards_per_s = (double)iters / elapsed;
     res->inference_frac = t_infer / elapsed;
     res->episodes = (long)(vec_env_episodes(venv) - episodes_at_start);
@@ -238,21 +247,23 @@ int bench_env_main(int argc, char **argv) {
         printf("{\"env\": \"");
         s_json_str(stdout, name);
         printf("\", \"num_envs\": %ld, \"seconds\": %g, \"raw_env_steps_per_s\": %.1f, "
-               "\"raw_env_steps\": %ld, \"actor_env_steps_per_s\": %.1f, \"actor_env_steps\": %ld, "
+               "\"raw_env_steps_per_cpu_s\": %.1f, \"raw_env_steps\": %ld, \"actor_env_steps_per_s\": %.1f, "
+               "\"actor_env_steps_per_cpu_s\": %.1f, \"actor_env_steps\": %ld, "
                "\"policy_forwards_per_s\": %.1f, \"actor_inference_fraction\": %.4f, "
                "\"actor_episodes\": %ld, \"policy\": \"obs-%d-%d-2act\", \"blas_threads\": %d, "
                "\"cpus\": %ld, \"cpu\": \"",
-               K, seconds, res.raw_steps_per_s, res.raw_steps, res.actor_steps_per_s,
-               res.actor_steps, res.forwards_per_s, res.inference_frac, res.episodes,
+               K, seconds, res.raw_steps_per_s, res.raw_steps_per_cpu_s, res.raw_steps, res.actor_steps_per_s,
+               res.actor_steps_per_cpu_s, res.actor_steps, res.forwards_per_s, res.inference_frac, res.episodes,
                BENCH_ENV_HIDDEN, BENCH_ENV_HIDDEN, blas_threads, cpus);
         s_json_str(stdout, cpu);
         printf("\"}\n");
     } else {
-        printf("%s: raw %.0f env steps/s (1 env, zero actions); actor %.0f env steps/s with %ld "
-               "env%s and one batched policy forward per step (%.0f%% of the time in the policy); "
-               "CPU %s, %ld cpus, %d BLAS thread%s\n",
-               name, res.raw_steps_per_s, res.actor_steps_per_s, K, K == 1 ? "" : "s",
-               100.0 * res.inference_frac, cpu, cpus, blas_threads, blas_threads == 1 ? "" : "s");
+        printf("%s: raw %.0f env steps/s (%.0f per CPU second; 1 env, zero actions); actor %.0f env steps/s "
+               "(%.0f per CPU second) with %ld env%s and one batched policy forward per step (%.0f%% of the "
+               "time in the policy); %ld episodes ended; CPU %s, %ld cpus, %d BLAS thread%s\n",
+               name, res.raw_steps_per_s, res.raw_steps_per_cpu_s, res.actor_steps_per_s, res.actor_steps_per_cpu_s,
+               K, K == 1 ? "" : "s", 100.0 * res.inference_frac, res.episodes, cpu, cpus, blas_threads,
+               blas_threads == 1 ? "" : "s");
     }
     return 0;
 }
