@@ -14,7 +14,6 @@
 #define ANT_NQ 15
 #define ANT_NV 14
 #define ANT_NU 8
-#define ANT_NBODY 14
 #define ANT_TORSO 1        /* the torso's body id */
 /* the health check (inclusive, on the state after the step) */
 #define ANT_MIN_Z 0.2      /* torso height qpos[2] */
@@ -72,7 +71,6 @@ const mujoco_task_t ant_task = {
     .nq = ANT_NQ,
     .nv = ANT_NV,
     .nu = ANT_NU,
-    .nbody = ANT_NBODY,
     .frame_skip = 5, /* timestep 0.01: dt 0.05 */
     .reset_noise = 0.1, /* qpos += U(-0.1, 0.1), the quaternion included; qvel = 0.1 * N(0, 1) */
     .qvel_noise = MUJOCO_QVEL_NORMAL,
