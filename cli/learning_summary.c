@@ -13,7 +13,11 @@
  *    (github.com/thu-ml/tianshou, examples/mujoco/README.md);
  *  - "SAC (SimbaV2 release, 10 seeds)": the SAC baseline of SimbaV2's released per-seed results
  *    (github.com/dojeon-ai/SimbaV2), mean and std over its 10 seeds at each step count.
- * Figures as quoted in the project's "Learning" issue. */
+ * Figures as quoted in the project's "Learning" issue.
+ * Hopper-v4, Walker2d-v4, Ant-v4, Humanoid-v4: SimbaV2's released SAC and CrossQ baselines
+ * (results/baseline/{sac,crossq}.csv), 10 seeds of one deterministic evaluation episode each, mean
+ * and population std at the grid point nearest 100k / 300k / 1M steps (the MuJoCo environment
+ * facts, "Published returns"). */
 static const learning_ref_t s_refs[] = {
     {"HalfCheetah-v4", "SAC (Tianshou, 10 seeds)", 20e3, 2641, 503},
     {"HalfCheetah-v4", "SAC (Tianshou, 10 seeds)", 50e3, 4747, 345},
@@ -23,6 +27,30 @@ static const learning_ref_t s_refs[] = {
     {"HalfCheetah-v4", "SAC (SimbaV2 release, 10 seeds)", 300e3, 8593, 964},
     {"HalfCheetah-v4", "SAC (SimbaV2 release, 10 seeds)", 500e3, 9838, 922},
     {"HalfCheetah-v4", "SAC (SimbaV2 release, 10 seeds)", 1e6, 11321, 1051},
+    {"Hopper-v4", "SAC (SimbaV2 release, 10 seeds)", 100e3, 1103, 368},
+    {"Hopper-v4", "SAC (SimbaV2 release, 10 seeds)", 300e3, 2160, 981},
+    {"Hopper-v4", "SAC (SimbaV2 release, 10 seeds)", 1e6, 2787, 823},
+    {"Hopper-v4", "CrossQ (SimbaV2 release, 10 seeds)", 100e3, 2764, 781},
+    {"Hopper-v4", "CrossQ (SimbaV2 release, 10 seeds)", 300e3, 2644, 886},
+    {"Hopper-v4", "CrossQ (SimbaV2 release, 10 seeds)", 1e6, 2467, 937},
+    {"Walker2d-v4", "SAC (SimbaV2 release, 10 seeds)", 100e3, 690, 241},
+    {"Walker2d-v4", "SAC (SimbaV2 release, 10 seeds)", 300e3, 2470, 1571},
+    {"Walker2d-v4", "SAC (SimbaV2 release, 10 seeds)", 1e6, 4536, 469},
+    {"Walker2d-v4", "CrossQ (SimbaV2 release, 10 seeds)", 100e3, 3914, 1641},
+    {"Walker2d-v4", "CrossQ (SimbaV2 release, 10 seeds)", 300e3, 5941, 483},
+    {"Walker2d-v4", "CrossQ (SimbaV2 release, 10 seeds)", 1e6, 6257, 1500},
+    {"Ant-v4", "SAC (SimbaV2 release, 10 seeds)", 100e3, 747, 501},
+    {"Ant-v4", "SAC (SimbaV2 release, 10 seeds)", 300e3, 3532, 1561},
+    {"Ant-v4", "SAC (SimbaV2 release, 10 seeds)", 1e6, 5734, 639},
+    {"Ant-v4", "CrossQ (SimbaV2 release, 10 seeds)", 100e3, 2299, 1278},
+    {"Ant-v4", "CrossQ (SimbaV2 release, 10 seeds)", 300e3, 5712, 722},
+    {"Ant-v4", "CrossQ (SimbaV2 release, 10 seeds)", 1e6, 6980, 224},
+    {"Humanoid-v4", "SAC (SimbaV2 release, 10 seeds)", 100e3, 632, 170},
+    {"Humanoid-v4", "SAC (SimbaV2 release, 10 seeds)", 300e3, 3015, 1647},
+    {"Humanoid-v4", "SAC (SimbaV2 release, 10 seeds)", 1e6, 4826, 1593},
+    {"Humanoid-v4", "CrossQ (SimbaV2 release, 10 seeds)", 100e3, 2603, 2347},
+    {"Humanoid-v4", "CrossQ (SimbaV2 release, 10 seeds)", 300e3, 9039, 314},
+    {"Humanoid-v4", "CrossQ (SimbaV2 release, 10 seeds)", 1e6, 10480, 266},
 };
 
 const learning_ref_t *learning_refs(const char *env, size_t *n) {
