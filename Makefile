@@ -65,7 +65,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_SH := $(wildcard tests/test_*.sh)
 MPO := $(BUILD)/mpo
 
-.PHONY: all train test check docs test-run bench bench-update bench-learner bench-learning bench-env bench-replay bench-distributed deps install uninstall clean help test-deploy
+.PHONY: all train test check docs test-run bench bench-update bench-learner bench-learning bench-env bench-replay bench-distributed deps install uninstall clean help test-deploy test-slurm
 all: $(MPO)
 
 help:
@@ -75,6 +75,7 @@ help:
 	@echo "make bench      benchmarks: BENCH=update|learner|learning|env|replay|distributed|all (docs/benchmarks.md)"
 	@echo "make install    install mpo under PREFIX=$(PREFIX)"
 	@echo "make test-deploy  the Docker images and a compose cluster end to end (docs/deploy.md; not in make test)"
+	@echo "make test-slurm   deploy/slurm/mpo.sbatch on a three-node Slurm cluster in namespaces (docs/deploy.md; make test runs it where it can)"
 
 deps:
 	$(Q)./deploy/install-deps.sh
@@ -135,6 +136,12 @@ check: test
 # the Docker images and a compose cluster end to end; needs root (installs docker.io), not part of test
 test-deploy:
 	./deploy/test-deploy.sh
+
+# deploy/slurm/mpo.sbatch on a three-node Slurm cluster in network namespaces, end to end; needs
+# root (installs slurmctld, slurmd and munge, makes namespaces); make test runs it once, skipping it
+# with the reason where it cannot run
+test-slurm: $(MPO)
+	MPO_BIN=$(MPO) ./deploy/test-slurm.sh
 
 # the README's configuration table is generated from the config table
 docs: $(MPO)
