@@ -77,9 +77,23 @@ P=msl$$          # names unique to this run: two runs at once never meet
 HUB=${P}h
 NODES=(n1 n2 n3)
 NAMESPACES=()
+NS_IDS=" "  # their net:[inode] links, which find a process in one even once it is deleted
 DAEMONS=() # pids: munged, slurmctld, one slurmd per node
 export SLURM_CONF=$TMP/slurm.conf
 inhub() { ip netns exec "$HUB" "$@"; }
+add_ns() {
+    ip netns add "$1" 2>"$TMP/netns.err" || cannot_run "ip netns add failed: $(cat "$TMP/netns.err")"
+    NAMESPACES+=("$1")
+    NS_IDS="$NS_IDS$(ip netns exec "$1" readlink /proc/self/ns/net) "
+}
+# the pids of every process in one of this run's namespaces
+ns_pids() {
+    local p l
+    for p in /proc/[0-9]*; do
+        l=$(readlink "$p/ns/net" 2>/dev/null) || continue
+        case "$NS_IDS" in *" $l "*) echo "${p#/proc/}" ;; esac
+    done
+}
 
 cleanup() {
     local rc=$? left="" ns pid pids
@@ -111,19 +125,20 @@ cleanup() {
         log "daemon $pid did not stop on SIGTERM: SIGKILL"
         kill -9 "$pid" 2>/dev/null
     done
-    # anything still in our namespaces was started by this test (slurmstepd, a role): kill it
-    for ns in "${NAMESPACES[@]}"; do
-        pids=$(ip netns pids "$ns" 2>/dev/null)
-        if [ -n "$pids" ]; then
-            log "left in namespace $ns: $(ps -o pid=,comm= -p $(echo $pids) | tr '\n' ' '): SIGKILL"
-            kill -9 $pids 2>/dev/null
-            left="$left processes-in-$ns"
-        fi
+    # anything still in our namespaces was started by this test (a slurmstepd finishing, a role):
+    # kill it, and fail only if it outlives that
+    for _ in $(seq 15); do
+        pids=$(ns_pids)
+        [ -z "$pids" ] && break
+        log "still in this run's namespaces: $(ps -o pid=,comm= -p $(echo $pids) | paste -sd' ' -): SIGKILL"
+        kill -9 $pids 2>/dev/null
+        sleep 0.2
     done
-    sleep 0.2
     for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
     wait 2>/dev/null
     rm -rf "$TMP"
+    pids=$(ns_pids)
+    [ -z "$pids" ] || left="$left processes:$(echo $pids)"
     for ns in "${NAMESPACES[@]}"; do ip netns list | grep -qw "$ns" && left="$left namespace-$ns"; done
     ip -o link show | grep -q "$P" && left="$left links-$P"
     [ -e "$TMP" ] && left="$left $TMP"
@@ -141,8 +156,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- 2. the network
-ip netns add "$HUB" 2>"$TMP/netns.err" || cannot_run "ip netns add failed: $(cat "$TMP/netns.err")"
-NAMESPACES+=("$HUB")
+add_ns "$HUB"
 {
     ip -n "$HUB" link set lo up &&
         ip -n "$HUB" link add br0 type bridge &&
@@ -151,8 +165,7 @@ NAMESPACES+=("$HUB")
 } 2>"$TMP/netns.err" || cannot_run "cannot make a bridge in a namespace: $(cat "$TMP/netns.err")"
 for i in 1 2 3; do
     ns=${P}n$i
-    ip netns add "$ns" 2>"$TMP/netns.err" || cannot_run "ip netns add failed: $(cat "$TMP/netns.err")"
-    NAMESPACES+=("$ns")
+    add_ns "$ns"
     {
         ip -n "$ns" link set lo up &&
             ip link add "${P}v$i" type veth peer name "${P}p$i" &&
