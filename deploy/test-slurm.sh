@@ -64,9 +64,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     command -v apt-get >/dev/null 2>&1 || cannot_run "missing ${missing[*]} and no apt-get to install them"
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q --no-install-recommends "${missing[@]}" >"$LOGDIR/apt.log" 2>&1 ||
-        { apt-get update -q >>"$LOGDIR/apt.log" 2>&1 &&
-            apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$LOGDIR/apt.log" 2>&1; } ||
+    # another apt-get at work (a test beside this one) holds the lock: wait for it a while
+    apt=(apt-get -o DPkg::Lock::Timeout=120 -y -q)
+    "${apt[@]}" install --no-install-recommends "${missing[@]}" >"$LOGDIR/apt.log" 2>&1 ||
+        { "${apt[@]}" update >>"$LOGDIR/apt.log" 2>&1 &&
+            "${apt[@]}" install --no-install-recommends "${missing[@]}" >>"$LOGDIR/apt.log" 2>&1; } ||
         cannot_run "apt-get install ${missing[*]} failed (see $LOGDIR/apt.log)"
 fi
 
@@ -189,10 +191,10 @@ chown munge:munge "$TMP/munge/munge.key"
 # setpriv execs: the pid is munged's own, to stop it by at the end
 setpriv --reuid=munge --regid=munge --init-groups munged -F --key-file="$TMP/munge/munge.key" \
     --socket="$TMP/munge/socket" --pid-file="$TMP/munge/munged.pid" --seed-file="$TMP/munge/seed" \
-    --log-file="$TMP/munged.log" >"$TMP/munged.log" 2>&1 &
+    --log-file="$TMP/munged.log" >"$TMP/munged.out" 2>&1 &
 DAEMONS+=($!)
 for _ in $(seq 50); do [ -S "$TMP/munge/socket" ] && break; sleep 0.1; done
-[ -S "$TMP/munge/socket" ] || cannot_run "munged did not start: $(tail -n 2 "$TMP/munged.log")"
+[ -S "$TMP/munge/socket" ] || cannot_run "munged did not start: $(tail -n 2 "$TMP/munged.out")"
 
 # one partition of three 2-CPU nodes; process tracking by process group and no cgroup or task
 # plugin, so it runs in a container without a cgroup hierarchy of its own; no accounting database
