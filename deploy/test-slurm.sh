@@ -13,10 +13,11 @@
 #      connected, from n2 and n3, the learner past $MPO_SLURM_UPDATES updates and an evaluation.
 #      Then the time limit's path: `scancel --batch --signal=TERM`, what `#SBATCH
 #      --signal=B:TERM@120` delivers; the job must stop its roles and end COMPLETED by itself,
-#      with a checkpoint, and leave no process behind in any node's namespace.
+#      with a checkpoint and a replay snapshot, and leave no process behind in any namespace.
 #   5. Job 2: the same command with --resume: the learner must go on from the checkpoint's update
-#      count. Then a plain scancel: the job must end, the learner checkpoint again (more updates),
-#      and no process may be left.
+#      count, the replay server from its snapshot, the actors take their ids over. Then a plain
+#      scancel: the job must end, the learner checkpoint again (more updates), and no process may
+#      be left.
 #   6. Tears everything down (jobs, daemons, anything left in its namespaces, the namespaces, the
 #      temporary directory), also on failure or Ctrl-C, and checks that nothing is left.
 # Exit status 0 when all of it passed. Needs root (apt-get, namespaces, daemons as root and munge).
@@ -182,7 +183,7 @@ done
 log "network: hub $HUB (10.79.0.1, the controller), nodes n1..n3 in ${P}n1..${P}n3 (10.79.0.11-13)"
 
 # ---------------------------------------------------------------- 3. munge and Slurm
-mkdir -p "$TMP/munge" "$TMP/ctld" "$TMP/logs" "$TMP/ckpt" "$TMP/run"
+mkdir -p "$TMP/munge" "$TMP/ctld" "$TMP/logs" "$TMP/ckpt" "$TMP/run" "$TMP/replay"
 for n in "${NODES[@]}"; do mkdir -p "$TMP/spool/$n"; done
 chown munge:munge "$TMP/munge"
 chmod 711 "$TMP/munge" # munged wants its socket's directory traversable by all, and nothing more
@@ -254,9 +255,13 @@ done
 log "Slurm $(slurmctld -V | cut -d' ' -f2): slurmctld and 3 slurmd up, partition test: 3 nodes idle"
 
 # ---------------------------------------------------------------- 4. job 1, then the time limit's signal
+# ack_timeout 4: job 2's replay server restores job 1's actors from its snapshot, and refuses a new
+# process for one of their ids (actor-RANK-NODE) until the old one has been silent 2 x ack_timeout
+# (60 s at the default); 8 s here keeps the test short and still takes that path
 cat >"$TMP/mpo.ini" <<'EOF'
 [mpo]
 env = Pendulum-v1
+ack_timeout = 4
 hidden = 32
 batch_size = 32
 actors = 2
@@ -268,8 +273,10 @@ checkpoint_every = 1000000
 log_interval = 1
 EOF
 REPLAY=tcp://10.79.0.11:5555
-# what the job reads, beside the config file: the program, where checkpoints, the run and the logs go
-export MPO_BIN=$MPO MPO_CHECKPOINT_DIR=$TMP/ckpt MPO_RUN_DIR=$TMP/run MPO_SLURM_LOG_DIR=$TMP/logs
+# what the job reads, beside the config file: the program, where checkpoints, the run, the replay
+# server's snapshots and the logs go
+export MPO_BIN=$MPO MPO_CHECKPOINT_DIR=$TMP/ckpt MPO_RUN_DIR=$TMP/run MPO_REPLAY_DIR=$TMP/replay \
+    MPO_SLURM_LOG_DIR=$TMP/logs
 
 json_num() { sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" | head -n 1; }
 state_num() { sed -n "s/^$1 //p" "$TMP/ckpt/learner.state" 2>/dev/null || true; }
@@ -351,8 +358,10 @@ grep -q "done (exit 0)" "$TMP/job-$J1.out" || die "job $J1's script did not fini
 U1=$(state_num updates)
 [ -f "$TMP/ckpt/learner.ckpt" ] && [ "${U1:-0}" -gt "$MIN_UPDATES" ] || die "no checkpoint after job $J1 (learner.state updates: ${U1:-none})"
 [ "$(grep -c . "$TMP/run/eval.csv" 2>/dev/null)" -ge 2 ] || die "no row in the run directory's eval.csv"
+[ -s "$TMP/replay/replay.snap" ] || die "the replay server wrote no final snapshot in replay_dir"
 check_clean "after job $J1"
-log "job $J1 COMPLETED: checkpoint at $U1 updates, run_dir has progress.csv and eval.csv, no process left"
+log "job $J1 COMPLETED: checkpoint at $U1 updates, run_dir has progress.csv and eval.csv, a replay" \
+    "snapshot of $(stat -c %s "$TMP/replay/replay.snap") bytes, no process left"
 
 # ---------------------------------------------------------------- 5. job 2: resume, then scancel
 J2=$(inhub sbatch --parsable -N 3 -D "$TMP" -o "$TMP/job-%j.out" deploy/slurm/mpo.sbatch --resume "$TMP/mpo.ini") ||
@@ -361,6 +370,10 @@ log "job $J2 submitted: sbatch -N 3 deploy/slurm/mpo.sbatch --resume mpo.ini"
 wait_goal "$J2" "$U1"
 grep -q "resumed from $TMP/ckpt: $U1 updates" "$TMP/logs/mpo-learner-$J2-0.log" ||
     die "job $J2's learner did not resume from $U1 updates: $(grep -m1 -i 'resum' "$TMP/logs/mpo-learner-$J2-0.log")"
+restored=$(printf '%s' "$STAT" | json_num restored_transitions)
+[ "${restored%.*}" -gt 0 ] || die "job $J2's replay server restored no transitions from replay_dir"
+n=$(grep -c "is a new process .* taking over" "$TMP/logs/mpo-replay-$J2-0.log" || true)
+[ "$n" = 2 ] || die "job $J2's actors did not take their ids over from job $J1's ($n of 2 did)"
 inhub scancel "$J2"
 log "job $J2: scancel"
 wait_gone "$J2" 60
@@ -369,5 +382,6 @@ st=$(job_state "$J2")
 U2=$(state_num updates)
 [ "${U2:-0}" -gt "$U1" ] || die "the learner did not checkpoint on scancel (learner.state updates ${U2:-none}, was $U1)"
 check_clean "after job $J2"
-log "job $J2 CANCELLED: resumed from $U1 updates, checkpointed again at $U2, no process left"
+log "job $J2 CANCELLED: resumed from $U1 updates and $restored replay transitions, checkpointed" \
+    "again at $U2, no process left"
 log "all checks passed"
