@@ -371,9 +371,19 @@ wait_goal "$J2" "$U1"
 grep -q "resumed from $TMP/ckpt: $U1 updates" "$TMP/logs/mpo-learner-$J2-0.log" ||
     die "job $J2's learner did not resume from $U1 updates: $(grep -m1 -i 'resum' "$TMP/logs/mpo-learner-$J2-0.log")"
 restored=$(printf '%s' "$STAT" | json_num restored_transitions)
-[ "${restored%.*}" -gt 0 ] || die "job $J2's replay server restored no transitions from replay_dir"
-n=$(grep -c "is a new process .* taking over" "$TMP/logs/mpo-replay-$J2-0.log" || true)
-[ "$n" = 2 ] || die "job $J2's actors did not take their ids over from job $J1's ($n of 2 did)"
+restored=${restored%.*}
+[ "${restored:-0}" -gt 0 ] || die "job $J2's replay server restored no transitions from replay_dir"
+# the restored actors count as connected for a few seconds: the new ones are there once they have
+# taken their ids over and stored transitions of their own
+for _ in $(seq 60); do
+    n=$(grep -c "is a new process .* taking over" "$TMP/logs/mpo-replay-$J2-0.log" || true)
+    inserts=$(inhub "$MPO" stat "$REPLAY" --json --timeout 2 2>/dev/null | json_num inserts_total || true)
+    [ "$n" = 2 ] && [ "${inserts%.*}" -gt "$restored" ] && break
+    sleep 0.5
+done
+[ "$n" = 2 ] || die "job $J2's actors did not take their ids over from job $J1's in 30 s ($n of 2 did)"
+[ "${inserts%.*}" -gt "$restored" ] || die "job $J2's actors stored nothing (inserts_total ${inserts:-?}, restored $restored)"
+log "job $J2: both actors took their ids over, inserts_total $restored -> ${inserts%.*}"
 inhub scancel "$J2"
 log "job $J2: scancel"
 wait_gone "$J2" 60
