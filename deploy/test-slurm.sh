@@ -237,7 +237,7 @@ printf 'CgroupPlugin=cgroup/v1\nCgroupAutomount=no\n' >"$TMP/cgroup.conf"
 # ip netns exec execs the daemon: $! is the daemon's own pid, to stop it by at the end
 ip netns exec "$HUB" slurmctld -D -f "$SLURM_CONF" >"$TMP/slurmctld.out" 2>&1 &
 CTLD_PID=$!
-DAEMONS+=($CTLD_PID)
+DAEMONS+=("$CTLD_PID")
 for i in 1 2 3; do
     ip netns exec "${P}n$i" slurmd -D -N "n$i" -f "$SLURM_CONF" >"$TMP/slurmd-n$i.out" 2>&1 &
     DAEMONS+=($!)
