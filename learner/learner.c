@@ -176,7 +176,18 @@ static int s_resume(learner_t *self, const char *dir) {
 static int s_open_progress(learner_t *self) {
     if (run_dir_prepare(self->cfg) != 0)
         return -1;
-    return run_csv_open(&self->progress, self->cfg, RUN_CSV_PROGRESS_LEARNER_FILE);
+    /* a resumed learner goes on after the rows its run already has (a chain of batch jobs); a new
+     * one starts both files, so that evaluations (an evaluator's, `mpo train`'s final one) append
+     * to this run's rows only */
+    if (self->cfg->resume[0])
+        return run_csv_append(&self->progress, self->cfg, RUN_CSV_PROGRESS_LEARNER_FILE) != 0 ||
+                       run_csv_append(&self->eval_csv, self->cfg, RUN_CSV_EVAL_FILE) != 0
+                   ? -1
+                   : 0;
+    return run_csv_open(&self->progress, self->cfg, RUN_CSV_PROGRESS_LEARNER_FILE) != 0 ||
+                   run_csv_open(&self->eval_csv, self->cfg, RUN_CSV_EVAL_FILE) != 0
+               ? -1
+               : 0;
 }
 
 
@@ -280,8 +291,6 @@ static void s_progress(learner_t *self, double now, double t0, double dt, int64_
     run_csv_row(self->progress, row, sizeof row / sizeof row[0], &self->m);
     /* an evaluator's newest result, relayed by the replay: one eval.csv row each */
     if (p.evals > self->evals_written) {
-        if (!self->eval_csv && run_csv_open(&self->eval_csv, self->cfg, RUN_CSV_EVAL_FILE) != 0)
-            self->evals_written = p.evals; /* logged once by run_csv; not retried every interval */
         double erow[RUN_CSV_COLUMNS(RUN_CSV_EVAL)] = {(double)p.eval_env_steps, now - t0, p.eval_return, p.eval_std,
                                                       (double)p.eval_episodes};
         if (self->eval_csv)
