@@ -36,10 +36,12 @@ def _size(space, given, what):
 
 
 def _bounds(space, given, A, what):
-    value = given if given is not None else getattr(space, what, None)
-    if value is None:
+    have = getattr(space, what, None) if space is not None else None
+    if given is None and have is None:
         raise ValueError("the environment has no action_space: pass action_low and action_high")
-    value = np.broadcast_to(np.asarray(value, dtype=np.float32).ravel(), (A,)).copy()
+    value = np.broadcast_to(np.asarray(given if given is not None else have, dtype=np.float32).ravel(), (A,)).copy()
+    if given is not None and have is not None and not np.array_equal(value, np.asarray(have, np.float32).ravel()):
+        raise ValueError("action_%s %s, but the environment's action_space has %s" % (what, value, have))
     if not np.all(np.isfinite(value)):
         raise ValueError("action %s %s is not finite: policy actions in [-1, 1] need finite bounds"
                          % (what, value))

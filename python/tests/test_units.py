@@ -240,6 +240,8 @@ class VecEnvTest(unittest.TestCase):
             VecEnv(lambda: Scripted("term"), 1, 0)
         with self.assertRaises(ValueError):   # disagreeing with the spaces
             VecEnv(Pendulum, 1, 0, obs_dim=4)
+        with self.assertRaises(ValueError):
+            VecEnv(Pendulum, 1, 0, action_low=[-1.0])
         v = VecEnv(Pendulum, 3, 0)
         self.assertEqual((v.S, v.A, list(v.low), list(v.high)), (3, 1, [-2.0], [2.0]))
         self.assertEqual(list(v.to_env(np.array([[-1.0], [0.0], [1.5]]))[:, 0]), [-2.0, 0.0, 2.0])
