@@ -12,7 +12,7 @@ from mpo_actor.nstep import NStep
 from mpo_actor.outbox import ACKED, READY, SENT, Outbox
 from mpo_actor.pendulum import Pendulum
 from mpo_actor.policy import check_weights, layer_sizes, n_params, softplus
-from mpo_actor.vec_env import Box, VecEnv
+from mpo_actor.vec_env import VecEnv
 
 
 def add(box, n, version=0, ended_at=()):
