@@ -1,13 +1,18 @@
 """Unit tests of the Python actor's pure parts: the outbox under credit, n-step windows, the
 weights checks and the numpy forward against a slow reference of nn/mlp.h's layout, the vectorised
-environments' termination/truncation rules, and the Python Pendulum against Pendulum-v1's facts.
+environments' termination/truncation rules, the Python Pendulum against Pendulum-v1's facts, and
+the actor's side of the protocol against a scripted replay server (a ROUTER on loopback).
 Run: PYTHONPATH=python python3 -m unittest discover -s python/tests (tests/test_python_units.sh)."""
 import math
+import threading
+import time
 import unittest
 
 import numpy as np
+import zmq
 
 from mpo_actor import wire
+from mpo_actor.actor import Actor, Refused
 from mpo_actor.nstep import NStep
 from mpo_actor.outbox import ACKED, READY, SENT, Outbox
 from mpo_actor.pendulum import Pendulum
@@ -279,6 +284,99 @@ class PendulumTest(unittest.TestCase):
             if trunc:
                 break
         self.assertEqual(steps, 200)
+
+
+class ProtocolTest(unittest.TestCase):
+    """The actor loop in a thread against a ROUTER played by the test: what it sends, in order."""
+
+    def setUp(self):
+        self.ctx = zmq.Context()
+        self.router = self.ctx.socket(zmq.ROUTER)
+        self.router.setsockopt(zmq.LINGER, 0)
+        self.port = self.router.bind_to_random_port("tcp://127.0.0.1")
+        self.stop = threading.Event()
+        self.raised = []
+
+    def tearDown(self):
+        self.stop.set()
+        self.thread.join(5)
+        self.actor.close()
+        self.router.close()
+        self.ctx.term()
+
+    def start(self, ack_timeout):
+        # weights from a port nobody serves: the actor acts at random, which is all this needs
+        self.actor = Actor(Pendulum, "tcp://127.0.0.1:%d" % self.port, "tcp://127.0.0.1:9", "Pendulum-v1",
+                           actor_id="proto-test", actor_batch=4, actor_credit=2, ack_timeout=ack_timeout,
+                           log_interval=100)
+
+        def body():
+            try:
+                self.actor.run(stop=self.stop.is_set)
+            except Refused as e:
+                self.raised.append(e)
+        self.thread = threading.Thread(target=body)
+        self.thread.start()
+
+    def recv(self):
+        self.assertTrue(self.router.poll(5000), "the actor sent nothing within 5 s")
+        self.ident, data = self.router.recv_multipart()
+        msg, reason = wire.parse(data)
+        self.assertIsNotNone(msg, reason)
+        return msg
+
+    def expect(self, *what):
+        """The next messages: "hello", or a seq for a TransitionBatch."""
+        for w in what:
+            msg = self.recv()
+            if w == "hello":
+                self.assertEqual(msg.WhichOneof("body"), "hello")
+                h = msg.hello
+                self.assertEqual((h.role, h.env, h.obs_dim, h.act_dim, h.id),
+                                 (wire.pb.ROLE_ACTOR, "Pendulum-v1", 3, 1, "proto-test"))
+                self.assertNotEqual(h.incarnation, 0)
+                self.assertEqual(h.incarnation, self.actor.incarnation)
+            else:
+                self.assertEqual(msg.WhichOneof("body"), "transitions")
+                self.assertEqual((msg.transitions.seq, msg.transitions.n), (w, 4))
+
+    def reply(self, **body):
+        self.router.send_multipart([self.ident, wire.message(**body).SerializeToString()])
+
+    def test_credit_and_resend_after_ack_timeout(self):
+        self.start(ack_timeout=0.3)
+        self.expect("hello")
+        self.reply(ack=wire.pb.Ack(seq=0))
+        self.expect(1, 2)                    # credit 2: then it waits
+        self.assertFalse(self.router.poll(150))
+        self.expect("hello", 1, 2)           # no ack within 0.3 s: hello, the same seqs again
+        self.reply(ack=wire.pb.Ack(seq=0))
+        self.reply(ack=wire.pb.Ack(seq=1))
+        self.reply(ack=wire.pb.Ack(seq=2))
+        # credit back: new seqs (a hello may come first: the actor knocks while nothing is in flight)
+        seqs = []
+        while len(seqs) < 2:
+            msg = self.recv()
+            if msg.WhichOneof("body") == "transitions":
+                seqs.append(msg.transitions.seq)
+        self.assertEqual(seqs, [3, 4])
+
+    def test_no_hello_resyncs_at_once(self):
+        self.start(ack_timeout=30.0)
+        self.expect("hello")
+        self.reply(ack=wire.pb.Ack(seq=0))
+        self.expect(1, 2)
+        time.sleep(1.1)                      # a burst of NO_HELLO resyncs once a second at most
+        self.reply(error=wire.pb.Error(code=wire.pb.ERROR_NO_HELLO, reason="who are you"))
+        self.expect("hello", 1, 2)
+
+    def test_wrong_env_ends_the_actor(self):
+        self.start(ack_timeout=30.0)
+        self.expect("hello")
+        self.reply(error=wire.pb.Error(code=wire.pb.ERROR_WRONG_ENV, reason="this server runs Other-v0"))
+        self.thread.join(5)
+        self.assertFalse(self.thread.is_alive())
+        self.assertIn("Other-v0", str(self.raised[0]))
 
 
 if __name__ == "__main__":
