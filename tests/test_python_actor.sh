@@ -9,7 +9,8 @@
 #      inserts resume within a few seconds, with 0 duplicates and no refusal but the restart's
 #      no_hello;
 #   4. a second live process started with its id is refused (id_in_use) and says why;
-#   5. SIGTERM stops it with status 0.
+#   5. a Python evaluator (--evaluate) beside it reports evaluations the replay counts;
+#   6. SIGTERM stops the actor and the evaluator with status 0.
 # Everything it starts stops by itself (the actor after 50 s at most, each wait is bounded).
 set -u
 . "$(dirname "$0")/lib.sh" # python_for_actor
@@ -34,17 +35,17 @@ replay() {
         --set log_level=warn >"$dir/replay$1.log" 2>&1 &
 }
 # one line: inserts rejected duplicates no_hello, then the actor's transitions, policy version and
-# its own env_steps_total (0 0 0 when it is not in the table)
+# its own env_steps_total (0 0 0 when it is not in the table), then evals_total
 stat() {
     "$MPO" stat "$rep" --json --timeout 3 2>/dev/null | "$py" -c 'import json, sys
 try:
     d = json.load(sys.stdin)
 except ValueError:
-    print("0 0 0 0 0 0 0"); sys.exit()
+    print("0 0 0 0 0 0 0 0"); sys.exit()
 a = [a for a in d["actors"] if a["id"] == "py-actor"]
 a = a[0] if a else {"transitions": 0, "policy_version": 0, "stats": {}}
 print(d["inserts_total"], d["rejected_total"], d["duplicates_total"], d["rejected"].get("no_hello", 0),
-      a["transitions"], a["policy_version"], int(a["stats"].get("env_steps_total", 0)))'
+      a["transitions"], a["policy_version"], int(a["stats"].get("env_steps_total", 0)), d["evals_total"])'
 }
 
 replay a
@@ -59,18 +60,23 @@ pids="$pids $learner"
     >"$dir/actor.log" 2>&1 &
 actor=$!
 pids="$pids $actor"
+"$py" -m mpo_actor --replay "$rep" --learner "$wts" --evaluate --evaluator-every 20 --eval-episodes 1 --seconds 50 \
+    >"$dir/evaluator.log" 2>&1 &
+evaluator=$!
+pids="$pids $evaluator"
 
 # 1 and 2: stored, and acting with weights
 i=0
 while [ $i -lt 40 ]; do
-    read -r inserts rejected dups no_hello trans version steps <<<"$(stat)"
-    [ "${trans:-0}" -gt 0 ] && [ "${version:-0}" -gt 0 ] && [ "${steps:-0}" -gt 0 ] && break
+    read -r inserts rejected dups no_hello trans version steps evals <<<"$(stat)"
+    [ "${trans:-0}" -gt 0 ] && [ "${version:-0}" -gt 0 ] && [ "${steps:-0}" -gt 0 ] && [ "${evals:-0}" -gt 0 ] && break
     sleep 0.5
     i=$((i + 1))
 done
 [ "${trans:-0}" -gt 0 ] || { echo "FAIL: the replay stored no transition of py-actor"; fail=1; }
 [ "${version:-0}" -gt 0 ] || { echo "FAIL: py-actor never acted with published weights (policy_version 0)"; fail=1; }
 [ "${steps:-0}" -gt 0 ] || { echo "FAIL: py-actor's own figures did not reach the replay"; fail=1; }
+[ "${evals:-0}" -gt 0 ] || { echo "FAIL: the Python evaluator reported no evaluation"; fail=1; }
 [ "${rejected:-x}" = 0 ] || { echo "FAIL: $rejected messages refused before the restart"; fail=1; }
 before=$trans
 
@@ -84,7 +90,7 @@ pids="$pids $rb"
 i=0
 while [ $i -lt 16 ]; do
     sleep 0.5
-    read -r inserts rejected dups no_hello trans version steps <<<"$(stat)"
+    read -r inserts rejected dups no_hello trans version steps evals <<<"$(stat)"
     [ "${trans:-0}" -gt 0 ] && break
     i=$((i + 1))
 done
@@ -94,10 +100,11 @@ kill -0 "$actor" 2>/dev/null || { echo "FAIL: the actor died with the server"; f
 [ "${dups:-x}" = 0 ] || { echo "FAIL: $dups duplicates after the restart"; fail=1; }
 [ "${version:-0}" -gt 0 ] || { echo "FAIL: py-actor's batches to the new server carry policy_version 0"; fail=1; }
 # Batches sent as the old server died can reach the new one before the actor's Hello (at most
-# actor_credit + 1), and so can the learner's request in flight (sample_prefetch 1): no_hello is
-# how both learn of the restart. Any other refusal fails.
+# actor_credit + 1), and so can the learner's request in flight (sample_prefetch 1) and an
+# evaluation whose Hello went to the old server: no_hello is how they learn of the restart. Any
+# other refusal fails.
 other=$((${rejected:-999} - ${no_hello:-0}))
-[ "$other" = 0 ] && [ "${no_hello:-0}" -le 4 ] ||
+[ "$other" = 0 ] && [ "${no_hello:-0}" -le 5 ] ||
     { echo "FAIL: the new server refused $rejected messages ($no_hello no_hello)"; fail=1; }
 grep -q "connected to the replay server again" "$dir/actor.log" ||
     { echo "FAIL: the actor did not see its connection come back"; fail=1; }
@@ -114,16 +121,18 @@ in_use=$("$MPO" stat "$rep" --json --timeout 3 2>/dev/null | "$py" -c 'import js
 grep -q "refuses us for now" "$dir/actor2.log" || { echo "FAIL: the refused process did not say why"; fail=1; }
 grep -q "holds it now" "$dir/actor2.log" && { echo "FAIL: the second process took the id of a live one"; fail=1; }
 
-# 5: SIGTERM
-kill -TERM "$actor"
-i=0
-while kill -0 "$actor" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-rc=0
-wait "$actor" || rc=$?
-[ $rc = 0 ] || { echo "FAIL: the actor exited with $rc on SIGTERM"; fail=1; }
+# 6: SIGTERM
+kill -TERM "$actor" "$evaluator"
+for p in $actor $evaluator; do
+    i=0
+    while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    rc=0
+    wait "$p" || rc=$?
+    [ $rc = 0 ] || { echo "FAIL: process $p (actor $actor, evaluator $evaluator) exited with $rc on SIGTERM"; fail=1; }
+done
 kill -TERM "$learner" "$rb"
 wait "$learner" "$rb" 2>/dev/null
 [ $fail = 0 ] && echo "python actor: $before transitions stored, weights v$version acting, replay restart:" \
-    "$trans stored within ${waited_ms} ms, 0 duplicates, $no_hello no_hello; same id refused ${in_use}x; $((SECONDS - t0)) s"
+    "$trans stored within ${waited_ms} ms, 0 duplicates, $no_hello no_hello; same id refused ${in_use}x; evaluator reported; $((SECONDS - t0)) s"
 [ $fail = 0 ] || { echo "--- actor log"; tail -8 "$dir/actor.log"; echo "--- learner log"; tail -3 "$dir/learner.log"; }
 exit $fail

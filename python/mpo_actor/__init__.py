@@ -14,7 +14,7 @@ Only Debian's python3-zmq, python3-protobuf and python3-numpy are needed; the pr
 comes from proto/mpo.proto (`make python`).
 """
 from .actor import Actor, Refused, run
-from .evaluation import evaluate
+from .evaluation import evaluate, run_evaluator
 from .vec_env import Box
 
-__all__ = ["Actor", "Box", "Refused", "evaluate", "run"]
+__all__ = ["Actor", "Box", "Refused", "evaluate", "run", "run_evaluator"]

@@ -55,8 +55,14 @@ def parser():
     a("--log-level", default="info", choices=["error", "warn", "info", "debug"])
     a("--log-interval", type=float, default=5.0, help="seconds between progress lines (default %(default)s)")
     a("--eval-episodes", type=int, default=0,
-      help="act for no replay: wait for the learner's weights, run this many deterministic episodes "
-           "(seeds SEED, SEED+1, ...) and print 'Mean reward: X'")
+      help="without --evaluate: insert nothing, wait for the learner's weights, run this many deterministic "
+           "episodes (seeds SEED, SEED+1, ...), print 'Mean reward: X' and exit; with --evaluate: episodes per "
+           "evaluation (default 10)")
+    a("--evaluate", action="store_true",
+      help="be an evaluator: insert nothing, evaluate the newest weights every --evaluator-every learner "
+           "updates and report the result to the replay server (mpo stat, the learner's eval.csv)")
+    a("--evaluator-every", type=int, default=10000,
+      help="learner updates between evaluations with --evaluate (default %(default)s)")
     return p
 
 
@@ -69,6 +75,18 @@ def main(argv=None):
     from . import actor, evaluation   # after logging is set: importing the protocol may run protoc
     env_opts = dict(obs_dim=args.obs_dim, act_dim=args.act_dim, action_low=args.action_low,
                     action_high=args.action_high)
+    stopping = []
+    for sig in (signal.SIGINT, signal.SIGTERM):   # the handler only sets a flag
+        signal.signal(sig, lambda *_: stopping.append(1))
+    if args.evaluate:
+        try:
+            evaluation.run_evaluator(args.env, args.replay, args.learner, args.env_name, args.evaluator_every,
+                                     args.eval_episodes or 10, args.seed, stop=lambda: bool(stopping),
+                                     seconds=args.seconds, actor_id=args.id, **env_opts)
+        except actor.Refused as e:
+            logging.getLogger("mpo_actor").error("%s", e)
+            return 1
+        return 0
     if args.eval_episodes > 0:
         mean, std, version = evaluation.evaluate(args.env, args.learner, args.env_name, args.eval_episodes,
                                                args.seed, **env_opts)
@@ -76,9 +94,6 @@ def main(argv=None):
                                                                                   args.eval_episodes))
         print("Mean reward: %.2f" % mean)
         return 0
-    stopping = []
-    for sig in (signal.SIGINT, signal.SIGTERM):   # the handler only sets a flag
-        signal.signal(sig, lambda *_: stopping.append(1))
     try:
         actor.run(args.env, args.replay, args.learner, args.env_name, num_envs=args.num_envs,
                   total_steps=args.total_steps, seconds=args.seconds, stop=lambda: bool(stopping),
