@@ -94,6 +94,16 @@ class OutboxTest(unittest.TestCase):
             Outbox(3, 1, batch=0, credit=2)
 
 
+class WireTest(unittest.TestCase):
+    def test_parse_refuses_what_is_not_ours(self):
+        self.assertIsNone(wire.parse(b"\xff\xff\xff")[0])
+        other = wire.pb.Message(version=2, ack=wire.pb.Ack(seq=1)).SerializeToString()
+        self.assertIn("protocol version 2", wire.parse(other)[1])
+        self.assertIn("no body", wire.parse(wire.pb.Message(version=1).SerializeToString())[1])
+        msg, _ = wire.parse(wire.hello("Pendulum-v1", 3, 1, "a", 5))
+        self.assertEqual((msg.hello.role, msg.hello.incarnation), (wire.pb.ROLE_ACTOR, 5))
+
+
 class NStepTest(unittest.TestCase):
     def step(self, ns, r, done=0.0, ended=False):
         o = np.array([[r, 0, 0]], np.float32)
