@@ -10,7 +10,9 @@
 #      no_hello;
 #   4. a second live process started with its id is refused (id_in_use) and says why;
 #   5. a Python evaluator (--evaluate) beside it reports evaluations the replay counts;
-#   6. SIGTERM stops the actor and the evaluator with status 0.
+#   6. SIGTERM stops the actor and the evaluator with status 0;
+#   7. the learner's checkpoint exported as a policy file plays in the Python Pendulum with the
+#      returns `mpo play` gets in the C one.
 # Everything it starts stops by itself (the actor after 50 s at most, each wait is bounded).
 set -u
 . "$(dirname "$0")/lib.sh" # python_for_actor
@@ -132,7 +134,19 @@ for p in $actor $evaluator; do
 done
 kill -TERM "$learner" "$rb"
 wait "$learner" "$rb" 2>/dev/null
+
+# 7: the learner's final checkpoint as a policy file: the Python actor loads it and, in its
+# Pendulum (the C environment's start states and dynamics), gets the returns mpo play gets
+"$MPO" export "$dir/ckpt" -o "$dir/p.policy" >/dev/null 2>&1 || { echo "FAIL: mpo export of the learner's checkpoint"; fail=1; }
+c_play=$("$MPO" play "$dir/p.policy" --episodes 3 --seed 11 2>&1 | sed -n 's/^episode [0-9]* (seed [0-9]*): return //p' | tr '\n' ' ' | sed 's/ $//')
+py_play=$("$py" -m mpo_actor --play "$dir/p.policy" --eval-episodes 3 --seed 11 2>&1 |
+    sed -n 's/^episode [0-9]* (seed [0-9]*): return //p' | tr '\n' ' ' | sed 's/ $//')
+"$py" -c 'import sys
+c, p = [[float(x) for x in a.split()] for a in sys.argv[1:3]]
+sys.exit(0 if len(c) == 3 and len(p) == 3 and all(abs(x - y) <= 0.01 * abs(x) + 0.1 for x, y in zip(c, p)) else 1)' \
+    "$c_play" "$py_play" || { echo "FAIL: the policy file's returns: mpo play '$c_play', Python '$py_play'"; fail=1; }
 [ $fail = 0 ] && echo "python actor: $before transitions stored, weights v$version acting, replay restart:" \
-    "$trans stored within ${waited_ms} ms, 0 duplicates, $no_hello no_hello; same id refused ${in_use}x; evaluator reported; $((SECONDS - t0)) s"
+    "$trans stored within ${waited_ms} ms, 0 duplicates, $no_hello no_hello; same id refused ${in_use}x; evaluator reported;" \
+    "policy file returns $py_play (C: $c_play); $((SECONDS - t0)) s"
 [ $fail = 0 ] || { echo "--- actor log"; tail -8 "$dir/actor.log"; echo "--- learner log"; tail -3 "$dir/learner.log"; }
 exit $fail

@@ -58,12 +58,37 @@ def parser():
       help="without --evaluate: insert nothing, wait for the learner's weights, run this many deterministic "
            "episodes (seeds SEED, SEED+1, ...), print 'Mean reward: X' and exit; with --evaluate: episodes per "
            "evaluation (default 10)")
+    a("--play", metavar="FILE",
+      help="run a policy file (mpo export) in the environment: --eval-episodes deterministic episodes "
+           "(default 10; seeds SEED, SEED+1, ...), each return and their mean; needs no replay or learner")
     a("--evaluate", action="store_true",
       help="be an evaluator: insert nothing, evaluate the newest weights every --evaluator-every learner "
            "updates and report the result to the replay server (mpo stat, the learner's eval.csv)")
     a("--evaluator-every", type=int, default=10000,
       help="learner updates between evaluations with --evaluate (default %(default)s)")
     return p
+
+
+def _play(args, env_opts, evaluation):
+    """--play FILE: the policy file's mean action in the Python environment."""
+    from . import policy_file
+    from .vec_env import VecEnv
+    try:
+        pf = policy_file.load(args.play)
+        opts = dict(env_opts, obs_dim=pf.obs_dim, act_dim=pf.act_dim)
+        for key, value in (("action_low", pf.act_low), ("action_high", pf.act_high)):
+            opts[key] = value if opts[key] is None else opts[key]
+        venv = VecEnv(args.env, 1, args.seed, **opts)
+    except ValueError as e:
+        logging.getLogger("mpo_actor").error("%s", e)
+        return 1
+    episodes = args.eval_episodes or 10
+    returns = [evaluation.episodes_return(pf.policy, venv, 1, args.seed + e)[0] for e in range(episodes)]
+    for e, r in enumerate(returns):
+        print("episode %d (seed %d): return %.2f" % (e, args.seed + e, r))
+    print("mean return %.2f ± %.2f over %d episodes (%s, trained on %s)" % (
+        sum(returns) / episodes, float(__import__("numpy").std(returns)), episodes, args.play, pf.env))
+    return 0
 
 
 def main(argv=None):
@@ -78,6 +103,8 @@ def main(argv=None):
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM):   # the handler only sets a flag
         signal.signal(sig, lambda *_: stopping.append(1))
+    if args.play:
+        return _play(args, env_opts, evaluation)
     if args.evaluate:
         try:
             evaluation.run_evaluator(args.env, args.replay, args.learner, args.env_name, args.evaluator_every,

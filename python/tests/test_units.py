@@ -4,6 +4,9 @@ environments' termination/truncation rules, the Python Pendulum against Pendulum
 the actor's side of the protocol against a scripted replay server (a ROUTER on loopback).
 Run: PYTHONPATH=python python3 -m unittest discover -s python/tests (tests/test_python_units.sh)."""
 import math
+import os
+import shutil
+import tempfile
 import threading
 import time
 import unittest
@@ -15,8 +18,10 @@ from mpo_actor import wire
 from mpo_actor.actor import Actor, Refused
 from mpo_actor.nstep import NStep
 from mpo_actor.outbox import ACKED, READY, SENT, Outbox
-from mpo_actor.pendulum import Pendulum
+from mpo_actor.pendulum import Pendulum, Rng
 from mpo_actor.policy import check_weights, layer_sizes, n_params, softplus
+from mpo_actor import policy_file
+from mpo_actor.policy_file import fnv1a64
 from mpo_actor.vec_env import VecEnv
 
 
@@ -102,6 +107,56 @@ class WireTest(unittest.TestCase):
         self.assertIn("no body", wire.parse(wire.pb.Message(version=1).SerializeToString())[1])
         msg, _ = wire.parse(wire.hello("Pendulum-v1", 3, 1, "a", 5))
         self.assertEqual((msg.hello.role, msg.hello.incarnation), (wire.pb.ROLE_ACTOR, 5))
+
+
+def policy_file_bytes(params, magic="mpo-policy 1", checksum=None, tail=b""):
+    """A policy file as mpo export writes one: obs 3, act 2, hidden 5, 2 layers."""
+    body = np.asarray(params, "<f4").tobytes()
+    head = ("%s\nenv Pendulum-v1\nobs_dim 3\nact_dim 2\nhidden 5\nlayers 2\npolicy squashed\nmin_std 0.001\n"
+            "act_low -2 -1\nact_high 2 1\nparams %d\nfnv1a64 %016x\nend\n"
+            % (magic, len(params), fnv1a64(body) if checksum is None else checksum))
+    return head.encode() + body + tail
+
+
+class PolicyFileTest(unittest.TestCase):
+    def setUp(self):
+        self.params = np.random.default_rng(2).uniform(-1, 1, n_params(layer_sizes(3, 5, 2, 2))).astype(np.float32)
+        self.dir = tempfile.mkdtemp()
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def load(self, data):
+        path = os.path.join(self.dir, "p.policy")
+        with open(path, "wb") as f:
+            f.write(data)
+        return policy_file.load(path)
+
+    def test_reads_what_mpo_export_writes(self):
+        self.assertEqual(fnv1a64(b"a"), 0xAF63DC4C8601EC8C)   # FNV-1a 64's published value
+        pf = self.load(policy_file_bytes(self.params))
+        self.assertEqual((pf.env, pf.obs_dim, pf.act_dim, pf.policy.policy_type), ("Pendulum-v1", 3, 2, "squashed"))
+        self.assertEqual((list(pf.act_low), list(pf.act_high)), ([-2.0, -1.0], [2.0, 1.0]))
+        x = np.array([[0.1, 0.2, 0.3]], np.float32)
+        self.assertEqual(pf.policy.forward(x).shape, (1, 4))
+
+    def test_refusals(self):
+        bad = self.params.copy()
+        bad[3] = np.nan
+        cases = [(policy_file_bytes(self.params, magic="mpo-policy 2"), "another format version"),
+                 (policy_file_bytes(self.params, magic="hello 1"), "not an mpo policy file"),
+                 (policy_file_bytes(self.params)[:-4], "truncated"),
+                 (policy_file_bytes(self.params, tail=b"x"), "bytes after"),
+                 (policy_file_bytes(self.params, checksum=1), "checksum"),
+                 (policy_file_bytes(self.params[:-1]), "does not fit"),
+                 (policy_file_bytes(bad), "not finite"),
+                 (policy_file_bytes(self.params).replace(b"act_high 2 1", b"act_high 2 inf"), "bounds"),
+                 (policy_file_bytes(self.params).replace(b"policy squashed", b"policy beta"), "policy type")]
+        for data, why in cases:
+            with self.assertRaises(ValueError) as e:
+                self.load(data)
+            self.assertIn(why, str(e.exception))
+            self.assertIn("p.policy", str(e.exception))
 
 
 class NStepTest(unittest.TestCase):
@@ -271,6 +326,18 @@ class VecEnvTest(unittest.TestCase):
 
 
 class PendulumTest(unittest.TestCase):
+    def test_start_states_are_the_c_environments(self):
+        # common/rng.c's numbers for these seeds (xoshiro256** through splitmix64), printed by C
+        self.assertEqual(Rng(123).next(), 3628370374969813497)
+        e = Pendulum()
+        e.reset()                                      # never seeded: seed 0, as env/pendulum.c
+        self.assertEqual(e.theta, 0.63625419010351481)
+        o1, _ = e.reset(seed=5)
+        self.assertEqual((e.theta, e.theta_dot), (-1.3294514623249492, 0.2041646662640213))
+        np.testing.assert_array_equal(o1, np.array([math.cos(e.theta), math.sin(e.theta), e.theta_dot], np.float32))
+        e.reset()                                      # the stream goes on
+        self.assertEqual(e.theta, 0.93962982013492713)
+
     def test_facts(self):
         e = Pendulum()
         o1, _ = e.reset(seed=5)
