@@ -65,14 +65,15 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_SH := $(wildcard tests/test_*.sh)
 MPO := $(BUILD)/mpo
 
-.PHONY: all train test check docs test-run bench bench-update bench-learner bench-learning bench-env bench-replay bench-distributed deps install uninstall clean help test-deploy test-slurm
+.PHONY: all train test check docs test-run python bench bench-update bench-learner bench-learning bench-env bench-replay bench-distributed bench-python deps install uninstall clean help test-deploy test-slurm
 all: $(MPO)
 
 help:
 	@echo "make            build $(MPO)"
 	@echo "make train      train with the defaults (Pendulum-v1); ARGS='--set key=value ...' adds options"
 	@echo "make test       run every test, then again under ASan+UBSan"
-	@echo "make bench      benchmarks: BENCH=update|learner|learning|env|replay|distributed|all (docs/benchmarks.md)"
+	@echo "make python     the Python actor's protocol module, $(BUILD)/python/mpo_pb2.py (docs/python.md)"
+	@echo "make bench      benchmarks: BENCH=update|learner|learning|env|replay|distributed|python|all (docs/benchmarks.md)"
 	@echo "make install    install mpo under PREFIX=$(PREFIX)"
 	@echo "make test-deploy  the Docker images and a compose cluster end to end (docs/deploy.md; not in make test)"
 	@echo "make test-slurm   deploy/slurm/mpo.sbatch on a three-node Slurm cluster in namespaces (docs/deploy.md; make test runs it where it can)"
@@ -93,6 +94,16 @@ $(PROTO_C) $(PROTO_H) &: proto/mpo.proto $(CONFIG_MK)
 $(BUILD)/proto/mpo.pb-c.o: $(PROTO_C)
 	@$(if $(Q),echo "  CC $<")
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# The Python actor (python/mpo_actor, docs/python.md) imports the protocol from mpo_pb2.py, made
+# by Debian's protoc from the same proto/mpo.proto; --python installs protoc and the Python packages.
+PY_PROTO := $(BUILD)/python/mpo_pb2.py
+python: $(PY_PROTO)
+$(PY_PROTO): proto/mpo.proto deploy/install-deps.sh
+	$(Q)./deploy/install-deps.sh --python
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  PROTOC $< (python)")
+	$(Q)protoc --python_out=$(dir $@) -Iproto $<
 
 # keep generated sources and test objects: make would delete them as intermediates
 .SECONDARY:
@@ -120,8 +131,9 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB_OBJ)
 train: $(MPO)
 	./$(MPO) train $(ARGS)
 
-# Tests run with the built program beside them (process tests start it).
-test-run: $(TEST_BIN) $(MPO)
+# Tests run with the built program beside them (process tests start it); the Python actor's test
+# finds mpo_pb2.py beside it too.
+test-run: $(TEST_BIN) $(MPO) $(PY_PROTO)
 	$(Q)fail=0; for t in $(TEST_BIN) $(TEST_SH); do \
 	    echo "== $$t"; MPO_BIN=$(MPO) ./$$t; rc=$$?; \
 	    if [ $$rc = 77 ]; then echo "   (skipped)"; elif [ $$rc != 0 ]; then fail=1; fi; done; \
@@ -148,12 +160,14 @@ docs: $(MPO)
 	$(Q){ sed '/<!-- config:begin -->/q' README.md; ./$(MPO) config --markdown; \
 	      sed -n '/<!-- config:end -->/,$$p' README.md; } > README.md.tmp && mv README.md.tmp README.md
 
-# make bench [BENCH=update|learner|learning|env|replay|distributed|all]
+# make bench [BENCH=update|learner|learning|env|replay|distributed|python|all]
 BENCH ?= all
-bench: $(MPO)
+bench: $(MPO) $(if $(filter python,$(BENCH)),$(PY_PROTO))
 	MPO=$(MPO) ./bench/run.sh $(BENCH)
 bench-update bench-learner bench-learning bench-env bench-replay bench-distributed: $(MPO)
 	MPO=$(MPO) ./bench/run.sh $(@:bench-%=%)
+bench-python: $(MPO) $(PY_PROTO)
+	MPO=$(MPO) ./bench/run.sh python
 
 install: $(MPO)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mpo $(DESTDIR)$(PREFIX)/share/mpo/models

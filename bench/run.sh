@@ -1,5 +1,5 @@
 #!/bin/sh
-# make bench [BENCH=update|learner|learning|env|replay|distributed|all]: run the benchmarks and print their figures.
+# make bench [BENCH=update|learner|learning|env|replay|distributed|python|all]: run the benchmarks and print their figures.
 # The figures mean something only beside the CPU model and the sgemm rate printed with them;
 # docs/benchmarks.md records measured ones with the command that produced them.
 set -eu
@@ -79,6 +79,79 @@ bench_distributed() {
     done
 }
 
+# The first interpreter that has the Python actor's packages (python3-zmq, python3-protobuf,
+# python3-numpy): PYTHON, else python3 on PATH, else Debian's /usr/bin/python3.
+python_for_actor() {
+    for p in ${PYTHON:-python3 /usr/bin/python3}; do
+        if "$p" -c 'import zmq, google.protobuf, numpy' 2>/dev/null; then echo "$p"; return 0; fi
+    done
+    return 1
+}
+
+# One seed of Pendulum-v1 trained by the C learner from the Python actor (python/mpo_actor, with
+# its Python Pendulum): mpo replay and mpo learner (--threads 1) on two free loopback ports, the
+# actor until it has stored $steps steps, then 10 deterministic episodes of the newest weights in
+# the Python environment. Prints one line: the return and the wall time.
+python_seed() {
+    seed=$1
+    set -- $("$py" -c 'import socket
+ss = [socket.socket() for _ in range(2)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
+    rep="tcp://127.0.0.1:$1" wts="tcp://127.0.0.1:$2"
+    start=$(date +%s.%N)
+    "$MPO" replay --bind "$rep" --seed "$seed" --log-level warn > "$out/py-$seed-replay.log" 2>&1 &
+    rpid=$!
+    "$MPO" learner --replay "$rep" --weights-bind "$wts" --seed "$seed" --threads 1 \
+        --checkpoint-dir "$out/ckpt-py-$seed" --log-level warn > "$out/py-$seed-learner.log" 2>&1 &
+    lpid=$!
+    PYTHONPATH=python MPO_PB2_DIR="$(dirname "$MPO")/python" "$py" -m mpo_actor --replay "$rep" --learner "$wts" \
+        --seed "$seed" --total-steps "$steps" --log-interval 30 > "$out/py-$seed-actor.log" 2>&1
+    end=$(date +%s.%N)
+    ret=$(PYTHONPATH=python MPO_PB2_DIR="$(dirname "$MPO")/python" "$py" -m mpo_actor --learner "$wts" \
+        --seed "$((seed + 1000003))" --eval-episodes 10 2>>"$out/py-$seed-actor.log" | sed -n 's/^Mean reward: //p')
+    kill -TERM "$lpid" "$rpid" 2>/dev/null
+    wait "$lpid" "$rpid" 2>/dev/null
+    printf 'seed %-3s python actor  return %10s   wall %7.1f s\n' "$seed" "${ret:-failed}" \
+        "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')"
+}
+
+# The same seed with the C actor: mpo train with one actor and the learner on one thread.
+c_seed() {
+    seed=$1
+    start=$(date +%s.%N)
+    "$MPO" train --seed "$seed" --total-timesteps "$steps" --set actors=1 --threads 1 \
+        --checkpoint-dir "$out/ckpt-c-$seed" --log-level warn > "$out/c-$seed.log" 2>&1
+    end=$(date +%s.%N)
+    ret=$(sed -n 's/^Mean reward: //p' "$out/c-$seed.log")
+    printf 'seed %-3s C actor       return %10s   wall %7.1f s\n' "$seed" "${ret:-failed}" \
+        "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')"
+}
+
+# The Python actor beside the C actor, seed by seed (BENCH_JOBS=2: the two side by side)
+bench_python() {
+    steps=${BENCH_STEPS:-20000}
+    seeds=${BENCH_SEEDS:-1 2 3}
+    out=${BENCH_OUT:-build/bench/python}
+    mkdir -p "$out"
+    py=$(python_for_actor) || {
+        echo "python actor: skipped, no python3 with zmq, protobuf and numpy (sudo make python installs them)"
+        return 0
+    }
+    echo "## Python actor against C actor: Pendulum-v1, seeds $seeds, $steps env steps, 1 actor, learner --threads 1,"
+    echo "## deterministic 10-episode evaluation of the final weights (Python env / C env)"
+    for seed in $seeds; do
+        if [ "$jobs" -ge 2 ]; then
+            python_seed "$seed" &
+            c_seed "$seed"
+            wait
+        else
+            python_seed "$seed"
+            c_seed "$seed"
+        fi
+    done
+}
+
 case "$what" in
 update) bench_update; bench_update_pytorch ;;
 learner) bench_learner ;;
@@ -88,6 +161,7 @@ env) "$MPO" bench env --env HalfCheetah-v4 --num-envs 1 && "$MPO" bench env --en
      for e in Hopper-v4 Walker2d-v4 Ant-v4 Humanoid-v4; do "$MPO" bench env --env "$e" --num-envs 8 || exit 1; done ;;
 replay) "$MPO" bench replay --senders 4 ;;
 distributed) bench_distributed ;;
+python) bench_python ;;
 all) bench_update; bench_update_pytorch; bench_learning ;;
-*) echo "usage: bench/run.sh [update|learner|learning|env|replay|distributed|all]" >&2; exit 2 ;;
+*) echo "usage: bench/run.sh [update|learner|learning|env|replay|distributed|python|all]" >&2; exit 2 ;;
 esac

@@ -1,15 +1,19 @@
 #!/bin/sh
 # Install the Debian packages mpo builds and tests with, when any is missing.
-# Used by the Makefile on first build (the build list) and by `make test` with --test (also the
-# tools the tests run: promtool from prometheus, gnuplot for mpo plot, iproute2 for the namespace
-# test), and by deploy/Dockerfile. Exits non-zero with one line when packages are missing and it
+# Used by the Makefile on first build (the build list), by `make python` with --python (the Python
+# actor, python/: Debian's python3-zmq, python3-protobuf, python3-numpy, and protoc for mpo_pb2.py),
+# by `make test` with --test (also the tools the tests run: promtool from prometheus, gnuplot for
+# mpo plot, iproute2 for the namespace test, and the Python actor's packages), and by
+# deploy/Dockerfile. Exits non-zero with one line when packages are missing and it
 # cannot install them (not root, no apt-get).
 set -eu
 PKGS="build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libopenblas-dev \
 libmujoco-dev libcmocka-dev libinih-dev libmicrohttpd-dev gnuplot-nox"
-if [ "${1:-}" = --test ]; then
-    PKGS="$PKGS prometheus iproute2"
-fi
+PYTHON_PKGS="python3 python3-zmq python3-protobuf python3-numpy protobuf-compiler"
+case "${1:-}" in
+--test) PKGS="$PKGS prometheus iproute2 $PYTHON_PKGS" ;;
+--python) PKGS="$PKGS $PYTHON_PKGS" ;;
+esac
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -10,3 +10,14 @@ http_get() {
     case "$reply" in "HTTP/1."?" 200"*) ;; *) return 1 ;; esac
     printf '%s\n' "$reply" | tr -d '\r' | sed '1,/^$/d'
 }
+
+# The first interpreter that has the Python actor's packages (python3-zmq, python3-protobuf,
+# python3-numpy): PYTHON, else python3 on PATH, else Debian's /usr/bin/python3 (python3 on PATH may
+# be another install). Prints it; 1 when none has them.
+python_for_actor() {
+    local p
+    for p in ${PYTHON:-python3 /usr/bin/python3}; do
+        if "$p" -c 'import zmq, google.protobuf, numpy' 2>/dev/null; then echo "$p"; return 0; fi
+    done
+    return 1
+}

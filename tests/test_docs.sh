@@ -25,5 +25,11 @@ if [ $rc = 0 ] || [ "$(printf '%s\n' "$out" | wc -l)" != 1 ] || ! printf '%s' "$
     echo "FAIL: unknown key error: rc $rc, '$out'"
     fail=1
 fi
+# the Python actor (docs/python.md) answers --help too, where its packages are installed
+. "$(dirname "$0")/lib.sh" # python_for_actor
+if py=$(python_for_actor); then
+    PYTHONPATH=python MPO_PB2_DIR="$(dirname "$MPO")/python" "$py" -m mpo_actor --help >/dev/null 2>&1 ||
+        { echo "FAIL: python3 -m mpo_actor --help exits non-zero"; fail=1; }
+fi
 [ $fail = 0 ] && echo "docs and command-line checks passed"
 exit $fail
