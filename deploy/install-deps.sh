@@ -1,15 +1,21 @@
 #!/bin/sh
 # Install the Debian packages mpo builds and tests with, when any is missing.
-# Used by the Makefile on first build (the build list) and by `make test` with --test (also the
+# Used by the Makefile on first build (the build list), by `make test` with --test (also the
 # tools the tests run: promtool from prometheus, gnuplot for mpo plot, iproute2 for the namespace
-# test), and by deploy/Dockerfile. Exits non-zero with one line when packages are missing and it
-# cannot install them (not root, no apt-get).
+# test, clang and its libFuzzer runtime for the fuzz targets' smoke run), by `make fuzz` with
+# --fuzz (clang and libFuzzer only), and by deploy/Dockerfile. Exits non-zero with one line when
+# packages are missing and it cannot install them (not root, no apt-get).
 set -eu
 PKGS="build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libopenblas-dev \
 libmujoco-dev libcmocka-dev libinih-dev libmicrohttpd-dev gnuplot-nox"
-if [ "${1:-}" = --test ]; then
-    PKGS="$PKGS prometheus iproute2"
-fi
+FUZZ_PKGS="clang libclang-rt-dev"
+for opt in "$@"; do
+    case $opt in
+    --test) PKGS="$PKGS prometheus iproute2 $FUZZ_PKGS" ;;
+    --fuzz) PKGS="$FUZZ_PKGS" ;;
+    *) echo "install-deps.sh: unknown option $opt (--test, --fuzz)" >&2; exit 2 ;;
+    esac
+done
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
