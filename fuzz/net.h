@@ -3,8 +3,8 @@
  * net_replay.c sends hostile messages to a replay server's ROUTER from several DEALERs and counts
  * what it sent by kind and what each should get (a refusal, an answer, either); net_weights.c sends
  * hostile messages to a learner's weights PUB over ZMTP written by hand (net_zmtp.c, which also
- * opens TCP connections to either and writes bytes that break the handshake); net_proc.c starts
- * the roles as child processes and reads their memory. */
+ * opens TCP connections to either and writes bytes that break the handshake); net_check.c runs
+ * the servers and checks them, with net_proc.c's child processes and memory figures. */
 #ifndef MPO_FUZZ_NET_H
 #define MPO_FUZZ_NET_H
 
@@ -14,8 +14,9 @@
 #include <sys/types.h>
 
 #define NET_KINDS 24 /* kinds of hostile message, per endpoint */
+#define NET_WEIGHTS_LARGE 8 /* net_weights' kind of frames over 64 KiB, each on a connection of its own */
 
-/* what the fuzzed servers run with (fuzz/net.c passes these with --set) */
+/* what the fuzzed servers run with (fuzz/net_check.c passes these with --set) */
 #define NET_ENV "Pendulum-v1"
 #define NET_OBS 3
 #define NET_ACT 1
@@ -33,8 +34,7 @@ typedef struct {
     int connections;
     uint64_t seed;
     double deadline;     /* clock_now() by which to stop, sent or not */
-    int victim;          /* net_replay: connection 0 holds NET_VICTIM_ID with this incarnation */
-    uint64_t victim_incarnation;
+    uint64_t victim_incarnation; /* net_replay: connection 0 holds NET_VICTIM_ID as this process */
 } net_plan_t;
 
 /* what one endpoint's fuzzing sent and got */

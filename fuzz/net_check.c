@@ -289,7 +289,7 @@ static int s_unchanged(net_check_t *c, net_snapshot_t *s, const net_result_t *we
             ok = FAIL("the replay's %s went from %.0f to %.0f under %s", s_fig_names[same[k]], c->before.fig[same[k]],
                       s->fig[same[k]], when);
     double subscribed = (double)atomic_load(&weights->subscribed_bytes);
-    for (int p = 0; p < 2; p++) {
+    for (int p = 0; mem->checked && p < 2; p++) {
         double allowed = mem->bound_mib * 1024.0 + (p ? mem->per_byte * subscribed / 1024.0 : 0);
         if (s->rss[p] < 0 || s->rss[p] - c->before.rss[p] > allowed)
             ok = FAIL("the %s's resident memory went from %ld to %ld KiB under %s (bound: +%.0f KiB)",
@@ -303,10 +303,14 @@ int net_check_round(net_check_t *c, int r, const net_result_t *replay, const net
     int ok = s_unchanged(c, &c->round[r], weights, mem, r ? "the second round of messages" : "the first");
     if (r == 0)
         return ok;
-    for (int p = 0; p < 2; p++)
+    for (int p = 0; mem->checked && p < 2; p++)
         if (c->round[1].rss[p] - c->round[0].rss[p] > mem->steady_mib * 1024)
             ok = FAIL("the %s's resident memory grew from %ld to %ld KiB in the second round (steady: +%ld MiB)",
                       p ? "learner" : "replay", c->round[0].rss[p], c->round[1].rss[p], mem->steady_mib);
+    unsigned long long large = atomic_load(&weights->kind[NET_WEIGHTS_LARGE]);
+    if (atomic_load(&weights->large_refused) != large)
+        ok = FAIL("the learner closed %llu of the %llu connections that sent it a frame over 64 KiB",
+                  (unsigned long long)atomic_load(&weights->large_refused), large);
     double refused = c->round[1].fig[NET_FIG_rejected_total] - c->before.fig[NET_FIG_rejected_total];
     unsigned long long lo = atomic_load(&replay->expect_refused), hi = lo + atomic_load(&replay->expect_either);
     if (refused < (double)lo || refused > (double)hi)
@@ -359,7 +363,9 @@ int net_check_stop(net_check_t *c) {
 void net_check_print(const net_check_t *c, const net_result_t *r, FILE *f, int json) {
     const net_snapshot_t *b = &c->before, *m = &c->round[1], *a = &c->after, *r0 = &c->round[0];
     unsigned long long refused = (unsigned long long)(m->fig[NET_FIG_rejected_total] - b->fig[NET_FIG_rejected_total]);
-    unsigned long long raw_refused = (unsigned long long)(a->fig[NET_FIG_rejected_total] - m->fig[NET_FIG_rejected_total]);
+    unsigned long long raw_refused = a->rss[0] > 0 /* taken */
+                                         ? (unsigned long long)(a->fig[NET_FIG_rejected_total] - m->fig[NET_FIG_rejected_total])
+                                         : 0;
     if (json) {
         fprintf(f, "\"replay_refused\": %llu, \"expect_refused\": %llu, \"expect_either\": %llu, "
                    "\"expect_answered\": %llu, \"poisoned\": %llu, \"replies\": %llu, \"dropped_frames\": %llu, "

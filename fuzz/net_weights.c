@@ -24,6 +24,7 @@
 #include "fuzz/fuzz_msg.h"
 
 enum { W_RANDOM, W_SUBSCRIBE, W_CANCEL, W_CHURN, W_COMMAND, W_EMPTY, W_PROTOCOL, W_MULTIPART, W_LARGE, W_COUNT };
+_Static_assert(W_LARGE == NET_WEIGHTS_LARGE, "fuzz/net.h names the large frames' kind");
 static const char *const s_kinds[W_COUNT] = {"random_bytes", "subscribe", "cancel", "subscribe_cancel", "command",
                                              "empty", "protocol_message", "multi_part", "large_frame"};
 /* Per 100,000 messages. Subscriptions are few: ZeroMQ keeps every one in a trie until its connection
