@@ -23,6 +23,12 @@
 #define STATS_PERIOD_S 1.0 /* the stats list rides on a SampleRequest at most this often */
 #define DEALER_HWM 1000
 #define PUB_HWM 4          /* a slow subscriber gets fewer weights, never a queue of stale ones */
+/* The largest frame the weights PUB takes in: an actor sends one subscription (to "", one byte), and
+ * under CURVE its handshake (a few hundred bytes). ZeroMQ keeps every subscription of a connection
+ * in a trie with a node per byte of the prefix, 10-15 bytes of memory per byte sent: fuzz/net.c's
+ * frames of 64-256 KiB took the learner from 13 MiB to 7.5 GiB. A larger frame closes its connection
+ * before ZeroMQ allocates it. */
+#define PUB_MAX_IN 4096
 #define POLL_MS 100        /* the stop flag and the silence timer are looked at this often */
 #define RECV_BURST 16      /* messages taken per wake-up before looking at weights again */
 
@@ -88,6 +94,7 @@ static int s_open_sockets(learner_io_t *self, char *err, size_t errlen) {
     const sock_opt_t pub_opts[] = {
         {ZMQ_LINGER, 0, NULL},
         {ZMQ_SNDHWM, PUB_HWM, NULL},
+        {ZMQ_MAXMSGSIZE, PUB_MAX_IN, NULL},
         SOCK_OPTS_END,
     };
     /* the DEALER is a CURVE client of the replay server, the PUB a CURVE server to the actors */

@@ -13,7 +13,8 @@ env:common nn env
 learner:common nn env learner proto
 replay:common nn env replay proto
 actor:common nn env actor proto
-cli:common nn env learner replay actor cli proto'
+cli:common nn env learner replay actor cli proto
+fuzz:common proto fuzz'
 MAX_LINES=600
 
 # check ROOT: prints one line per offence, exits 1 if any

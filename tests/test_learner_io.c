@@ -4,13 +4,18 @@
  * intact and answered with a new request; a refused batch and an answer to an unknown request
  * counted; no more batches taken off the socket than there are slots while the update loop holds
  * them, and the rest taken at once when it has used all but LEARNER_IO_LOW_WATER; weights handed
- * over and published; a no_hello Error answered with Hello and a fresh set of requests; the stop
- * at once. */
+ * over and published; a no_hello Error answered with Hello and a fresh set of requests; a weights
+ * subscriber that sends a frame larger than a subscription is disconnected (ZeroMQ would keep it,
+ * a trie node per byte) while a one-byte subscription stays; the stop at once. */
 #include "tests/test_util.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -296,11 +301,81 @@ static void test_weights_and_reissue(void **state) {
     s_wait_stat(f, LEARNER_STAT_reissues_total, 1);
 }
 
+/* A TCP connection to the weights PUB that speaks ZMTP 3 by hand as a SUB and sends one subscription
+ * of `len` bytes in a frame of its own; the socket */
+static int s_raw_subscriber(fixture_t *f, size_t len) {
+    int port = atoi(strrchr(f->cfg.weights_bind, ':') + 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    static unsigned char buf[128 + (1 << 16)];
+    size_t n = 0;
+    memset(buf, 0, 64); /* the greeting: signature, version 3.0, NULL, as a client */
+    buf[0] = 0xff, buf[8] = 1, buf[9] = 0x7f, buf[10] = 3;
+    memcpy(buf + 12, "NULL", 4);
+    n = 64;
+    static const unsigned char ready[] = {0x04, 25, 5, 'R', 'E', 'A', 'D', 'Y', 11, 'S', 'o', 'c', 'k', 'e', 't',
+                                          '-', 'T', 'y', 'p', 'e', 0, 0, 0, 3, 'S', 'U', 'B'};
+    memcpy(buf + n, ready, sizeof ready);
+    n += sizeof ready;
+    /* the server's greeting and READY before any message: until its READY is sent, a frame is
+     * taken as a handshake command and refused */
+    assert_true(send(fd, buf, n, MSG_NOSIGNAL) == (ssize_t)n);
+    size_t got = 0;
+    for (double until = clock_now() + 3.0; got < 64 + sizeof ready - 1 && clock_now() < until;) {
+        ssize_t r = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        got += r > 0 ? (size_t)r : 0;
+        usleep(10000);
+    }
+    n = 0;
+    if (len < 256) { /* a frame of one-byte length: 1 (subscribe) and the prefix */
+        buf[n++] = 0x00, buf[n++] = (unsigned char)len;
+    } else { /* one of 8-byte length */
+        buf[n++] = 0x02;
+        for (int i = 7; i >= 0; i--)
+            buf[n++] = (unsigned char)((uint64_t)len >> (8 * i));
+    }
+    buf[n] = 1;
+    memset(buf + n + 1, 'x', len - 1);
+    n += len;
+    assert_true(send(fd, buf, n, MSG_NOSIGNAL) == (ssize_t)n);
+    return fd;
+}
+
+/* 1 when the server closes fd within timeout_ms (what it sends before is read and dropped) */
+static int s_closed_within(int fd, int timeout_ms) {
+    char sink[4096];
+    for (double until = clock_now() + timeout_ms / 1000.0; clock_now() < until;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 50) > 0 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) <= 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void test_oversized_subscription(void **state) {
+    fixture_t *f = *state;
+    int big = s_raw_subscriber(f, 1 << 16), small = s_raw_subscriber(f, 1);
+    assert_true(s_closed_within(big, 3000));
+    assert_false(s_closed_within(small, 500));
+    close(big);
+    close(small);
+    /* the learner publishes on as before */
+    usleep(300000);
+    const float w[WEIGHTS] = {1, 2, 3, 4, 5};
+    learner_io_publish(f->io, w, 1, 1);
+    zmq_pollitem_t it = {.socket = f->sub, .events = ZMQ_POLLIN};
+    assert_int_equal(zmq_poll(&it, 1, 3000), 1);
+    assert_false(learner_io_failed(f->io));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_batches, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_full_queue, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_weights_and_reissue, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_oversized_subscription, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
