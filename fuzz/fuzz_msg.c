@@ -16,6 +16,7 @@ static const char *const s_names[FUZZ_BODIES] = {
     [FUZZ_STATS_REQUEST] = "stats_request",
     [FUZZ_STATS_REPLY] = "stats_reply",
     [FUZZ_ERROR] = "error",
+    [FUZZ_EVAL_RESULT] = "eval_result",
 };
 
 const char *fuzz_body_name(fuzz_body_t body) { return (unsigned)body < FUZZ_BODIES ? s_names[body] : "?"; }
@@ -170,6 +171,16 @@ void fuzz_msg_make(fuzz_msg_t *m, fuzz_body_t body, const fuzz_shape_t *shape, r
         m->rep.env = (char *)shape->env;
         m->msg.body_case = MPO__MESSAGE__BODY_STATS_REPLY;
         m->msg.stats_reply = &m->rep;
+        break;
+    case FUZZ_EVAL_RESULT:
+        mpo__eval_result__init(&m->eval);
+        m->eval.policy_version = 1 + rng_below(rng, 1000);
+        m->eval.learner_step = rng_below(rng, 100000);
+        m->eval.mean_return = (float)rng_uniform_range(rng, -2000, 0);
+        m->eval.std_return = (float)rng_uniform_range(rng, 0, 100);
+        m->eval.episodes = 1 + (uint32_t)rng_below(rng, 10);
+        m->msg.body_case = MPO__MESSAGE__BODY_EVAL_RESULT;
+        m->msg.eval_result = &m->eval;
         break;
     case FUZZ_ERROR:
     default:

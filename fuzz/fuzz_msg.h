@@ -20,6 +20,7 @@ typedef enum {
     FUZZ_STATS_REQUEST,
     FUZZ_STATS_REPLY,
     FUZZ_ERROR,
+    FUZZ_EVAL_RESULT,
     FUZZ_BODIES
 } fuzz_body_t;
 
@@ -46,6 +47,7 @@ typedef struct {
     Mpo__StatsRequest sq;
     Mpo__StatsReply rep;
     Mpo__Error err;
+    Mpo__EvalResult eval;
     Mpo__Episode ep[2], *eps[2];
     Mpo__Stat stat[FUZZ_MSG_STATS], *stats[FUZZ_MSG_STATS];
     Mpo__ActorStat actor, *actors[1];

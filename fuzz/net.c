@@ -7,7 +7,7 @@
  * small networks, the rate limiter on: once the learner has used the samples the known data allows,
  * its requests are held and it idles, publishing its weights every 0.1 s). A well-behaved actor
  * inserts known transitions. Then N hostile messages go to each endpoint, in two rounds of N/2, from
- * K connections to the replay (fuzz/net_replay.c) and 4K to the learner (fuzz/net_weights.c); then
+ * K connections to each (fuzz/net_replay.c, fuzz/net_weights.c); then
  * N/1000 TCP connections to each write bytes that break the handshake (fuzz/net_zmtp.c); all within
  * S seconds. Every connection waits, before it closes, until the server has handled everything it
  * sent. Afterwards it checks, and exits 1 when any check fails:
@@ -38,16 +38,12 @@
 #include "fuzz/net.h"
 #include "fuzz/net_check.h"
 
-/* The learner reads its subscribers only when it publishes (every 0.1 s when idle), up to ZeroMQ's
- * queue of each: more connections than to the replay, for the same count in the same time. */
-#define NET_WEIGHTS_CONNECTIONS 4
-
 /* How much the servers' VmRSS may grow. The replay keeps nothing from a refused message; what it
  * holds for them is its decode block (max_message_bytes + 1 MiB: 1.06 MiB here) and ZeroMQ's queues
- * (each connection keeps at most 2,000 messages unanswered: their frames in, their answers out), and
+ * (each connection keeps at most 16 messages unanswered: their frames in, their answers out), and
  * the allocator keeps what those held. The learner's PUB keeps every subscription of a live
  * connection, 10-15 bytes per prefix byte; the connections of a round close at its end. Measured:
- * +40 MiB for the replay and +45 MiB for the learner over 10^6 messages each (docs/testing.md). From
+ * +10 MiB for the replay and +31 MiB for the learner over 10^6 messages each (docs/testing.md). From
  * the first round to the second nothing may grow but noise. */
 #if defined(__SANITIZE_ADDRESS__) /* this program and the servers it is run with: make test's second pass */
 static const net_memory_t s_memory = {.checked = 0};
@@ -87,7 +83,7 @@ static int s_usage(void) {
     fprintf(stderr, "usage: fuzz_net [--mpo PATH] [--messages N] [--connections K] [--seconds S] [--seed X] [--json]\n"
                     "       fuzz_net [--mpo PATH] --ping-reset\n"
                     "  N hostile messages to each of a live replay server and learner (default 1000000),\n"
-                    "  from K connections each (4), within S seconds (600); exits 1 when a check fails.\n"
+                    "  from K connections each (16), within S seconds (600); exits 1 when a check fails.\n"
                     "  --ping-reset: whether libzmq's abort zeromq/libzmq#4364 takes the replay server down\n"
                     "  (exits 1 when it does)\n");
     return 2;
@@ -128,7 +124,9 @@ static void s_print_result(FILE *f, const char *name, const net_result_t *r, con
 int main(int argc, char **argv) {
     const char *mpo = "build/mpo";
     unsigned long long messages = 1000000, seed = 1;
-    int connections = 4, json = 0, ping_reset = 0;
+    /* many: each keeps few messages unanswered (the replay), and the learner reads a connection
+     * only when it publishes, up to ZeroMQ's queue of each */
+    int connections = 16, json = 0, ping_reset = 0;
     double seconds = 600;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -179,8 +177,7 @@ int main(int argc, char **argv) {
             {.plan = {chk.replay_ep, half[r], connections, seed + 100 * (uint64_t)r, deadline,
                       chk.victim_incarnation},
              .out = &replay_out, .run = net_replay_run},
-            {.plan = {chk.weights_ep, half[r], NET_WEIGHTS_CONNECTIONS * connections, seed + 100 * (uint64_t)r,
-                      deadline, 0},
+            {.plan = {chk.weights_ep, half[r], connections, seed + 100 * (uint64_t)r, deadline, 0},
              .out = &weights_out, .run = net_weights_run},
         };
         s_run(jobs, 2);

@@ -4,8 +4,8 @@
  * NET_VICTIM_ID, whose id others try to take) or as a learner, so that its data reaches the checks
  * behind the Hello, and says it again after every Hello of another kind it sends. Every message is
  * judged here before it goes, with the server's own decoder and checks: one the server would store
- * or serve (a mutation can come out valid) is made invalid first (n = 0, batch_size = 0), so that
- * nothing sent may change what the server holds, and each is counted as one the server must refuse,
+ * or serve (a mutation can come out valid) is made invalid first (n, batch_size or episodes 0), so
+ * that nothing sent may change what the server holds, and each is counted as one the server must refuse,
  * one it must answer (a valid Hello, a StatsRequest) or one that may go either way. Every message but
  * an Error gets exactly one answer; a connection keeps at most NET_IN_FLIGHT unanswered and, at the
  * end, waits for them all, so every message it sent has been handled when it returns. */
@@ -42,9 +42,11 @@ static const int s_weight[K_COUNT] = {[K_RANDOM] = 150, [K_MUTATED] = 300, [K_HE
 enum { E_REFUSED, E_ANSWERED, E_EITHER };
 
 #define BUF_BYTES (NET_MAX_MESSAGE + NET_ZMQ_MARGIN + 64)
-#define OVER_LIMIT_EVERY 50000 /* connection 0 sends a frame ZeroMQ drops this often */
+#define OVER_LIMIT_EVERY 10000 /* connection 0 sends a frame ZeroMQ drops this often */
 #define MANY_STATS (WIRE_MAX_STATS + 8)
-#define NET_IN_FLIGHT 2000 /* unanswered messages per connection; the server's ROUTER queues 10,000 */
+/* unanswered messages per connection: the server's ROUTER queues 64 answers per peer (ROUTER_SNDHWM)
+ * and learns that its peer took some only every 32 (ZeroMQ's low watermark), so at most 64 - 32 */
+#define NET_IN_FLIGHT 16
 
 typedef struct {
     const net_plan_t *plan;
@@ -114,6 +116,12 @@ static int s_judge(s_conn_t *c, uint8_t *buf, size_t *len, int *hello, int *sile
         }
         return E_REFUSED;
     }
+    case MPO__MESSAGE__BODY_EVAL_RESULT:
+        /* from an evaluator, a valid one is kept and not answered: none is (a connection whose
+         * home Hello was refused keeps the role of the Hello before) */
+        msg->eval_result->episodes = 0;
+        *len = mpo__message__pack(msg, buf);
+        return E_REFUSED;
     case MPO__MESSAGE__BODY_STATS_REQUEST:
         return E_ANSWERED;
     case MPO__MESSAGE__BODY_ERROR:
@@ -146,7 +154,8 @@ static size_t s_random_bytes(s_conn_t *c, uint8_t *out, size_t max) {
 static size_t s_mutated(s_conn_t *c) {
     static const fuzz_body_t bodies[] = {FUZZ_TRANSITIONS, FUZZ_TRANSITIONS, FUZZ_TRANSITIONS, FUZZ_HELLO,
                                          FUZZ_SAMPLE_REQUEST, FUZZ_SAMPLE_REQUEST, FUZZ_STATS_REQUEST, FUZZ_ACK,
-                                         FUZZ_SAMPLE_BATCH, FUZZ_WEIGHTS, FUZZ_STATS_REPLY, FUZZ_ERROR};
+                                         FUZZ_SAMPLE_BATCH, FUZZ_WEIGHTS, FUZZ_STATS_REPLY, FUZZ_ERROR,
+                                         FUZZ_EVAL_RESULT};
     fuzz_shape_t shape = s_shape(c);
     fuzz_msg_make(&c->m, bodies[rng_below(&c->rng, sizeof bodies / sizeof bodies[0])], &shape, &c->rng);
     size_t len = s_pack(c, c->buf);
@@ -414,9 +423,10 @@ static int s_one(s_conn_t *c, int kind) {
         break;
     }
     case K_UNEXPECTED: {
-        static const fuzz_body_t bodies[] = {FUZZ_ACK, FUZZ_SAMPLE_BATCH, FUZZ_WEIGHTS, FUZZ_STATS_REPLY, FUZZ_ERROR};
+        static const fuzz_body_t bodies[] = {FUZZ_ACK, FUZZ_SAMPLE_BATCH, FUZZ_WEIGHTS, FUZZ_STATS_REPLY, FUZZ_ERROR,
+                                             FUZZ_EVAL_RESULT};
         fuzz_shape_t shape = s_shape(c);
-        fuzz_msg_make(&c->m, bodies[rng_below(&c->rng, 5)], &shape, &c->rng);
+        fuzz_msg_make(&c->m, bodies[rng_below(&c->rng, 6)], &shape, &c->rng);
         len = s_pack(c, c->buf);
         break;
     }
@@ -556,12 +566,13 @@ void net_replay_run(const net_plan_t *plan, net_result_t *out) {
         c->plan = plan, c->out = out, c->index = i, c->ctx = ctx;
         c->quota = plan->messages / (uint64_t)n + (i < (int)(plan->messages % (uint64_t)n));
         rng_seed(&c->rng, plan->seed * 1000 + (uint64_t)i);
-        /* connection 0 holds the victim's id; every other one is an actor or a learner of its own */
+        /* connection 0 holds the victim's id; every other one is an actor or a learner of its own, of
+         * this round (an id another round's process holds would be refused as id_in_use) */
         c->home = i % 3 == 2 ? MPO__ROLE__ROLE_LEARNER : MPO__ROLE__ROLE_ACTOR;
         if (i == 0)
             snprintf(c->home_id, sizeof c->home_id, "%s", NET_VICTIM_ID);
         else
-            snprintf(c->home_id, sizeof c->home_id, "fuzz-home-%d", i);
+            snprintf(c->home_id, sizeof c->home_id, "fuzz-home-%llx-%d", (unsigned long long)plan->seed, i);
         c->home_incarnation = i == 0 ? plan->victim_incarnation : rng_next(&c->rng) | 1;
         pthread_create(&threads[i], NULL, s_conn_thread, c);
     }
