@@ -205,7 +205,7 @@ int checkpoint_counters_save(const char *dir, const checkpoint_counters_t *c, co
 }
 
 int checkpoint_run_load(const char *dir, char *env, size_t envlen, double *min_std, char *err, size_t errlen) {
-    char path[CONFIG_STR_MAX + 32], line[512], name[CONFIG_STR_MAX];
+    char path[CONFIG_STR_MAX + 32], line[512], name[512]; /* a line's word fits its line */
     snprintf(path, sizeof path, "%s/" CHECKPOINT_STATE_FILE, dir);
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -215,7 +215,7 @@ int checkpoint_run_load(const char *dir, char *env, size_t envlen, double *min_s
     int have_env = 0;
     double x;
     while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "env %1023s", name) == 1) {
+        if (sscanf(line, "env %511s", name) == 1) {
             snprintf(env, envlen, "%s", name);
             have_env = 1;
         } else if (sscanf(line, "min_std %lf", &x) == 1 && x > 0 && isfinite(x))
