@@ -31,6 +31,9 @@
     X(hidden, INT, "256", 1, CONFIG_HIDDEN_MAX, NULL, "units per hidden layer (actor and critics)")            \
     X(layers, INT, "2", 1, 6, NULL, "hidden layers per network")                                   \
     X(min_std, FLOAT, "1e-3", 1e-8, 10, NULL, "floor of the policy's standard deviation")          \
+    X(init_stddev, FLOAT, "0", 0, 10, NULL,                                                        \
+      "policy's standard deviation at the start (before the squash), above min_std; 0: "         \
+      "softplus(0) + min_std, about 0.69")                                                        \
     X(learning_rate, FLOAT, "3e-4", 1e-8, 1, NULL, "Adam step size of the actor and the critics")  \
     X(grad_clip, FLOAT, "40", 0, 1e9, NULL, "gradient-norm clip per network group; 0: off")        \
     X(buffer_size, INT, "1000000", 1, 1e9, NULL, "replay capacity in transitions")                 \

@@ -170,6 +170,14 @@ mpo_t *mpo_new(const mpo_params_t *p, char *err, size_t errlen) {
     }
 
     mlp_init_params(&self->actor, self->params, &self->rng);
+    if (p->init_stddev > p->min_std) {
+        /* the sigma half of the last layer's biases at softplus^-1(init_stddev - min_std); the
+         * weights' random part stays, so sigma varies a little from state to state as before */
+        float *b = self->params + self->actor.b_off[self->actor.n_layers - 1] + A;
+        float raw = (float)log(expm1(p->init_stddev - p->min_std));
+        for (int k = 0; k < A; k++)
+            b[k] = raw;
+    }
     mlp_init_params(&self->critic, self->params + self->q1_off, &self->rng);
     mlp_init_params(&self->critic, self->params + self->q2_off, &self->rng);
     memcpy(self->target, self->params, self->n_params * sizeof(float));

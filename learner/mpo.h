@@ -60,6 +60,7 @@ typedef struct {
     int hidden, layers;                                 /* per network: actor and both critics */
     policy_type_t policy;
     double min_std;
+    double init_stddev; /* > min_std: sigma's head starts there (its biases); 0: like every bias */
     double learning_rate, dual_lr;                      /* Adam step of the networks, of the duals */
     double epsilon, epsilon_mean, epsilon_stddev, epsilon_penalty;
     double init_log_temperature, init_log_alpha_mean, init_log_alpha_stddev; /* free parameters */

@@ -22,6 +22,11 @@ int mpo_params_from_config(const config_t *cfg, const env_spec_t *spec, mpo_para
     out->layers = (int)cfg->layers;
     out->policy = (policy_type_t)policy;
     out->min_std = cfg->min_std;
+    if (cfg->init_stddev != 0 && !(cfg->init_stddev > cfg->min_std)) {
+        snprintf(err, errlen, "init_stddev %g must be above min_std %g (or 0)", cfg->init_stddev, cfg->min_std);
+        return -MPO_EINVAL;
+    }
+    out->init_stddev = cfg->init_stddev;
     out->learning_rate = cfg->learning_rate;
     out->dual_lr = cfg->dual_lr;
     out->epsilon = cfg->epsilon;

@@ -327,6 +327,55 @@ static void test_target_hard_copies(void **state) {
     mpo_destroy(&m);
 }
 
+/* init_stddev: only the sigma half of the last layer's biases differ from the default start, and
+ * sigma over a batch starts near the value asked for; at or below min_std it is refused */
+static double s_mean_sigma(mpo_t *m, const float *obs, float min_std) {
+    const mlp_t *net = mpo_actor_layout(m);
+    float *acts = malloc(mlp_acts_floats(net, BATCH) * sizeof(float));
+    assert_non_null(acts);
+    mlp_forward_ref(net, acts, mpo_actor_params(m), obs, BATCH);
+    float mu[BATCH * A_DIM], sigma[BATCH * A_DIM];
+    policy_head(mu, sigma, mlp_output(net, acts, BATCH), BATCH, A_DIM, min_std);
+    double sum = 0;
+    for (int i = 0; i < BATCH * A_DIM; i++)
+        sum += sigma[i];
+    free(acts);
+    return sum / (BATCH * A_DIM);
+}
+
+static void test_init_stddev(void **state) {
+    (void)state;
+    config_t c0, c1;
+    s_config(&c0, NULL, 0);
+    const char *extra[] = {"init_stddev=0.3"};
+    s_config(&c1, extra, 1);
+    mpo_t *m0 = s_new(&c0, &s_spec), *m1 = s_new(&c1, &s_spec);
+    size_t na = mpo_actor_floats(m0), differ = 0;
+    const float *p0 = mpo_actor_params(m0), *p1 = mpo_actor_params(m1);
+    const mlp_t *net = mpo_actor_layout(m1);
+    size_t sigma_bias = net->b_off[net->n_layers - 1] + A_DIM;
+    for (size_t i = 0; i < na; i++)
+        if (p0[i] != p1[i]) {
+            differ++;
+            assert_true(i >= sigma_bias && i < sigma_bias + A_DIM);
+        }
+    assert_int_equal(differ, A_DIM);
+    batch_t bt;
+    s_batch(&bt, S_DIM, A_DIM, 5);
+    double s0 = s_mean_sigma(m0, bt.obs, (float)c0.min_std), s1 = s_mean_sigma(m1, bt.obs, (float)c1.min_std);
+    assert_true(s0 > 0.6 && s0 < 0.8);
+    assert_true(s1 > 0.25 && s1 < 0.35);
+    mpo_destroy(&m0), mpo_destroy(&m1);
+
+    const char *low[] = {"init_stddev=1e-3"}; /* min_std's default */
+    config_t c2;
+    s_config(&c2, low, 1);
+    mpo_params_t p;
+    char err[256] = "";
+    assert_int_equal(mpo_params_from_config(&c2, &s_spec, &p, err, sizeof err), -MPO_EINVAL);
+    assert_non_null(strstr(err, "init_stddev"));
+}
+
 /* same seed, same batches: bit-identical parameters and metrics; another seed differs */
 static void test_determinism(void **state) {
     (void)state;
@@ -642,6 +691,7 @@ int main(void) {
         cmocka_unit_test(test_update_changes_params),
         cmocka_unit_test(test_targets_move_by_tau),
         cmocka_unit_test(test_target_hard_copies),
+        cmocka_unit_test(test_init_stddev),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_critic_regression),
         cmocka_unit_test(test_gaussian_policy),
