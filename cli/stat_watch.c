@@ -53,19 +53,18 @@ static void s_view(FILE *out, const char *endpoint, double interval, const Mpo__
             s_si(c, sizeof c, s_v(r, "insert_rate_30s")), s_si(d, sizeof d, s_v(r, "sample_rate_30s")),
             s_v(r, "samples_per_insert_30s"), s_v(r, "samples_per_insert_target"),
             s_si(e, sizeof e, s_v(r, "sample_age_inserts")));
-    fprintf(out, "learner  updates %s  %.1f upd/s  weights v%.0f  waits held %s  pending %.0f\n",
+    fprintf(out, "learner  updates %s  %.1f upd/s  weights v%.0f  held %.0f%% of the time  pending %.0f\n",
             s_si(a, sizeof a, s_v(r, "learner_updates")), s_v(r, "learner_update_rate_30s"),
-            s_v(r, "learner_policy_version"), s_si(b, sizeof b, s_v(r, "learner_held_seconds_total")),
-            s_v(r, "pending_samples"));
+            s_v(r, "learner_policy_version"), 100 * s_v(r, "learner_held_fraction_30s"), s_v(r, "pending_samples"));
     fprintf(out, "returns  train %.1f (last %zu)", s_v(r, "episode_return_recent"), r->n_recent_returns);
     if (s_v(r, "evals_total") > 0)
         fprintf(out, "  eval %.1f ± %.1f (#%.0f, %s updates)", s_v(r, "eval_return"), s_v(r, "eval_return_std"),
                 s_v(r, "evals_total"), s_si(a, sizeof a, s_v(r, "eval_learner_updates")));
     else
         fprintf(out, "  eval -");
-    fprintf(out, "\nactors   %.0f connected of %zu known  held batches %.0f  dropped %.0f  rejected %.0f\n",
-            s_v(r, "actors_connected"), r->n_actors, s_v(r, "pending_inserts"), s_v(r, "dropped_total"),
-            s_v(r, "rejected_total"));
+    fprintf(out, "\nactors   %.0f connected of %zu known  held %.0f%% of the time (%.0f batches)  dropped %.0f  rejected %.0f\n",
+            s_v(r, "actors_connected"), r->n_actors, 100 * s_v(r, "actors_held_fraction_30s"),
+            s_v(r, "pending_inserts"), s_v(r, "dropped_total"), s_v(r, "rejected_total"));
     if (r->n_actors) {
         Mpo__ActorStat **sorted = malloc(r->n_actors * sizeof *sorted);
         if (sorted) {

@@ -12,6 +12,8 @@ struct held_s {
     size_t ins_head, ins_count, bytes;
     held_sample_t samples[HELD_MAX_SAMPLES]; /* ring: smp_count entries from smp_head */
     size_t smp_head, smp_count;
+    /* wall time each ring was not empty: since when (now) and the total of the spans ended */
+    double ins_busy_since, ins_busy_total, smp_busy_since, smp_busy_total;
 };
 
 held_t *held_new(int obs_dim, int act_dim) {
@@ -61,6 +63,8 @@ int held_push_insert(held_t *self, const router_rid_t *rid, int actor, uint32_t 
     h->data = d;
     h->bytes = bytes;
     h->since = now;
+    if (self->ins_count == 0)
+        self->ins_busy_since = now;
     self->ins_count++;
     self->bytes += bytes;
     return 0;
@@ -100,6 +104,8 @@ int held_push_sample(held_t *self, const router_rid_t *rid, uint64_t id, uint32_
     h->id = id;
     h->batch_size = batch_size;
     h->since = now;
+    if (self->smp_count == 0)
+        self->smp_busy_since = now;
     self->smp_count++;
     return 0;
 }
@@ -114,6 +120,7 @@ void held_pop_sample(held_t *self) {
 
 void held_serve(held_t *self, rate_limiter_t *limiter, const replay_buffer_t *buffer, double now,
                 const held_serve_t *to) {
+    size_t had_inserts = self->ins_count, had_samples = self->smp_count;
     int progress = 1;
     while (progress) {
         progress = 0;
@@ -139,6 +146,16 @@ void held_serve(held_t *self, rate_limiter_t *limiter, const replay_buffer_t *bu
             progress = 1;
         }
     }
+    if (had_inserts && !self->ins_count)
+        self->ins_busy_total += now - self->ins_busy_since;
+    if (had_samples && !self->smp_count)
+        self->smp_busy_total += now - self->smp_busy_since;
+}
+
+double held_busy_seconds(const held_t *self, int samples, double now) {
+    if (samples)
+        return self->smp_busy_total + (self->smp_count ? now - self->smp_busy_since : 0);
+    return self->ins_busy_total + (self->ins_count ? now - self->ins_busy_since : 0);
 }
 
 size_t held_inserts(const held_t *self) { return self->ins_count; }

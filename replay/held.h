@@ -86,5 +86,8 @@ void held_serve(held_t *self, rate_limiter_t *limiter, const replay_buffer_t *bu
 size_t held_inserts(const held_t *self); /* batches held */
 size_t held_samples(const held_t *self); /* requests held */
 size_t held_bytes(const held_t *self);   /* bytes of the held batches */
+/* wall seconds up to now during which the insert ring (samples 0) or the sample ring (samples 1)
+ * held something; a ring's span ends when held_serve empties it */
+double held_busy_seconds(const held_t *self, int samples, double now);
 
 #endif

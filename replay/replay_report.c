@@ -19,7 +19,8 @@ void replay_counts_return(replay_counts_t *c, float episode_return) {
         c->returns_count++;
 }
 
-void replay_counts_rates(replay_counts_t *c, uint64_t inserted, uint64_t sampled, double now) {
+void replay_counts_rates(replay_counts_t *c, uint64_t inserted, uint64_t sampled, double ins_busy, double smp_busy,
+                         double now) {
     double dt = now - c->rate_t;
     if (dt < REPLAY_RATE_PERIOD_S)
         return;
@@ -33,6 +34,10 @@ void replay_counts_rates(replay_counts_t *c, uint64_t inserted, uint64_t sampled
     c->insert_rate += a * ((double)(inserted - c->rate_inserts) / dt - c->insert_rate);
     c->sample_rate += a * ((double)(sampled - c->rate_samples) / dt - c->sample_rate);
     c->update_rate += a * ((double)updates / dt - c->update_rate);
+    c->actors_held += a * ((ins_busy - c->rate_ins_busy) / dt - c->actors_held);
+    c->learner_held += a * ((smp_busy - c->rate_smp_busy) / dt - c->learner_held);
+    c->rate_ins_busy = ins_busy;
+    c->rate_smp_busy = smp_busy;
     c->rate_inserts = inserted;
     c->rate_samples = sampled;
     c->rate_updates = c->learner_updates;
@@ -63,6 +68,8 @@ void replay_report_values(const replay_view_t *v, double now, double *values) {
     x[REPLAY_STAT_samples_per_insert_target] = rate_limiter_spi(v->limiter);
     x[REPLAY_STAT_actors_held_seconds_total] = rate_limiter_held_seconds(v->limiter, RATE_LIMITER_INSERT);
     x[REPLAY_STAT_learner_held_seconds_total] = rate_limiter_held_seconds(v->limiter, RATE_LIMITER_SAMPLE);
+    x[REPLAY_STAT_actors_held_fraction_30s] = c->actors_held;
+    x[REPLAY_STAT_learner_held_fraction_30s] = c->learner_held;
     x[REPLAY_STAT_limiter_timeouts_total] = (double)rate_limiter_timeouts(v->limiter);
     x[REPLAY_STAT_pending_inserts] = (double)held_inserts(v->held);
     x[REPLAY_STAT_pending_samples] = (double)held_samples(v->held);

@@ -43,6 +43,8 @@ typedef struct {
     /* rates, sampled every REPLAY_RATE_PERIOD_S by replay_counts_rates and averaged over
      * REPLAY_RATE_WINDOW_S: a one-second window flips between 0 and bursts under the rate limiter */
     double rate_t, insert_rate, sample_rate, update_rate;
+    double actors_held, learner_held;         /* fractions of wall time a ring held something */
+    double rate_ins_busy, rate_smp_busy;      /* the busy seconds (held_busy_seconds) at rate_t */
     int rates_primed;
     uint64_t rate_inserts, rate_samples, rate_updates;
     double staleness; /* the sampled transitions' mean age in inserts, averaged over batches */
@@ -73,8 +75,10 @@ typedef struct {
 double replay_counts_recent_mean(const replay_counts_t *c, uint32_t *n);
 /* one finished episode's return into the recent-returns ring */
 void replay_counts_return(replay_counts_t *c, float episode_return);
-/* sample the insert and sample rates once REPLAY_RATE_PERIOD_S has passed since the last time */
-void replay_counts_rates(replay_counts_t *c, uint64_t inserted, uint64_t sampled, double now);
+/* sample the insert and sample rates, and the held fractions from the rings' busy seconds
+ * (held_busy_seconds), once REPLAY_RATE_PERIOD_S has passed since the last time */
+void replay_counts_rates(replay_counts_t *c, uint64_t inserted, uint64_t sampled, double ins_busy, double smp_busy,
+                         double now);
 /* one sample batch's mean age into the staleness average */
 void replay_counts_staleness(replay_counts_t *c, double mean_age);
 

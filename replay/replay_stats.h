@@ -24,6 +24,10 @@
     X(samples_per_insert_target, "ratio", "gauge", "the rate limiter's target; 0: off")                     \
     X(actors_held_seconds_total, "seconds", "counter", "time inserts waited on the rate limiter")           \
     X(learner_held_seconds_total, "seconds", "counter", "time samples waited (rate limiter, learning_starts)") \
+    X(actors_held_fraction_30s, "ratio", "gauge",                                                           \
+      "fraction of wall time some actor's batch waited on the rate limiter, over 30 s: near 1, the learner sets the pace") \
+    X(learner_held_fraction_30s, "ratio", "gauge",                                                          \
+      "fraction of wall time the learner's request waited, over 30 s: near 1, the actors set the pace") \
     X(limiter_timeouts_total, "items", "counter", "held items served anyway after rate_limit_timeout")      \
     X(pending_inserts, "batches", "gauge", "transition batches held by the rate limiter")                   \
     X(pending_samples, "requests", "gauge", "sample requests held")                                         \

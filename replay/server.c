@@ -376,7 +376,8 @@ static void s_render_metrics(void *ctx, metrics_http_buf_t *b) {
 }
 
 static void s_timers(s_server_t *self, double now) {
-    replay_counts_rates(&self->counts, replay_buffer_inserted(self->buffer), rate_limiter_samples(self->limiter), now);
+    replay_counts_rates(&self->counts, replay_buffer_inserted(self->buffer), rate_limiter_samples(self->limiter),
+                        held_busy_seconds(self->held, 0, now), held_busy_seconds(self->held, 1, now), now);
     if (now - self->log_t >= self->cfg->stats_interval) {
         self->log_t = now;
         replay_view_t v = s_view(self);

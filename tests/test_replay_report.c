@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/metrics_http.h"
+#include "tests/test_util.h"
 #include "replay/held.h"
 #include "replay/peers.h"
 #include "replay/rate_limiter.h"
@@ -222,11 +223,46 @@ static void test_lists_in_stats_reply(void **state) {
     assert_null(reply);
 }
 
+static void s_ignore_insert(void *ctx, const held_insert_t *h, const transition_batch_t *b, const float *r) {
+    (void)ctx, (void)h, (void)b, (void)r;
+}
+static void s_ignore_sample(void *ctx, const held_sample_t *h) { (void)ctx, (void)h; }
+
+/* the held fractions: a sample request waits from t = 0 until the buffer has data at t = 3; over the first 4 s the learner was held 3/4 of the time, then 30 s without waiting pull
+ * the 30-s average down by 1 - 1/e; the insert side never held anything */
+static void test_held_fractions(void **state) {
+    fixture_t *f = *state;
+    router_rid_t rid;
+    router_rid_set(&rid, "L", 1);
+    assert_int_equal(held_push_sample(f->held, &rid, 1, 8, 0.0), 0);
+    held_serve_t to = {.insert = s_ignore_insert, .sample = s_ignore_sample};
+    held_serve(f->held, f->limiter, f->buffer, 0.5, &to); /* empty buffer, within the timeout: held */
+    assert_int_equal(held_samples(f->held), 1);
+    CLOSE(held_busy_seconds(f->held, 1, 2.0), 2.0, 1e-12);
+    float obs[3] = {0}, act[1] = {0};
+    replay_buffer_add(f->buffer, obs, act, 0.0f, 0.0f, obs); /* min_size 1, the limiter off: it goes */
+    held_serve(f->held, f->limiter, f->buffer, 3.0, &to);
+    assert_int_equal(held_samples(f->held), 0);
+    CLOSE(held_busy_seconds(f->held, 1, 10.0), 3.0, 1e-12);
+    CLOSE(held_busy_seconds(f->held, 0, 10.0), 0.0, 1e-12);
+
+    replay_counts_rates(&f->counts, 0, 8, held_busy_seconds(f->held, 0, 4.0), held_busy_seconds(f->held, 1, 4.0), 4.0);
+    double x[REPLAY_STAT_COUNT];
+    replay_report_values(&f->view, 4.0, x);
+    CLOSE(x[REPLAY_STAT_learner_held_fraction_30s], 0.75, 1e-12);
+    CLOSE(x[REPLAY_STAT_actors_held_fraction_30s], 0.0, 1e-12);
+    replay_counts_rates(&f->counts, 0, 8, held_busy_seconds(f->held, 0, 34.0), held_busy_seconds(f->held, 1, 34.0),
+                        34.0);
+    replay_report_values(&f->view, 34.0, x);
+    CLOSE(x[REPLAY_STAT_learner_held_fraction_30s], 0.75 * exp(-1.0), 1e-12);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_actor_lists_on_metrics, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_list_replaced_whole, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_lists_in_stats_reply, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_held_fractions, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
