@@ -10,6 +10,7 @@
 
 #include "common/config.h"
 #include "env/env.h"
+#include "env/env_config.h"
 #include "env/evaluate.h"
 #include "learner/checkpoint.h"
 #include "learner/mpo.h"
@@ -21,7 +22,8 @@ static void s_export_usage(FILE *out) {
                  "its parameters (docs/policy-file.md); `mpo play FILE` runs it, and so does the Python package.\n"
                  "  CHECKPOINT    a checkpoint directory (its learner.ckpt and learner.state) or a learner.ckpt\n"
                  "  -o FILE       where to write (replaced atomically)\n"
-                 "  --env NAME    the environment, when learner.state is not beside the checkpoint\n"
+                 "  --env NAME    the environment, when learner.state is not beside the checkpoint (an\n"
+                 "                `external` one needs learner.state: it records the action bounds)\n"
                  "  --min-std X   the policy's min_std, when learner.state does not record it (default 0.001)\n");
 }
 
@@ -58,7 +60,7 @@ int export_main(int argc, char **argv) {
         return 2;
     }
     /* a directory holds learner.ckpt and learner.state; a file's directory may hold the state */
-    char dir[CONFIG_STR_MAX], path[CONFIG_STR_MAX + 32], err[1024], state_env[POLICY_FILE_ENV_MAX] = "";
+    char dir[CONFIG_STR_MAX], path[CONFIG_STR_MAX + 32], err[1024];
     struct stat st;
     if (stat(ckpt, &st) != 0) {
         fprintf(stderr, "mpo export: cannot open '%s': %s\n", ckpt, strerror(errno));
@@ -73,22 +75,40 @@ int export_main(int argc, char **argv) {
         char *slash = strrchr(dir, '/');
         snprintf(slash ? slash : dir, sizeof dir - (size_t)(slash ? slash - dir : 0), "%s", slash ? "" : ".");
     }
-    checkpoint_run_load(dir, state_env, sizeof state_env, &min_std, err, sizeof err); /* optional */
+    checkpoint_run_t run = {.min_std = min_std};
+    checkpoint_run_load(dir, &run, err, sizeof err); /* optional */
+    min_std = run.min_std;
     if (!env)
-        env = state_env[0] ? state_env : NULL;
+        env = run.env[0] ? run.env : NULL;
     if (!env) {
         fprintf(stderr, "mpo export: no learner.state beside '%s' names the environment: give --env NAME\n", ckpt);
         return 1;
     }
     checkpoint_info_t info;
-    const env_ops_t *ops = env_find(env);
-    if (checkpoint_peek(path, &info, err, sizeof err) != 0 || !ops) {
-        fprintf(stderr, "mpo export: %s\n", ops ? err : "unknown environment (`mpo envs` lists them)");
+    if (checkpoint_peek(path, &info, err, sizeof err) != 0) {
+        fprintf(stderr, "mpo export: %s\n", err);
         return 1;
     }
-    if (info.obs_dim != ops->spec->obs_dim || info.act_dim != ops->spec->act_dim) {
+    /* a registered environment has its own facts; an external one its learner's, from learner.state */
+    env_spec_t spec;
+    const env_ops_t *ops = env_find(env);
+    if (ops)
+        spec = *ops->spec;
+    else if (!strcmp(env, ENV_EXTERNAL) && run.n_bounds == info.act_dim && !strcmp(run.env, ENV_EXTERNAL)) {
+        spec = (env_spec_t){.name = ENV_EXTERNAL, .obs_dim = info.obs_dim, .act_dim = info.act_dim};
+        memcpy(spec.act_low, run.act_low, (size_t)info.act_dim * sizeof(float));
+        memcpy(spec.act_high, run.act_high, (size_t)info.act_dim * sizeof(float));
+    } else if (!strcmp(env, ENV_EXTERNAL)) {
+        fprintf(stderr, "mpo export: no learner.state beside '%s' records the action bounds of its external "
+                        "environment (%d of them)\n", ckpt, info.act_dim);
+        return 1;
+    } else {
+        fprintf(stderr, "mpo export: unknown environment '%s' (`mpo envs` lists them)\n", env);
+        return 1;
+    }
+    if (info.obs_dim != spec.obs_dim || info.act_dim != spec.act_dim) {
         fprintf(stderr, "mpo export: the checkpoint is for obs %d act %d, %s has obs %d act %d\n", info.obs_dim,
-                info.act_dim, env, ops->spec->obs_dim, ops->spec->act_dim);
+                info.act_dim, env, spec.obs_dim, spec.act_dim);
         return 1;
     }
     config_t cfg;
@@ -102,7 +122,7 @@ int export_main(int argc, char **argv) {
     config_set_pair(&cfg, kv, err, sizeof err);
     cfg.threads = 1;
     mpo_params_t params;
-    mpo_t *mpo = mpo_params_from_config(&cfg, ops->spec, &params, err, sizeof err) == 0
+    mpo_t *mpo = mpo_params_from_config(&cfg, &spec, &params, err, sizeof err) == 0
                      ? mpo_new(&params, err, sizeof err)
                      : NULL;
     if (!mpo || checkpoint_load(mpo, path, err, sizeof err) != 0) {
@@ -114,8 +134,8 @@ int export_main(int argc, char **argv) {
                        .layers = info.layers, .policy = info.policy, .min_std = (float)min_std,
                        .net = *mpo_actor_layout(mpo), .params = (float *)mpo_actor_params(mpo)};
     snprintf(p.env, sizeof p.env, "%s", env);
-    memcpy(p.act_low, ops->spec->act_low, (size_t)info.act_dim * sizeof(float));
-    memcpy(p.act_high, ops->spec->act_high, (size_t)info.act_dim * sizeof(float));
+    memcpy(p.act_low, spec.act_low, (size_t)info.act_dim * sizeof(float));
+    memcpy(p.act_high, spec.act_high, (size_t)info.act_dim * sizeof(float));
     int rc = policy_file_write(out, &p, err, sizeof err);
     if (rc != 0)
         fprintf(stderr, "mpo export: %s\n", err);

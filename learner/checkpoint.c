@@ -186,8 +186,32 @@ int checkpoint_load(mpo_t *mpo, const char *path, char *err, size_t errlen) {
     return 0;
 }
 
-int checkpoint_counters_save(const char *dir, const checkpoint_counters_t *c, const char *env, double min_std,
-                             char *err, size_t errlen) {
+static int s_write_floats(FILE *f, const char *name, const float *x, int n) {
+    int ok = fprintf(f, "%s ", name) > 0;
+    for (int i = 0; i < n; i++)
+        ok = ok && fprintf(f, "%s%.9g", i ? "," : "", x[i]) > 0;
+    return ok && fputc('\n', f) != EOF;
+}
+
+/* "a,b,c" into x: the count, or -1 when one is not a finite number or there are more than max */
+static int s_read_floats(const char *s, float *x, int max) {
+    int n = 0;
+    for (;;) {
+        char *end;
+        double v = strtod(s, &end);
+        if (end == s || !isfinite(v) || n == max)
+            return -1;
+        x[n++] = (float)v;
+        s = end;
+        if (*s != ',')
+            break;
+        s++;
+    }
+    return *s == '\n' || *s == 0 ? n : -1;
+}
+
+int checkpoint_counters_save(const char *dir, const checkpoint_counters_t *c, const checkpoint_run_t *run, char *err,
+                             size_t errlen) {
     char path[CONFIG_STR_MAX + 32], tmp[CONFIG_STR_MAX + 40];
     snprintf(path, sizeof path, "%s/" CHECKPOINT_STATE_FILE, dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -200,11 +224,14 @@ int checkpoint_counters_save(const char *dir, const checkpoint_counters_t *c, co
 #define S_WRITE(name) ok = ok && fprintf(f, #name " %" PRIu64 "\n", c->name) > 0;
     CHECKPOINT_COUNTERS(S_WRITE)
 #undef S_WRITE
-    ok = ok && fprintf(f, "env %s\nmin_std %.9g\n", env, min_std) > 0;
+    ok = ok && fprintf(f, "env %s\nmin_std %.9g\n", run->env, run->min_std) > 0;
+    if (run->n_bounds > 0)
+        ok = ok && s_write_floats(f, "act_low", run->act_low, run->n_bounds) &&
+             s_write_floats(f, "act_high", run->act_high, run->n_bounds);
     return s_commit(f, ok, tmp, path, 1, "", err, errlen);
 }
 
-int checkpoint_run_load(const char *dir, char *env, size_t envlen, double *min_std, char *err, size_t errlen) {
+int checkpoint_run_load(const char *dir, checkpoint_run_t *run, char *err, size_t errlen) {
     char path[CONFIG_STR_MAX + 32], line[512], name[512]; /* a line's word fits its line */
     snprintf(path, sizeof path, "%s/" CHECKPOINT_STATE_FILE, dir);
     FILE *f = fopen(path, "r");
@@ -212,16 +239,32 @@ int checkpoint_run_load(const char *dir, char *env, size_t envlen, double *min_s
         snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
         return -MPO_EIO;
     }
-    int have_env = 0;
+    int have_env = 0, n_low = -1, n_high = -1;
+    float low[ENV_MAX_ACT], high[ENV_MAX_ACT];
     double x;
     while (fgets(line, sizeof line, f)) {
         if (sscanf(line, "env %511s", name) == 1) {
-            snprintf(env, envlen, "%s", name);
+            size_t len = strlen(name);
+            if (len >= sizeof run->env) {
+                fclose(f);
+                snprintf(err, errlen, "'%s' names an environment of more than %zu bytes", path, sizeof run->env - 1);
+                return -MPO_EFORMAT;
+            }
+            memcpy(run->env, name, len + 1);
             have_env = 1;
         } else if (sscanf(line, "min_std %lf", &x) == 1 && x > 0 && isfinite(x))
-            *min_std = x;
+            run->min_std = x;
+        else if (!strncmp(line, "act_low ", 8))
+            n_low = s_read_floats(line + 8, low, ENV_MAX_ACT);
+        else if (!strncmp(line, "act_high ", 9))
+            n_high = s_read_floats(line + 9, high, ENV_MAX_ACT);
     }
     fclose(f);
+    if (n_low > 0 && n_low == n_high) { /* both, whole and of one length, or neither */
+        run->n_bounds = n_low;
+        memcpy(run->act_low, low, (size_t)n_low * sizeof(float));
+        memcpy(run->act_high, high, (size_t)n_low * sizeof(float));
+    }
     if (!have_env) {
         snprintf(err, errlen, "'%s' names no environment", path);
         return -MPO_EFORMAT;

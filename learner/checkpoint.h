@@ -49,13 +49,22 @@ typedef struct {
     CHECKPOINT_COUNTERS(CHECKPOINT_COUNTER_FIELD)
 } checkpoint_counters_t;
 
-/* Write dir/learner.state: the counters, then `env NAME` and `min_std X` (what `mpo export` needs
- * beside the checkpoint's own sizes). 0, or -MPO_EIO with a reason. */
-int checkpoint_counters_save(const char *dir, const checkpoint_counters_t *c, const char *env, double min_std,
-                             char *err, size_t errlen);
-/* The environment and min_std from dir/learner.state: 0, or -MPO_EIO/-MPO_EFORMAT with a reason
- * (a file written before min_std was recorded leaves *min_std as it was). */
-int checkpoint_run_load(const char *dir, char *env, size_t envlen, double *min_std, char *err, size_t errlen);
+/* what `mpo export` needs beside a checkpoint's own sizes: the environment, min_std and the action
+ * bounds (an `external` environment has them only from the learner's configuration) */
+typedef struct {
+    char env[128];
+    double min_std;
+    int n_bounds; /* act_low and act_high hold this many; 0: not recorded (an older file) */
+    float act_low[ENV_MAX_ACT], act_high[ENV_MAX_ACT];
+} checkpoint_run_t;
+
+/* Write dir/learner.state: the counters, then `env NAME`, `min_std X`, `act_low a,b,…` and
+ * `act_high a,b,…` (run->n_bounds values each). 0, or -MPO_EIO with a reason. */
+int checkpoint_counters_save(const char *dir, const checkpoint_counters_t *c, const checkpoint_run_t *run, char *err,
+                             size_t errlen);
+/* The run's facts from dir/learner.state: 0, or -MPO_EIO/-MPO_EFORMAT with a reason. What the file
+ * does not record (min_std, the bounds: older files) is left as it was in *run. */
+int checkpoint_run_load(const char *dir, checkpoint_run_t *run, char *err, size_t errlen);
 
 /* A checkpoint's network sizes and update count, from its header only */
 typedef struct {

@@ -120,7 +120,11 @@ static int s_save_counters(learner_t *self, const char *dir, char *err, size_t e
                                                                                      : self->version,
                                .batches = self->batches,
                                .rejected = (uint64_t)v[LEARNER_STAT_rejected_total]};
-    return checkpoint_counters_save(dir, &c, self->spec.name, self->cfg->min_std, err, errlen);
+    checkpoint_run_t run = {.min_std = self->cfg->min_std, .n_bounds = self->spec.act_dim};
+    snprintf(run.env, sizeof run.env, "%s", self->spec.name);
+    memcpy(run.act_low, self->spec.act_low, sizeof run.act_low);
+    memcpy(run.act_high, self->spec.act_high, sizeof run.act_high);
+    return checkpoint_counters_save(dir, &c, &run, err, errlen);
 }
 
 static void s_checkpoint(learner_t *self) {

@@ -84,7 +84,8 @@ static void test_export_and_play(void **state) {
     snprintf(out, sizeof out, "%s/pendulum.policy", s_dir);
     assert_int_equal(checkpoint_save(m, path, err, sizeof err), 0);
     checkpoint_counters_t c = {.updates = 5};
-    assert_int_equal(checkpoint_counters_save(s_dir, &c, "Pendulum-v1", 0.01, err, sizeof err), 0);
+    checkpoint_run_t run = {.env = "Pendulum-v1", .min_std = 0.01};
+    assert_int_equal(checkpoint_counters_save(s_dir, &c, &run, err, sizeof err), 0);
     snprintf(cmd, sizeof cmd, "%s export %s -o %s >/dev/null", s_bin, s_dir, out);
     assert_int_equal(system(cmd), 0);
 
@@ -161,6 +162,44 @@ static void test_export_refusals(void **state) {
     assert_int_not_equal(system(cmd), 0);
 }
 
+/* an `external` environment's checkpoint: the sizes come from the checkpoint, the bounds from the
+ * learner.state its learner wrote; without recorded bounds it is refused with the reason */
+static void test_export_external(void **state) {
+    (void)state;
+    mpo_t *m = s_learner();
+    char err[512], cmd[512], path[128], out[128];
+    snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, s_dir);
+    snprintf(out, sizeof out, "%s/external.policy", s_dir);
+    assert_int_equal(checkpoint_save(m, path, err, sizeof err), 0);
+    checkpoint_counters_t c = {.updates = 5};
+    checkpoint_run_t run = {.env = "external", .min_std = 0.02, .n_bounds = 1, .act_low = {-0.5f}, .act_high = {0.75f}};
+    assert_int_equal(checkpoint_counters_save(s_dir, &c, &run, err, sizeof err), 0);
+    snprintf(cmd, sizeof cmd, "%s export %s -o %s >/dev/null", s_bin, s_dir, out);
+    assert_int_equal(system(cmd), 0);
+    policy_file_t p;
+    assert_int_equal(policy_file_read(out, &p, err, sizeof err), 0);
+    assert_string_equal(p.env, "external");
+    assert_int_equal(p.obs_dim, 3);
+    assert_int_equal(p.act_dim, 1);
+    assert_true(p.act_low[0] == -0.5f && p.act_high[0] == 0.75f);
+    assert_true(p.min_std == 0.02f);
+    assert_memory_equal(p.params, mpo_actor_params(m), mpo_actor_floats(m) * sizeof(float));
+    policy_file_free(&p);
+
+    run.n_bounds = 0; /* as a learner before the bounds were recorded wrote it */
+    assert_int_equal(checkpoint_counters_save(s_dir, &c, &run, err, sizeof err), 0);
+    snprintf(cmd, sizeof cmd, "%s export %s -o %s.2 2>%s/err.txt", s_bin, s_dir, out, s_dir);
+    assert_int_not_equal(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/err.txt", s_dir);
+    size_t n;
+    char *text = s_read_file(path, &n);
+    text[n] = 0;
+    if (!strstr(text, "action bounds"))
+        fail_msg("export said '%s'", text);
+    free(text);
+    mpo_destroy(&m);
+}
+
 static int s_setup(void **state) {
     (void)state;
     s_bin = getenv("MPO_BIN") ? getenv("MPO_BIN") : "build/mpo";
@@ -179,6 +218,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_export_and_play),
         cmocka_unit_test(test_export_refusals),
+        cmocka_unit_test(test_export_external),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
