@@ -115,7 +115,8 @@ static void s_print_json(FILE *out, const char *endpoint, const Mpo__StatsReply 
                 (unsigned long long)a->transitions, (unsigned long long)a->batches,
                 (unsigned long long)a->policy_version, (long long)a->version_lag);
         s_json_number(out, a->last_seen_s);
-        fprintf(out, ",\"episodes\":%llu,\"stats\":", (unsigned long long)a->episodes);
+        fprintf(out, ",\"episodes\":%llu,\"held_bytes\":%llu,\"stats\":", (unsigned long long)a->episodes,
+                (unsigned long long)a->held_bytes);
         s_json_stats(out, a->stats, a->n_stats);
         fputc('}', out);
     }
@@ -165,6 +166,16 @@ static void s_print_stats_list(FILE *out, const char *indent, Mpo__Stat *const *
         fputc('\n', out);
 }
 
+/* bytes in B, KiB, MiB or GiB, for a column */
+static const char *s_bytes(char *buf, size_t len, double x) {
+    static const char *unit[] = {"B", "KiB", "MiB", "GiB"};
+    int u = 0;
+    while (x >= 1024 && u < 3)
+        x /= 1024, u++;
+    snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", x, unit[u]);
+    return buf;
+}
+
 static void s_print_table(FILE *out, const char *endpoint, const Mpo__StatsReply *r) {
     fprintf(out, "replay %s  env %s\n", endpoint, r->env);
     for (size_t i = 0; i < r->n_stats; i++) {
@@ -188,13 +199,15 @@ static void s_print_table(FILE *out, const char *endpoint, const Mpo__StatsReply
     }
     fprintf(out, "actors: %zu\n", r->n_actors);
     if (r->n_actors)
-        fprintf(out, "  %-32s %12s %9s %8s %6s %10s %9s\n", "id", "transitions", "batches", "version", "lag",
-                "last seen", "episodes");
+        fprintf(out, "  %-32s %12s %9s %8s %6s %10s %9s %10s\n", "id", "transitions", "batches", "version", "lag",
+                "last seen", "episodes", "held");
     for (size_t i = 0; i < r->n_actors; i++) {
         const Mpo__ActorStat *a = r->actors[i];
-        fprintf(out, "  %-32.32s %12llu %9llu %8llu %6lld %8.1f s %9llu\n", a->id, (unsigned long long)a->transitions,
-                (unsigned long long)a->batches, (unsigned long long)a->policy_version, (long long)a->version_lag,
-                a->last_seen_s, (unsigned long long)a->episodes);
+        char held[32];
+        fprintf(out, "  %-32.32s %12llu %9llu %8llu %6lld %8.1f s %9llu %10s\n", a->id,
+                (unsigned long long)a->transitions, (unsigned long long)a->batches,
+                (unsigned long long)a->policy_version, (long long)a->version_lag, a->last_seen_s,
+                (unsigned long long)a->episodes, s_bytes(held, sizeof held, (double)a->held_bytes));
         size_t tn;
         const stats_field_t *t = actor_stats_table(&tn);
         s_print_stats_list(out, "      ", a->stats, a->n_stats, t, tn);

@@ -79,6 +79,11 @@ held_insert_t *held_find_insert(held_t *self, int actor, uint32_t gen, uint64_t 
     return NULL;
 }
 
+const held_insert_t *held_insert_at(const held_t *self, size_t k) {
+    MPO_ASSERT(k < self->ins_count);
+    return &self->inserts[(self->ins_head + k) % HELD_MAX_INSERTS];
+}
+
 held_insert_t *held_insert_head(held_t *self) { return self->ins_count ? &self->inserts[self->ins_head] : NULL; }
 
 transition_batch_t held_insert_view(const held_t *self, const held_insert_t *h, const float **returns) {

@@ -56,6 +56,8 @@ int held_push_insert(held_t *self, const router_rid_t *rid, int actor, uint32_t 
                      double now);
 /* the held batch of this actor and seq (a resend of a batch still waiting), or NULL */
 held_insert_t *held_find_insert(held_t *self, int actor, uint32_t gen, uint64_t seq);
+/* the k-th oldest held batch (k < held_inserts), for reports */
+const held_insert_t *held_insert_at(const held_t *self, size_t k);
 /* the oldest held batch, NULL when none */
 held_insert_t *held_insert_head(held_t *self);
 /* a held batch's transitions and its episode returns (h->n_episodes of them) */

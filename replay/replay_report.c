@@ -126,6 +126,18 @@ void replay_report_log(const replay_view_t *v, double now) {
              x[REPLAY_STAT_limiter_timeouts_total], x[REPLAY_STAT_duplicates_total], x[REPLAY_STAT_rejected_total]);
 }
 
+/* bytes of each actor entry's held batches (by slot; a batch of a reused slot's old actor counts
+ * for none); by is PEERS_MAX_ACTORS long */
+static void s_held_by_actor(const replay_view_t *v, uint64_t *by) {
+    memset(by, 0, PEERS_MAX_ACTORS * sizeof *by);
+    for (size_t k = 0; k < held_inserts(v->held); k++) {
+        const held_insert_t *h = held_insert_at(v->held, k);
+        const peers_actor_t *a = h->actor >= 0 ? peers_actor_at(v->peers, (size_t)h->actor) : NULL;
+        if (a && a->gen == h->gen)
+            by[h->actor] += h->bytes;
+    }
+}
+
 /* ---------------------------------------------------------------- /metrics */
 
 /* one figure of one actor's own list */
@@ -197,7 +209,10 @@ void replay_report_metrics(const replay_view_t *v, double now, metrics_http_buf_
         {"mpo_replay_actor_policy_version", "gauge", "weights version of this actor's last batch"},
         {"mpo_replay_actor_version_lag", "gauge", "learner's newest weights version minus the actor's"},
         {"mpo_replay_actor_last_seen_seconds", "gauge", "seconds since this actor's last message"},
+        {"mpo_replay_actor_held_bytes", "gauge", "bytes of this actor's batches the rate limiter holds"},
     };
+    uint64_t held[PEERS_MAX_ACTORS];
+    s_held_by_actor(v, held);
     for (size_t k = 0; k < sizeof actor_series / sizeof actor_series[0]; k++) {
         metrics_http_family(b, actor_series[k].name, actor_series[k].type, actor_series[k].help);
         for (size_t i = 0; i < PEERS_MAX_ACTORS; i++) {
@@ -205,7 +220,8 @@ void replay_report_metrics(const replay_view_t *v, double now, metrics_http_buf_
             if (!a)
                 continue;
             double values[] = {(double)a->transitions, (double)a->episodes, (double)a->policy_version,
-                               (double)v->counts->learner_version - (double)a->policy_version, now - a->last_seen};
+                               (double)v->counts->learner_version - (double)a->policy_version, now - a->last_seen,
+                               (double)held[i]};
             metrics_http_label_t l = {"actor", a->id};
             metrics_http_sample(b, actor_series[k].name, &l, 1, values[k]);
         }
@@ -259,6 +275,8 @@ static void s_reply_actors(replay_reply_t *self, const replay_view_t *v, double 
         log_warn("replay: no memory for the actors of a stats reply; sent without them");
         return;
     }
+    uint64_t held[PEERS_MAX_ACTORS];
+    s_held_by_actor(v, held);
     size_t k = 0, used = 0;
     for (size_t i = 0; i < PEERS_MAX_ACTORS; i++) {
         const peers_actor_t *a = peers_actor_at(v->peers, i);
@@ -273,6 +291,7 @@ static void s_reply_actors(replay_reply_t *self, const replay_view_t *v, double 
         s->version_lag = (int64_t)v->counts->learner_version - (int64_t)a->policy_version;
         s->last_seen_s = now - a->last_seen;
         s->episodes = a->episodes;
+        s->held_bytes = held[i];
         s->n_stats = peers_stats_to_wire(&a->stats, self->actor_stats + used, self->actor_stat_p + used);
         s->stats = self->actor_stat_p + used;
         used += s->n_stats;

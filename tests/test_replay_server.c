@@ -860,6 +860,9 @@ static void test_rate_limiter_holds_actor(void **state) {
     const Mpo__StatsReply *r;
     stats_client_t *sc = s_stats(f, &r);
     assert_true(STAT(r, "pending_inserts") == 1);
+    /* the held batch is the actor's memory in the server: 5 transitions and one episode return */
+    assert_int_equal(r->n_actors, 1);
+    assert_int_equal(r->actors[0]->held_bytes, (5 * (2 * OBS + ACT + 2) + 1) * sizeof(float));
     assert_true(STAT(r, "size") == 10);
     assert_true(STAT(r, "samples_per_insert_target") == 4);
     stats_client_destroy(&sc);
@@ -875,6 +878,7 @@ static void test_rate_limiter_holds_actor(void **state) {
     sc = s_stats(f, &r);
     assert_true(STAT(r, "pending_inserts") == 0);
     assert_true(STAT(r, "actors_held_seconds_total") > 0.3);
+    assert_int_equal(r->actors[0]->held_bytes, 0);
     assert_true(STAT(r, "resent_held_total") == 1); /* kept once, not a stored duplicate */
     assert_true(STAT(r, "duplicates_total") == 0);
     assert_true(STAT(r, "limiter_timeouts_total") == 0);
