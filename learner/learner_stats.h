@@ -33,6 +33,10 @@
     X(reissues_total, "times", "counter", "times the requests were sent again")                              \
     X(curve_refused_total, "connections", "counter",                                                         \
       "weights subscribers refused at the CURVE handshake (no key, unlisted key, other server key)")         \
+    X(foreign_subscriptions_total, "subscriptions", "counter",                                              \
+      "subscriptions to a topic other than the weights' (a stranger's; actors subscribe to \"\")")           \
+    X(weights_socket_resets_total, "times", "counter",                                                      \
+      "times the weights socket dropped every connection to free foreign subscriptions")                   \
     X(skipped_updates_total, "updates", "counter", "updates skipped: a loss or gradient was not finite")     \
     X(uptime_seconds, "seconds", "gauge", "seconds since the learner started (with updates_total: a rate)")   \
     X(cpu_seconds_total, "seconds", "counter", "CPU time of the learner process, every thread")

@@ -370,12 +370,48 @@ static void test_oversized_subscription(void **state) {
     assert_false(learner_io_failed(f->io));
 }
 
+/* Subscriptions to topics other than the weights' "" are a stranger's: counted, and past 1 MiB of
+ * them the weights socket closes every connection to free them. An actor's subscriber comes back by
+ * itself and gets the next weights. */
+static void test_foreign_subscriptions(void **state) {
+    fixture_t *f = *state;
+    void *stranger = zmq_socket(f->ctx, ZMQ_SUB);
+    int zero = 0;
+    zmq_setsockopt(stranger, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(stranger, ZMQ_SNDHWM, &zero, sizeof zero); /* or its own queue drops past 1000 */
+    assert_int_equal(zmq_connect(stranger, f->cfg.weights_bind), 0);
+    char topic[1000];
+    memset(topic, 'x', sizeof topic);
+    for (int i = 0; i < 1200; i++) { /* 1.2 MB */
+        snprintf(topic, sizeof topic, "%06d", i);
+        topic[6] = 'x';
+        assert_int_equal(zmq_setsockopt(stranger, ZMQ_SUBSCRIBE, topic, sizeof topic), 0);
+    }
+    double t0 = clock_now();
+    while (s_stat(f, LEARNER_STAT_weights_socket_resets_total) < 1 && clock_now() - t0 < 10.0)
+        usleep(10000);
+    assert_true(s_stat(f, LEARNER_STAT_weights_socket_resets_total) >= 1);
+    assert_true(s_stat(f, LEARNER_STAT_foreign_subscriptions_total) > 1000);
+    zmq_close(stranger);
+    /* the actor's subscriber is back: weights reach it again */
+    const float w[WEIGHTS] = {1, 2, 3, 4, 5};
+    zmq_pollitem_t it = {.socket = f->sub, .events = ZMQ_POLLIN};
+    int got = 0;
+    for (int k = 1; k <= 30 && !got; k++) {
+        learner_io_publish(f->io, w, (uint64_t)k, 1);
+        got = zmq_poll(&it, 1, 100) == 1;
+    }
+    assert_true(got);
+    assert_false(learner_io_failed(f->io));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_batches, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_full_queue, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_weights_and_reissue, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_oversized_subscription, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_subscriptions, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
