@@ -388,19 +388,21 @@ static void test_foreign_subscriptions(void **state) {
         assert_int_equal(zmq_setsockopt(stranger, ZMQ_SUBSCRIBE, topic, sizeof topic), 0);
     }
     double t0 = clock_now();
-    while (s_stat(f, LEARNER_STAT_weights_socket_resets_total) < 1 && clock_now() - t0 < 10.0)
+    while (s_stat(f, LEARNER_STAT_weights_socket_resets_total) < 1 && clock_now() - t0 < 30.0)
         usleep(10000);
     assert_true(s_stat(f, LEARNER_STAT_weights_socket_resets_total) >= 1);
     assert_true(s_stat(f, LEARNER_STAT_foreign_subscriptions_total) > 1000);
+    double t1 = clock_now();
     zmq_close(stranger);
     /* the actor's subscriber is back: weights reach it again */
     const float w[WEIGHTS] = {1, 2, 3, 4, 5};
     zmq_pollitem_t it = {.socket = f->sub, .events = ZMQ_POLLIN};
     int got = 0;
-    for (int k = 1; k <= 30 && !got; k++) {
+    for (int k = 1; k <= 300 && !got; k++) { /* ZeroMQ files and frees 1 KB topics at ~2 ms each */
         learner_io_publish(f->io, w, (uint64_t)k, 1);
         got = zmq_poll(&it, 1, 100) == 1;
     }
+    fprintf(stderr, "reset after %.1f s, weights again after %.1f s\n", t1 - t0, clock_now() - t1);
     assert_true(got);
     assert_false(learner_io_failed(f->io));
 }
