@@ -5,6 +5,7 @@ Pendulum-v1."""
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 import time
@@ -64,6 +65,13 @@ def parser():
     a("--evaluate", action="store_true",
       help="be an evaluator: insert nothing, evaluate the newest weights every --evaluator-every learner "
            "updates and report the result to the replay server (mpo stat, the learner's eval.csv)")
+    a("--curve-key-file", default=os.environ.get("MPO_CURVE_KEY_FILE"),
+      help="this process's CURVE key pair (NAME.key of `mpo keygen NAME`): both sockets use CURVE "
+           "(docs/security.md; default $MPO_CURVE_KEY_FILE)")
+    a("--curve-replay-key", default=os.environ.get("MPO_CURVE_REPLAY_KEY"),
+      help="the replay server's public key, or a file holding it (default $MPO_CURVE_REPLAY_KEY)")
+    a("--curve-weights-key", default=os.environ.get("MPO_CURVE_WEIGHTS_KEY"),
+      help="the learner's public key, or a file holding it (default $MPO_CURVE_WEIGHTS_KEY)")
     a("--evaluator-every", type=int, default=10000,
       help="learner updates between evaluations with --evaluate (default %(default)s)")
     return p
@@ -97,9 +105,14 @@ def main(argv=None):
     logging.basicConfig(level=level, format="%(asctime)s.%(msecs)03d pyactor %(levelname)s: %(message)s",
                         datefmt="%H:%M:%S")
     logging.Formatter.converter = time.gmtime
-    from . import actor, evaluation   # after logging is set: importing the protocol may run protoc
+    from . import actor, curve, evaluation   # after logging is set: importing the protocol may run protoc
     env_opts = dict(obs_dim=args.obs_dim, act_dim=args.act_dim, action_low=args.action_low,
                     action_high=args.action_high)
+    try:
+        keys = curve.from_options(args.curve_key_file, args.curve_replay_key, args.curve_weights_key)
+    except curve.KeyError_ as e:
+        logging.getLogger("mpo_actor").error("%s", e)
+        return 1
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM):   # the handler only sets a flag
         signal.signal(sig, lambda *_: stopping.append(1))
@@ -109,14 +122,14 @@ def main(argv=None):
         try:
             evaluation.run_evaluator(args.env, args.replay, args.learner, args.env_name, args.evaluator_every,
                                      args.eval_episodes or 10, args.seed, stop=lambda: bool(stopping),
-                                     seconds=args.seconds, actor_id=args.id, **env_opts)
-        except actor.Refused as e:
+                                     seconds=args.seconds, actor_id=args.id, curve=keys, **env_opts)
+        except (actor.Refused, curve.KeyError_) as e:
             logging.getLogger("mpo_actor").error("%s", e)
             return 1
         return 0
     if args.eval_episodes > 0:
         mean, std, version = evaluation.evaluate(args.env, args.learner, args.env_name, args.eval_episodes,
-                                               args.seed, **env_opts)
+                                               args.seed, curve=keys, **env_opts)
         print("eval of weights v%d: mean return %.2f ± %.2f over %d episodes" % (version, mean, std,
                                                                                   args.eval_episodes))
         print("Mean reward: %.2f" % mean)
@@ -126,8 +139,8 @@ def main(argv=None):
                   total_steps=args.total_steps, seconds=args.seconds, stop=lambda: bool(stopping),
                   seed=args.seed, actor_id=args.id, actor_batch=args.batch, actor_credit=args.credit,
                   ack_timeout=args.ack_timeout, n_step=args.n_step, gamma=args.gamma,
-                  log_interval=args.log_interval, **env_opts)
-    except actor.Refused as e:
+                  log_interval=args.log_interval, curve=keys, **env_opts)
+    except (actor.Refused, curve.KeyError_) as e:
         logging.getLogger("mpo_actor").error("%s", e)
         return 1
     return 0

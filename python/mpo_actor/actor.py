@@ -31,6 +31,7 @@ import numpy as np
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
+from . import curve as curve_keys
 from . import wire
 from .nstep import NStep
 from .outbox import Outbox
@@ -87,7 +88,7 @@ class Actor:
     def __init__(self, env_fn, replay, learner, env_name, num_envs=1, seed=42, actor_id="",
                  actor_batch=64, actor_credit=2, ack_timeout=30.0, n_step=1, gamma=0.99,
                  obs_dim=None, act_dim=None, action_low=None, action_high=None,
-                 max_message_bytes=MAX_MESSAGE_BYTES, log_interval=5.0):
+                 max_message_bytes=MAX_MESSAGE_BYTES, log_interval=5.0, curve=None):
         self.replay, self.learner, self.env_name = replay, learner, env_name
         self.id = actor_id or make_id()
         self.incarnation = new_incarnation()
@@ -117,8 +118,14 @@ class Actor:
             s.setsockopt(zmq.RCVHWM, ACTOR_HWM)
         self.sub.setsockopt(zmq.CONFLATE, 1)   # before connect: keep only the newest weights
         self.sub.setsockopt(zmq.SUBSCRIBE, b"")
-        # watched before it connects, so that no connection event is missed
-        self.monitor = self.dealer.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED)
+        self.curve_on, self.failed_handshakes = curve is not None, 0
+        if curve is not None:   # CURVE clients of both servers (curve.py)
+            curve.client(self.dealer, curve.replay_key, "curve_replay_key")
+            curve.client(self.sub, curve.weights_key, "curve_weights_key")
+        # watched before they connect, so that no connection event is missed
+        self.monitor = self.dealer.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED |
+                                                      curve_keys.CLIENT_EVENTS)
+        self.sub_monitor = self.sub.get_monitor_socket(curve_keys.CLIENT_EVENTS)
         self.dealer.connect(replay)
         self.sub.connect(learner)
         self.now = self.started = self.last_resync = self.rate_t = time.monotonic()
@@ -126,7 +133,8 @@ class Actor:
 
     def close(self):
         self.dealer.disable_monitor()
-        for s in (self.monitor, self.dealer, self.sub):
+        self.sub.disable_monitor()
+        for s in (self.monitor, self.sub_monitor, self.dealer, self.sub):
             s.close(linger=0)
         self.ctx.term()
 
@@ -201,8 +209,19 @@ class Actor:
         else:
             log.warning("unexpected message '%s' from the replay server", body)
 
+    def _on_handshake(self, event, value, server):
+        said, line = curve_keys.client_event(self.curve_on, event, value, server)
+        if said == 2:
+            raise Refused(line)
+        if said == 1:
+            if self.failed_handshakes % 100 == 0:   # the first, then every 100th
+                log.warning("%s", line)
+            self.failed_handshakes += 1
+
     def _on_monitor(self):
-        event = recv_monitor_message(self.monitor, zmq.NOBLOCK)["event"]
+        m = recv_monitor_message(self.monitor, zmq.NOBLOCK)
+        event = m["event"]
+        self._on_handshake(event, m["value"], "the replay server at %s" % self.replay)
         if event == zmq.EVENT_DISCONNECTED and self.link_up:
             log.info("lost the connection to the replay server at %s", self.replay)
         elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
@@ -317,6 +336,9 @@ class Actor:
                     pass
             while self.monitor.poll(0):
                 self._on_monitor()
+            while self.sub_monitor.poll(0):
+                m = recv_monitor_message(self.sub_monitor, zmq.NOBLOCK)
+                self._on_handshake(m["event"], m["value"], "the learner at %s" % self.learner)
             if self.id_refused:
                 if now >= self.id_retry_at:   # Hello and our batches again, quietly
                     self.id_retry_at = now + ID_RETRY_S
@@ -352,7 +374,8 @@ def run(env_fn, replay="tcp://127.0.0.1:5555", learner="tcp://127.0.0.1:5556", e
     """Run an actor of env_fn() environments against a replay server and a learner until stop()
     is true, `seconds` pass, or total_steps environment steps are stored. Options are Actor's
     (seed, actor_id, actor_batch, actor_credit, ack_timeout, n_step, gamma, obs_dim, act_dim,
-    action_low, action_high, max_message_bytes, log_interval). Returns the actor's figures.
+    action_low, action_high, max_message_bytes, log_interval, curve: a curve.Curve for CURVE
+    sockets). Returns the actor's figures.
     Raises Refused when the replay server refuses this actor for good."""
     actor = Actor(env_fn, replay, learner, env_name, num_envs=num_envs, **options)
     try:

@@ -27,9 +27,11 @@ log = logging.getLogger("mpo_actor")
 EVALUATE_SEED_OFFSET = 1000003   # env/evaluate.h: evaluation seeds apart from the training ones
 
 
-def _weights_socket(ctx, learner):
+def _weights_socket(ctx, learner, curve=None):
     sub = ctx.socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
+    if curve is not None:
+        curve.client(sub, curve.weights_key, "curve_weights_key")
     sub.setsockopt(zmq.CONFLATE, 1)   # before connect: only the newest weights wait
     sub.setsockopt(zmq.SUBSCRIBE, b"")
     sub.connect(learner)
@@ -62,10 +64,10 @@ def episodes_return(policy, venv, episodes, seed, max_steps=100000):
     return float(np.mean(returns)), float(np.std(returns))
 
 
-def wait_for_weights(learner, env_name, obs_dim, act_dim, min_version=1, timeout=60.0):
+def wait_for_weights(learner, env_name, obs_dim, act_dim, min_version=1, timeout=60.0, curve=None):
     """The newest checked Policy the learner at `learner` publishes; TimeoutError after timeout."""
     ctx = zmq.Context()
-    sub = _weights_socket(ctx, learner)
+    sub = _weights_socket(ctx, learner, curve)
     deadline = time.monotonic() + timeout
     reason = "no weights"
     try:
@@ -82,10 +84,11 @@ def wait_for_weights(learner, env_name, obs_dim, act_dim, min_version=1, timeout
 
 def evaluate(env_fn, learner="tcp://127.0.0.1:5556", env_name="Pendulum-v1", episodes=10, seed=0,
              max_steps=100000, timeout=60.0, min_version=1, obs_dim=None, act_dim=None,
-             action_low=None, action_high=None):
-    """(mean return, std, weights version) of `episodes` deterministic episodes of env_fn()."""
+             action_low=None, action_high=None, curve=None):
+    """(mean return, std, weights version) of `episodes` deterministic episodes of env_fn();
+    curve: a curve.Curve when the learner uses CURVE."""
     venv = VecEnv(env_fn, 1, seed, obs_dim, act_dim, action_low, action_high)
-    policy = wait_for_weights(learner, env_name, venv.S, venv.A, min_version, timeout)
+    policy = wait_for_weights(learner, env_name, venv.S, venv.A, min_version, timeout, curve)
     mean, std = episodes_return(policy, venv, episodes, seed, max_steps)
     return mean, std, policy.version
 
@@ -100,15 +103,17 @@ def _send(dealer, data):
 
 def run_evaluator(env_fn, replay="tcp://127.0.0.1:5555", learner="tcp://127.0.0.1:5556", env_name="Pendulum-v1",
                   every=10000, episodes=10, seed=42, stop=None, seconds=0.0, actor_id="", obs_dim=None,
-                  act_dim=None, action_low=None, action_high=None, max_steps=100000):
+                  act_dim=None, action_low=None, action_high=None, max_steps=100000, curve=None):
     """Evaluate the learner's weights every `every` updates and report each result to the replay
     server, until stop() is true or `seconds` pass. Returns how many evaluations it sent. Raises
     Refused when the replay server refuses it for good (another environment or sizes)."""
     venv = VecEnv(env_fn, 1, seed, obs_dim, act_dim, action_low, action_high)
     ctx = zmq.Context()
-    sub = _weights_socket(ctx, learner)
+    sub = _weights_socket(ctx, learner, curve)
     dealer = ctx.socket(zmq.DEALER)
     dealer.setsockopt(zmq.LINGER, 0)
+    if curve is not None:
+        curve.client(dealer, curve.replay_key, "curve_replay_key")
     dealer.connect(replay)
     # an evaluator has no incarnation: it inserts nothing, so there is nothing to dedup
     hello = wire.hello(env_name, venv.S, venv.A, actor_id or make_id(), 0, role=wire.pb.ROLE_EVALUATOR)

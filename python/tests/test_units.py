@@ -14,7 +14,7 @@ import unittest
 import numpy as np
 import zmq
 
-from mpo_actor import wire
+from mpo_actor import curve, wire
 from mpo_actor.actor import Actor, Refused
 from mpo_actor.nstep import NStep
 from mpo_actor.outbox import ACKED, READY, SENT, Outbox
@@ -454,6 +454,62 @@ class ProtocolTest(unittest.TestCase):
         self.thread.join(5)
         self.assertFalse(self.thread.is_alive())
         self.assertIn("Other-v0", str(self.raised[0]))
+
+
+class CurveKeysTest(unittest.TestCase):
+    """curve.py reads the files `mpo keygen` writes (common/curve.h's format) and refuses bad ones."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.pub, self.sec = (k.decode() for k in zmq.curve_keypair())
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def write(self, name, text):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_key_pair_and_server_keys(self):
+        pair = self.write("a.key", "# a comment\npublic %s\nsecret %s\n" % (self.pub, self.sec))
+        self.assertEqual(curve.read_key_pair(pair), (self.pub.encode(), self.sec.encode()))
+        server = self.write("s.pub", "\n# first a comment\n%s replay\n" % self.pub)
+        self.assertEqual(curve.read_server_key(server, "curve_replay_key"), self.pub.encode())
+        self.assertEqual(curve.read_server_key(self.pub, "curve_replay_key"), self.pub.encode())
+        keys = curve.from_options(pair, server, self.pub)
+        self.assertEqual((keys.replay_key, keys.weights_key), (self.pub.encode(), self.pub.encode()))
+        self.assertIsNone(curve.from_options())
+
+    def test_refusals(self):
+        other_pub = zmq.curve_keypair()[0].decode()
+        cases = [
+            ("public %s\nsecret %s\n" % (other_pub, self.sec), "is not the secret key's"),
+            ("public %s\n" % self.pub, "lacks its secret key"),
+            ("public %s\nsecret %s\nnonsense\n" % (self.pub, self.sec), "line 3"),
+        ]
+        for text, why in cases:
+            with self.assertRaises(curve.KeyError_) as e:
+                curve.read_key_pair(self.write("bad.key", text))
+            self.assertIn(why, str(e.exception))
+        with self.assertRaises(curve.KeyError_) as e:
+            curve.read_server_key(self.write("bad.pub", "not-a-key x\n"), "curve_weights_key")
+        self.assertIn("line 1: not a key", str(e.exception))
+        with self.assertRaises(curve.KeyError_) as e:
+            curve.read_server_key(os.path.join(self.dir, "missing"), "curve_weights_key")
+        self.assertIn("cannot read", str(e.exception))
+        with self.assertRaises(curve.KeyError_) as e:
+            curve.from_options(None, self.pub, None)
+        self.assertIn("need curve_key_file", str(e.exception))
+
+    def test_client_events(self):
+        self.assertEqual(curve.client_event(True, zmq.EVENT_HANDSHAKE_FAILED_AUTH, 400, "X")[0], 2)
+        said, line = curve.client_event(False, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, curve.MECHANISM_MISMATCH, "X")
+        self.assertEqual(said, 2)
+        self.assertIn("requires CURVE", line)
+        self.assertEqual(curve.client_event(True, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 1, "X")[0], 1)
+        self.assertEqual(curve.client_event(True, zmq.EVENT_CONNECTED, 0, "X"), (0, None))
 
 
 if __name__ == "__main__":
