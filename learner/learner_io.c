@@ -19,6 +19,7 @@
 #include "common/zap.h"
 #include "learner/batch_queue.h"
 #include "learner/learner_stats.h"
+#include "learner/weights_watch.h"
 
 #define STATS_PERIOD_S 1.0 /* the stats list rides on a SampleRequest at most this often */
 #define DEALER_HWM 1000
@@ -29,12 +30,6 @@
  * frames of 64-256 KiB took the learner from 13 MiB to 7.5 GiB. A larger frame closes its connection
  * before ZeroMQ allocates it. */
 #define PUB_MAX_IN 4096
-/* Subscribers' topic bytes the weights socket keeps at most. Weights go to the empty topic, which
- * is all an actor subscribes to; any other topic is a stranger's, and ZeroMQ keeps it (10-15 bytes
- * of trie per byte) for as long as its connection lasts, with no way to drop one connection. Past
- * this many bytes of them the socket is unbound and bound again, which closes every connection:
- * actors reconnect and subscribe again within ZeroMQ's reconnect interval (0.1 s). */
-#define PUB_FOREIGN_TOPIC_BYTES (1u << 20)
 #define POLL_MS 100        /* the stop flag and the silence timer are looked at this often */
 #define RECV_BURST 16      /* messages taken per wake-up before looking at weights again */
 
@@ -51,8 +46,7 @@ struct learner_io_s {
     char id[96];
     size_t weights_floats;
     void *ctx, *dealer, *pub; /* pub: an XPUB, so that subscriptions can be counted */
-    char pub_endpoint[256];   /* where pub is bound (the port a wildcard bind was given) */
-    uint64_t foreign_bytes;   /* topic bytes of subscriptions other than "" since the last reset */
+    weights_watch_t watch;    /* its subscriptions (the I/O thread's) */
     void *monitor; /* the DEALER's refused handshakes */
     zap_t *zap;    /* with CURVE: which actors may subscribe */
     int curve_on;
@@ -138,9 +132,8 @@ static int s_open_sockets(learner_io_t *self, char *err, size_t errlen) {
     self->pub = sock_open(self->ctx, ZMQ_XPUB, "learner: weights PUB",
                           sock_opts_join(all, SOCK_OPTS_MAX, pub_opts, curve_server_opts(&curve, curve_opts)),
                           cfg->weights_bind, NULL, err, errlen);
-    size_t len = sizeof self->pub_endpoint;
-    if (self->pub && zmq_getsockopt(self->pub, ZMQ_LAST_ENDPOINT, self->pub_endpoint, &len) != 0)
-        snprintf(self->pub_endpoint, sizeof self->pub_endpoint, "%s", cfg->weights_bind);
+    if (self->pub)
+        weights_watch_init(&self->watch, self->pub, cfg->weights_bind);
     if (self->pub && (!self->zap || zap_start(self->zap, self->pub, err, errlen) == 0))
         rc = 0;
 done:
@@ -418,53 +411,6 @@ static int s_on_monitor(learner_io_t *self) {
     return said == 2 ? -1 : 0;
 }
 
-/* Close every connection of the weights socket: unbind it and bind the same address again. The
- * port is let go by ZeroMQ's I/O thread, so the bind is tried again for up to a second. */
-static void s_reset_pub(learner_io_t *self) {
-    if (zmq_unbind(self->pub, self->pub_endpoint) != 0)
-        log_warn("weights socket: unbind %s: %s", self->pub_endpoint, zmq_strerror(zmq_errno()));
-    double t0 = clock_now();
-    int rc;
-    while ((rc = zmq_bind(self->pub, self->pub_endpoint)) != 0 && zmq_errno() == EADDRINUSE && clock_now() - t0 < 1.0)
-        usleep(5000);
-    if (rc != 0)
-        log_error("weights socket: cannot bind %s again: %s; actors get no weights until the learner restarts",
-                  self->pub_endpoint, zmq_strerror(zmq_errno()));
-}
-
-/* Subscriptions, as the XPUB passes them up: [1 | topic] or [0 | topic]. An actor subscribes to ""
- * only; other topics are counted, and past PUB_FOREIGN_TOPIC_BYTES of them every connection is
- * closed (see the define). */
-static void s_on_subscriptions(learner_io_t *self) {
-    for (int k = 0; k < 1024; k++) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, self->pub, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
-            return;
-        }
-        const unsigned char *d = zmq_msg_data(&m);
-        size_t n = zmq_msg_size(&m);
-        if (n > 1 && d[0] == 1) {
-            pthread_mutex_lock(&self->mu);
-            self->foreign_subscriptions++;
-            pthread_mutex_unlock(&self->mu);
-            self->foreign_bytes += n - 1;
-        }
-        zmq_msg_close(&m);
-        if (self->foreign_bytes > PUB_FOREIGN_TOPIC_BYTES) {
-            log_warn("weights socket: %llu bytes of subscriptions to topics other than the weights' (\"\"): "
-                     "every subscriber is disconnected to free them; actors come back at once "
-                     "(a stranger on %s? docs/security.md)",
-                     (unsigned long long)self->foreign_bytes, self->pub_endpoint);
-            s_reset_pub(self);
-            self->foreign_bytes = 0;
-            s_count(self, &self->pub_resets);
-            return;
-        }
-    }
-}
-
 static void *s_thread(void *arg) {
     learner_io_t *self = arg;
     self->last_recv = clock_now();
@@ -498,8 +444,14 @@ static void *s_thread(void *arg) {
             ssize_t rc = read(self->efd, &n, sizeof n);
             (void)rc; /* EAGAIN: another read took it */
         }
-        if (polled > 0 && (items[3].revents & ZMQ_POLLIN))
-            s_on_subscriptions(self);
+        if (polled > 0 && (items[3].revents & ZMQ_POLLIN)) {
+            uint64_t foreign = 0;
+            int reset = weights_watch_drain(&self->watch, &foreign);
+            pthread_mutex_lock(&self->mu);
+            self->foreign_subscriptions += foreign;
+            self->pub_resets += (uint64_t)reset;
+            pthread_mutex_unlock(&self->mu);
+        }
         s_send_weights(self);
         if (polled > 0 && (items[0].revents & ZMQ_POLLIN)) {
             for (int k = 0; k < RECV_BURST; k++)
