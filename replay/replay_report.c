@@ -21,27 +21,39 @@ void replay_counts_return(replay_counts_t *c, float episode_return) {
 
 void replay_counts_rates(replay_counts_t *c, uint64_t inserted, uint64_t sampled, double ins_busy, double smp_busy,
                          double now) {
-    double dt = now - c->rate_t;
-    if (dt < REPLAY_RATE_PERIOD_S)
+    const replay_rate_sample_t *last =
+        c->rate_count ? &c->rate_ring[(c->rate_next + REPLAY_RATE_SLOTS - 1) % REPLAY_RATE_SLOTS] : NULL;
+    if (last && now - last->t < REPLAY_RATE_PERIOD_S)
         return;
-    /* the first period is taken whole; then an exponential average with a 30-s time constant */
-    double a = c->rates_primed ? 1.0 - exp(-dt / REPLAY_RATE_WINDOW_S) : 1.0;
-    c->rates_primed = 1;
     /* the learner's count as it reported it; a learner that (re)starts, resumed or not, is a new
      * baseline, not a burst of updates */
-    uint64_t updates =
-        c->rate_updates > 0 && c->learner_updates >= c->rate_updates ? c->learner_updates - c->rate_updates : 0;
-    c->insert_rate += a * ((double)(inserted - c->rate_inserts) / dt - c->insert_rate);
-    c->sample_rate += a * ((double)(sampled - c->rate_samples) / dt - c->sample_rate);
-    c->update_rate += a * ((double)updates / dt - c->update_rate);
-    c->actors_held += a * ((ins_busy - c->rate_ins_busy) / dt - c->actors_held);
-    c->learner_held += a * ((smp_busy - c->rate_smp_busy) / dt - c->learner_held);
-    c->rate_ins_busy = ins_busy;
-    c->rate_smp_busy = smp_busy;
-    c->rate_inserts = inserted;
-    c->rate_samples = sampled;
+    if (c->rate_updates > 0 && c->learner_updates >= c->rate_updates)
+        c->updates_acc += (double)(c->learner_updates - c->rate_updates);
     c->rate_updates = c->learner_updates;
-    c->rate_t = now;
+    replay_rate_sample_t *x = &c->rate_ring[c->rate_next];
+    *x = (replay_rate_sample_t){now, (double)inserted, (double)sampled, c->updates_acc, ins_busy, smp_busy};
+    c->rate_next = (c->rate_next + 1) % REPLAY_RATE_SLOTS;
+    if (c->rate_count < REPLAY_RATE_SLOTS)
+        c->rate_count++;
+    /* the oldest sample within the window (the oldest there is while the server is younger) */
+    const replay_rate_sample_t *o = NULL;
+    for (size_t k = c->rate_count; k-- > 1;) {
+        const replay_rate_sample_t *y = &c->rate_ring[(c->rate_next + REPLAY_RATE_SLOTS - 1 - k) % REPLAY_RATE_SLOTS];
+        if (now - y->t <= REPLAY_RATE_WINDOW_S + 1e-9) {
+            o = y;
+            break;
+        }
+    }
+    if (!o) { /* one sample (or a gap longer than the window): nothing to measure over yet */
+        c->insert_rate = c->sample_rate = c->update_rate = c->actors_held = c->learner_held = 0;
+        return;
+    }
+    double dt = now - o->t;
+    c->insert_rate = (x->inserted - o->inserted) / dt;
+    c->sample_rate = (x->sampled - o->sampled) / dt;
+    c->update_rate = (x->updates - o->updates) / dt;
+    c->actors_held = (x->ins_busy - o->ins_busy) / dt;
+    c->learner_held = (x->smp_busy - o->smp_busy) / dt;
 }
 
 void replay_counts_staleness(replay_counts_t *c, double mean_age) {

@@ -26,7 +26,15 @@
 #define REPLAY_RECENT_RETURNS 100 /* episode returns kept for the StatsReply */
 #define REPLAY_ACTIVE_S 10.0      /* an actor heard from this recently is "connected" */
 #define REPLAY_RATE_PERIOD_S 1.0  /* rates are sampled this often */
-#define REPLAY_RATE_WINDOW_S 30.0 /* and averaged exponentially with this time constant */
+#define REPLAY_RATE_WINDOW_S 30.0 /* and taken over the last this many seconds */
+#define REPLAY_RATE_SLOTS 64       /* samples kept: more than the window holds at one a second */
+
+/* the cumulative figures at one sample time */
+typedef struct {
+    double t;
+    double inserted, sampled, updates; /* updates: the learner's, summed over its restarts */
+    double ins_busy, smp_busy;         /* held_busy_seconds of each ring */
+} replay_rate_sample_t;
 
 /* what the server counts as it goes: it bumps the fields, this module shows them */
 typedef struct {
@@ -40,13 +48,15 @@ typedef struct {
     peers_stats_t learner_stats;               /* the learner's own list, as it last sent it */
     float returns[REPLAY_RECENT_RETURNS];      /* ring of the newest episode returns */
     size_t returns_next, returns_count;
-    /* rates, sampled every REPLAY_RATE_PERIOD_S by replay_counts_rates and averaged over
-     * REPLAY_RATE_WINDOW_S: a one-second window flips between 0 and bursts under the rate limiter */
-    double rate_t, insert_rate, sample_rate, update_rate;
-    double actors_held, learner_held;         /* fractions of wall time a ring held something */
-    double rate_ins_busy, rate_smp_busy;      /* the busy seconds (held_busy_seconds) at rate_t */
-    int rates_primed;
-    uint64_t rate_inserts, rate_samples, rate_updates;
+    /* rates over the last REPLAY_RATE_WINDOW_S, from samples taken every REPLAY_RATE_PERIOD_S by
+     * replay_counts_rates: a one-second window flips between 0 and bursts under the rate limiter,
+     * and an exponential average remembers the warm-up's burst for minutes */
+    replay_rate_sample_t rate_ring[REPLAY_RATE_SLOTS];
+    size_t rate_next, rate_count;
+    double insert_rate, sample_rate, update_rate;
+    double actors_held, learner_held; /* fractions of wall time a ring held something */
+    uint64_t rate_updates;            /* the learner's count at the newest sample */
+    double updates_acc;               /* its updates summed over its restarts */
     double staleness; /* the sampled transitions' mean age in inserts, averaged over batches */
     /* snapshots (replay/persist.h), this process's own: not kept in a snapshot */
     int snapshots_on; /* replay_dir is set */

@@ -18,16 +18,16 @@
     X(inserts_total, "transitions", "counter", "transitions stored")                                        \
     X(samples_total, "transitions", "counter", "transitions sampled")                                       \
     X(sample_batches_total, "batches", "counter", "sample batches served")                                  \
-    X(insert_rate_30s, "transitions/s", "gauge", "transitions stored per second, averaged over 30 s")      \
-    X(sample_rate_30s, "transitions/s", "gauge", "transitions sampled per second, averaged over 30 s")      \
+    X(insert_rate_30s, "transitions/s", "gauge", "transitions stored per second over the last 30 s")      \
+    X(sample_rate_30s, "transitions/s", "gauge", "transitions sampled per second over the last 30 s")      \
     X(samples_per_insert_30s, "ratio", "gauge", "sample_rate_30s / insert_rate_30s")                       \
     X(samples_per_insert_target, "ratio", "gauge", "the rate limiter's target; 0: off")                     \
     X(actors_held_seconds_total, "seconds", "counter", "time inserts waited on the rate limiter")           \
     X(learner_held_seconds_total, "seconds", "counter", "time samples waited (rate limiter, learning_starts)") \
     X(actors_held_fraction_30s, "ratio", "gauge",                                                           \
-      "fraction of wall time some actor's batch waited on the rate limiter, over 30 s: near 1, the learner sets the pace") \
+      "fraction of wall time some actor's batch waited on the rate limiter, last 30 s: near 1, the learner sets the pace") \
     X(learner_held_fraction_30s, "ratio", "gauge",                                                          \
-      "fraction of wall time the learner's request waited, over 30 s: near 1, the actors set the pace") \
+      "fraction of wall time the learner's request waited, last 30 s: near 1, the actors set the pace") \
     X(limiter_timeouts_total, "items", "counter", "held items served anyway after rate_limit_timeout")      \
     X(pending_inserts, "batches", "gauge", "transition batches held by the rate limiter")                   \
     X(pending_samples, "requests", "gauge", "sample requests held")                                         \
@@ -40,7 +40,7 @@
       "actors heard from within max(10 s, 2 ack_timeout): a throttled actor still resends")      \
     X(episodes_total, "episodes", "counter", "finished episodes reported by actors")                        \
     X(learner_updates, "updates", "gauge", "the learner's update count (from its requests)")                \
-    X(learner_update_rate_30s, "updates/s", "gauge", "the learner's updates per second, averaged over 30 s") \
+    X(learner_update_rate_30s, "updates/s", "gauge", "the learner's updates per second over the last 30 s") \
     X(sample_age_inserts, "transitions", "gauge",                                                           \
       "staleness: mean age of the sampled transitions, in transitions stored since (~50 batches)")      \
     X(episode_return_recent, "return", "gauge", "mean return of the newest training episodes (up to 100)")   \

@@ -534,7 +534,7 @@ static int s_new(const config_t *cfg, s_server_t **out) {
         rc = -MPO_ESOCKET;
         goto fail;
     }
-    self->started = self->log_t = self->counts.rate_t = clock_now();
+    self->started = self->log_t = clock_now();
     *out = self;
     return 0;
 fail:

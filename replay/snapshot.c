@@ -528,9 +528,9 @@ int snapshot_load(const snapshot_parts_t *parts, const char *path, double now, d
                                    {c->lim_held_insert, c->lim_held_sample}};
         rate_limiter_restore(parts->limiter, &l);
     }
-    /* the rates go on from here, not from zero (a first interval of millions per second) */
-    k->rate_inserts = replay_buffer_inserted(parts->buffer);
-    k->rate_samples = rate_limiter_samples(parts->limiter);
+    /* the rates are measured from the next sample on, not from zero (a first interval of millions
+     * per second): no sample before this one counts */
+    k->rate_count = 0;
     double down = wall > h.written_at ? wall - h.written_at : 0;
     size_t actors = 0;
     for (uint32_t i = 0; i < h.n_actors; i++) {

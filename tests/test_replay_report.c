@@ -150,7 +150,7 @@ static void test_actor_lists_on_metrics(void **state) {
                 "mpo_actor_env_steps_per_s{actor=\"say \\\"hi\\\"\"} 1\n");
     CONTAINS(t, "mpo_actor_episodes{actor=\"actor-a\"} 3\n");
     CONTAINS(t, "# TYPE mpo_actor_only_b untyped\nmpo_actor_only_b{actor=\"actor-b\"} 1\n");
-    assert_int_equal(s_count(t, "{actor=\"actor-d\"}"), 5); /* the replay's own 5 series: d lists nothing */
+    assert_int_equal(s_count(t, "{actor=\"actor-d\"}"), 6); /* the replay's own 6 series: d lists nothing */
     assert_int_equal(s_count(t, "mpo_actor_"), 3 * 2 + 5); /* HELP and TYPE of 3 families, 5 samples */
     assert_null(strstr(t, "learner_reported")); /* the learner's list is on the learner's /metrics */
     assert_null(strstr(t, "updates_per_s"));
@@ -228,8 +228,9 @@ static void s_ignore_insert(void *ctx, const held_insert_t *h, const transition_
 }
 static void s_ignore_sample(void *ctx, const held_sample_t *h) { (void)ctx, (void)h; }
 
-/* the held fractions: a sample request waits from t = 0 until the buffer has data at t = 3; over the first 4 s the learner was held 3/4 of the time, then 30 s without waiting pull
- * the 30-s average down by 1 - 1/e; the insert side never held anything */
+/* the held fractions: a sample request waits from t = 0 until the buffer has data at t = 3; over
+ * the first 4 s the learner was held 3/4 of the time, and 30 s later the window has forgotten it;
+ * the insert side never held anything */
 static void test_held_fractions(void **state) {
     fixture_t *f = *state;
     router_rid_t rid;
@@ -246,15 +247,25 @@ static void test_held_fractions(void **state) {
     CLOSE(held_busy_seconds(f->held, 1, 10.0), 3.0, 1e-12);
     CLOSE(held_busy_seconds(f->held, 0, 10.0), 0.0, 1e-12);
 
-    replay_counts_rates(&f->counts, 0, 8, held_busy_seconds(f->held, 0, 4.0), held_busy_seconds(f->held, 1, 4.0), 4.0);
+    /* rates over the last 30 s: samples at 0 and 4 s measure [0, 4]; at 34 s, [4, 34] */
     double x[REPLAY_STAT_COUNT];
+    replay_counts_rates(&f->counts, 0, 0, 0.0, 0.0, 0.0);
+    replay_report_values(&f->view, 0.0, x);
+    CLOSE(x[REPLAY_STAT_learner_held_fraction_30s], 0.0, 1e-12); /* one sample: no rate yet */
+    replay_counts_rates(&f->counts, 40, 8, held_busy_seconds(f->held, 0, 4.0), held_busy_seconds(f->held, 1, 4.0), 4.0);
     replay_report_values(&f->view, 4.0, x);
     CLOSE(x[REPLAY_STAT_learner_held_fraction_30s], 0.75, 1e-12);
     CLOSE(x[REPLAY_STAT_actors_held_fraction_30s], 0.0, 1e-12);
-    replay_counts_rates(&f->counts, 0, 8, held_busy_seconds(f->held, 0, 34.0), held_busy_seconds(f->held, 1, 34.0),
-                        34.0);
+    CLOSE(x[REPLAY_STAT_insert_rate_30s], 10.0, 1e-12);
+    CLOSE(x[REPLAY_STAT_sample_rate_30s], 2.0, 1e-12);
+    CLOSE(x[REPLAY_STAT_samples_per_insert_30s], 0.2, 1e-12);
+    for (int t = 5; t <= 34; t++) /* once a second; 30 more inserts a second from 4 s on */
+        replay_counts_rates(&f->counts, 40 + 30 * (uint64_t)(t - 4), 8, held_busy_seconds(f->held, 0, t),
+                            held_busy_seconds(f->held, 1, t), t);
     replay_report_values(&f->view, 34.0, x);
-    CLOSE(x[REPLAY_STAT_learner_held_fraction_30s], 0.75 * exp(-1.0), 1e-12);
+    CLOSE(x[REPLAY_STAT_learner_held_fraction_30s], 0.0, 1e-12); /* the wait is out of the window */
+    CLOSE(x[REPLAY_STAT_insert_rate_30s], 30.0, 1e-12);          /* and so is the first burst */
+    CLOSE(x[REPLAY_STAT_sample_rate_30s], 0.0, 1e-12);
 }
 
 int main(void) {
