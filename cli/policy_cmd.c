@@ -120,6 +120,15 @@ int export_main(int argc, char **argv) {
     config_set_pair(&cfg, kv, err, sizeof err);
     snprintf(kv, sizeof kv, "policy=%s", policy_type_name(info.policy));
     config_set_pair(&cfg, kv, err, sizeof err);
+    /* the critics' LayerNorm shows only in the parameter count: the actor is the same either way */
+    mlp_t with_ln;
+    if (mlp_init_ln(&with_ln, info.obs_dim + info.act_dim, info.hidden, info.layers, 1, 1) == 0) {
+        mlp_t actor, plain;
+        mlp_init(&actor, info.obs_dim, info.hidden, info.layers, 2 * info.act_dim);
+        mlp_init(&plain, info.obs_dim + info.act_dim, info.hidden, info.layers, 1);
+        if (info.n_params == actor.n_params + 2 * with_ln.n_params && with_ln.n_params != plain.n_params)
+            cfg.critic_layer_norm = 1;
+    }
     cfg.threads = 1;
     mpo_params_t params;
     mpo_t *mpo = mpo_params_from_config(&cfg, &spec, &params, err, sizeof err) == 0

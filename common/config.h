@@ -34,6 +34,8 @@
     X(init_stddev, FLOAT, "0", 0, 10, NULL,                                                        \
       "policy's standard deviation at the start (before the squash), above min_std; 0: "         \
       "softplus(0) + min_std, about 0.69")                                                        \
+    X(critic_layer_norm, INT, "0", 0, 1, NULL,                                                     \
+      "1: LayerNorm in every hidden layer of the critics, ReLU(LayerNorm(Wx + b)) (Acme's torsos)") \
     X(learning_rate, FLOAT, "3e-4", 1e-8, 1, NULL, "Adam step size of the actor and the critics")  \
     X(grad_clip, FLOAT, "40", 0, 1e9, NULL, "gradient-norm clip per network group; 0: off")        \
     X(buffer_size, INT, "1000000", 1, 1e9, NULL, "replay capacity in transitions")                 \

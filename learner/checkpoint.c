@@ -135,10 +135,12 @@ int checkpoint_load(mpo_t *mpo, const char *path, char *err, size_t errlen) {
     if ((h.version != CKPT_VERSION && h.version != 1) || h.obs_dim != mine.obs_dim || h.act_dim != mine.act_dim ||
         h.hidden != mine.hidden || h.layers != mine.layers || h.policy != mine.policy || h.n_params != mine.n_params) {
         snprintf(err, errlen,
-                 "checkpoint '%s' is for obs %u act %u hidden %u layers %u policy %s (format %u); this learner is obs "
-                 "%u act %u hidden %u layers %u policy %s",
-                 path, h.obs_dim, h.act_dim, h.hidden, h.layers, policy_type_name((policy_type_t)h.policy), h.version,
-                 mine.obs_dim, mine.act_dim, mine.hidden, mine.layers, policy_type_name(st.policy));
+                 "checkpoint '%s' is for obs %u act %u hidden %u layers %u policy %s, %llu parameters (format %u); "
+                 "this learner is obs %u act %u hidden %u layers %u policy %s, %llu parameters (critic_layer_norm "
+                 "adds some)",
+                 path, h.obs_dim, h.act_dim, h.hidden, h.layers, policy_type_name((policy_type_t)h.policy),
+                 (unsigned long long)h.n_params, h.version, mine.obs_dim, mine.act_dim, mine.hidden, mine.layers,
+                 policy_type_name(st.policy), (unsigned long long)mine.n_params);
         fclose(f);
         return -MPO_EFORMAT;
     }
@@ -287,7 +289,8 @@ int checkpoint_peek(const char *path, checkpoint_info_t *info, char *err, size_t
         return -MPO_EFORMAT;
     }
     *info = (checkpoint_info_t){.obs_dim = (int)h.obs_dim, .act_dim = (int)h.act_dim, .hidden = (int)h.hidden,
-                                .layers = (int)h.layers, .policy = (policy_type_t)h.policy, .updates = h.updates};
+                                .layers = (int)h.layers, .policy = (policy_type_t)h.policy, .updates = h.updates,
+                                .n_params = h.n_params};
     return 0;
 }
 

@@ -71,6 +71,7 @@ typedef struct {
     int obs_dim, act_dim, hidden, layers;
     policy_type_t policy;
     int64_t updates;
+    uint64_t n_params; /* actor and both critics: tells whether the critics have LayerNorm */
 } checkpoint_info_t;
 /* 0, or -MPO_EIO / -MPO_EFORMAT with a reason */
 int checkpoint_peek(const char *path, checkpoint_info_t *info, char *err, size_t errlen);

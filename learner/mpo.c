@@ -141,7 +141,7 @@ mpo_t *mpo_new(const mpo_params_t *p, char *err, size_t errlen) {
     rng_seed(&self->rng, p->seed ^ 0x6d706f6c6561726eULL); /* "mpolearn" */
 
     if (mlp_init(&self->actor, S, p->hidden, p->layers, 2 * A) ||
-        mlp_init(&self->critic, S + A, p->hidden, p->layers, 1)) {
+        mlp_init_ln(&self->critic, S + A, p->hidden, p->layers, 1, p->critic_layer_norm)) {
         snprintf(err, errlen, "layers %d out of range", p->layers);
         free(self);
         return NULL;

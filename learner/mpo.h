@@ -58,6 +58,7 @@ typedef struct {
     int obs_dim, act_dim;
     float act_low[ENV_MAX_ACT], act_high[ENV_MAX_ACT]; /* the environment's bounds (action penalty) */
     int hidden, layers;                                 /* per network: actor and both critics */
+    int critic_layer_norm;                              /* LayerNorm in the critics' hidden layers */
     policy_type_t policy;
     double min_std;
     double init_stddev; /* > min_std: sigma's head starts there (its biases); 0: like every bias */

@@ -20,6 +20,7 @@ int mpo_params_from_config(const config_t *cfg, const env_spec_t *spec, mpo_para
     memcpy(out->act_high, spec->act_high, sizeof out->act_high);
     out->hidden = (int)cfg->hidden;
     out->layers = (int)cfg->layers;
+    out->critic_layer_norm = (int)cfg->critic_layer_norm;
     out->policy = (policy_type_t)policy;
     out->min_std = cfg->min_std;
     if (cfg->init_stddev != 0 && !(cfg->init_stddev > cfg->min_std)) {

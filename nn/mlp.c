@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int mlp_init(mlp_t *self, int in, int hidden, int depth, int out) {
+int mlp_init(mlp_t *self, int in, int hidden, int depth, int out) { return mlp_init_ln(self, in, hidden, depth, out, 0); }
+
+int mlp_init_ln(mlp_t *self, int in, int hidden, int depth, int out, int layer_norm) {
     if (depth < 0 || depth + 1 > MLP_MAX_LAYERS || in <= 0 || out <= 0 || (depth > 0 && hidden <= 0))
         return -1;
     memset(self, 0, sizeof *self);
@@ -28,6 +30,16 @@ int mlp_init(mlp_t *self, int in, int hidden, int depth, int out) {
         if (oc > self->max_width)
             self->max_width = oc;
     }
+    self->layer_norm = layer_norm && depth > 0;
+    for (int l = 0; self->layer_norm && l < self->n_layers - 1; l++) {
+        int oc = self->sizes[l + 1];
+        self->ln_off[l] = off;
+        off += 2 * (size_t)oc;
+        self->xhat_off[l] = act;
+        act += (size_t)oc;
+        self->rstd_off[l] = act;
+        act += 1;
+    }
     self->n_params = off;
     self->width_sum = (int)act;
     return 0;
@@ -42,6 +54,61 @@ void mlp_init_params(const mlp_t *self, float *params, rng_t *rng) {
             w[i] = (float)rng_uniform_range(rng, -bound, bound);
         for (int i = 0; i < oc; i++)
             b[i] = (float)rng_uniform_range(rng, -bound, bound);
+    }
+    for (int l = 0; self->layer_norm && l < self->n_layers - 1; l++) {
+        int oc = self->sizes[l + 1];
+        for (int i = 0; i < oc; i++) {
+            params[self->ln_off[l] + i] = 1.0f;
+            params[self->ln_off[l] + oc + i] = 0.0f;
+        }
+    }
+}
+
+/* y (n, h) <- ReLU(LayerNorm(z)) row by row, in place (y == z allowed); xhat (n, h) and rstd (n)
+ * keep what the backward needs, or are NULL when nothing will go back through it */
+static void s_layer_norm_relu(float *y, const float *z, const float *g, const float *beta, int n, int h,
+                              float *xhat, float *rstd) {
+    for (int i = 0; i < n; i++) {
+        const float *zi = z + (size_t)i * h;
+        float *yi = y + (size_t)i * h;
+        float mean = 0, var = 0;
+        for (int j = 0; j < h; j++)
+            mean += zi[j];
+        mean /= (float)h;
+        for (int j = 0; j < h; j++)
+            var += (zi[j] - mean) * (zi[j] - mean);
+        float r = 1.0f / sqrtf(var / (float)h + MLP_LN_EPS);
+        if (rstd)
+            rstd[i] = r;
+        for (int j = 0; j < h; j++) {
+            float x = (zi[j] - mean) * r;
+            if (xhat)
+                xhat[(size_t)i * h + j] = x;
+            float v = g[j] * x + beta[j];
+            yi[j] = v > 0.0f ? v : 0.0f;
+        }
+    }
+}
+
+/* the gradient d (n, h) of LayerNorm's output, in place, into the gradient of its input; dg and
+ * dbeta (h) accumulate */
+static void s_layer_norm_backward(float *d, const float *xhat, const float *rstd, const float *g, float *dg,
+                                  float *dbeta, int n, int h) {
+    for (int i = 0; i < n; i++) {
+        float *di = d + (size_t)i * h;
+        const float *xi = xhat + (size_t)i * h;
+        float mean_dx = 0, mean_dx_x = 0;
+        for (int j = 0; j < h; j++) {
+            dg[j] += di[j] * xi[j];
+            dbeta[j] += di[j];
+            float dx = di[j] * g[j];
+            mean_dx += dx;
+            mean_dx_x += dx * xi[j];
+        }
+        mean_dx /= (float)h;
+        mean_dx_x /= (float)h;
+        for (int j = 0; j < h; j++)
+            di[j] = rstd[i] * (di[j] * g[j] - mean_dx - xi[j] * mean_dx_x);
     }
 }
 
@@ -63,10 +130,15 @@ static void s_linear_forward(float *out, const float *inp, const float *w, int l
 void mlp_forward_rows(const mlp_t *self, float *acts, const float *params, const float *inp, int B, int r0,
                       int n) {
     for (int l = 0; l < self->n_layers; l++) {
-        int c = self->sizes[l], oc = self->sizes[l + 1];
+        int c = self->sizes[l], oc = self->sizes[l + 1], hidden = l < self->n_layers - 1;
         const float *in = l == 0 ? inp : acts + (size_t)B * self->act_off[l - 1] + (size_t)r0 * c;
-        s_linear_forward(acts + (size_t)B * self->act_off[l] + (size_t)r0 * oc, in, params + self->w_off[l], c,
-                         params + self->b_off[l], n, c, oc, l < self->n_layers - 1);
+        float *out = acts + (size_t)B * self->act_off[l] + (size_t)r0 * oc;
+        s_linear_forward(out, in, params + self->w_off[l], c, params + self->b_off[l], n, c, oc,
+                         hidden && !self->layer_norm);
+        if (hidden && self->layer_norm)
+            s_layer_norm_relu(out, out, params + self->ln_off[l], params + self->ln_off[l] + oc, n, oc,
+                              acts + (size_t)B * self->xhat_off[l] + (size_t)r0 * oc,
+                              acts + (size_t)B * self->rstd_off[l] + r0);
     }
 }
 
@@ -100,11 +172,17 @@ void mlp_forward_split(const mlp_t *self, float *out, float *scratch, const floa
     for (int r0 = 0; r0 < rows; r0 += MLP_SPLIT_CHUNK) {
         int n = rows - r0 < MLP_SPLIT_CHUNK ? rows - r0 : MLP_SPLIT_CHUNK;
         float *x = L == 1 ? out + (size_t)r0 * n_out : buf[0];
-        simd_kernels()->split_rows(x, state_pre, wa_t, action, r0, n, R, h, act_dim, L > 1);
+        int ln = self->layer_norm;
+        simd_kernels()->split_rows(x, state_pre, wa_t, action, r0, n, R, h, act_dim, L > 1 && !ln);
+        if (L > 1 && ln)
+            s_layer_norm_relu(x, x, params + self->ln_off[0], params + self->ln_off[0] + h, n, h, NULL, NULL);
         for (int l = 1; l < L; l++) {
+            int oc = self->sizes[l + 1], hidden = l < L - 1;
             float *y = l == L - 1 ? out + (size_t)r0 * n_out : buf[l & 1];
             s_linear_forward(y, x, params + self->w_off[l], self->sizes[l], params + self->b_off[l], n,
-                             self->sizes[l], self->sizes[l + 1], l < L - 1);
+                             self->sizes[l], oc, hidden && !ln);
+            if (hidden && ln)
+                s_layer_norm_relu(y, y, params + self->ln_off[l], params + self->ln_off[l] + oc, n, oc, NULL, NULL);
             x = y;
         }
     }
@@ -129,26 +207,61 @@ void mlp_backward(const mlp_t *self, float *dinp, float *dparams, float *dout, c
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, c, oc, 1.0f, d, oc, w, c, 0.0f, din, c);
         if (l > 0) /* through the ReLU of layer l-1: its output is `in` */
             simd_kernels()->relu_mask(din, in, (size_t)B * c);
+        if (l > 0 && self->layer_norm) /* and through its LayerNorm */
+            s_layer_norm_backward(din, acts + (size_t)B * self->xhat_off[l - 1], acts + (size_t)B * self->rstd_off[l - 1],
+                                  params + self->ln_off[l - 1], dparams + self->ln_off[l - 1],
+                                  dparams + self->ln_off[l - 1] + c, B, c);
         d = din;
     }
 }
 
+/* row i of layer l's pre-activation z = W in + b, in double (for the references) */
+static void s_ref_pre(const mlp_t *self, double *z, const float *params, const float *in, int l, int i) {
+    int c = self->sizes[l], oc = self->sizes[l + 1];
+    const float *w = params + self->w_off[l], *b = params + self->b_off[l];
+    for (int o = 0; o < oc; o++) {
+        double s = b[o];
+        for (int k = 0; k < c; k++)
+            s += (double)in[(size_t)i * c + k] * w[(size_t)o * c + k];
+        z[o] = s;
+    }
+}
+
+/* LayerNorm of one row in double: z becomes x-hat; the returned value is 1/sqrt(var + eps) */
+static double s_ref_normalise(double *z, int h) {
+    double mean = 0, var = 0;
+    for (int j = 0; j < h; j++)
+        mean += z[j];
+    mean /= h;
+    for (int j = 0; j < h; j++)
+        var += (z[j] - mean) * (z[j] - mean);
+    double r = 1.0 / sqrt(var / h + (double)MLP_LN_EPS);
+    for (int j = 0; j < h; j++)
+        z[j] = (z[j] - mean) * r;
+    return r;
+}
+
 void mlp_forward_ref(const mlp_t *self, float *acts, const float *params, const float *inp, int B) {
+    double *z = malloc((size_t)self->max_width * sizeof *z);
     for (int l = 0; l < self->n_layers; l++) {
-        int c = self->sizes[l], oc = self->sizes[l + 1];
+        int oc = self->sizes[l + 1], hidden = l < self->n_layers - 1;
         const float *in = l == 0 ? inp : acts + (size_t)B * self->act_off[l - 1];
         float *out = acts + (size_t)B * self->act_off[l];
-        const float *w = params + self->w_off[l], *b = params + self->b_off[l];
-        for (int i = 0; i < B; i++)
-            for (int o = 0; o < oc; o++) {
-                double s = b[o];
-                for (int k = 0; k < c; k++)
-                    s += (double)in[(size_t)i * c + k] * w[(size_t)o * c + k];
-                if (l < self->n_layers - 1 && s < 0)
-                    s = 0;
-                out[(size_t)i * oc + o] = (float)s;
+        for (int i = 0; i < B; i++) {
+            s_ref_pre(self, z, params, in, l, i);
+            if (hidden && self->layer_norm) {
+                double r = s_ref_normalise(z, oc);
+                acts[(size_t)B * self->rstd_off[l] + i] = (float)r;
+                for (int o = 0; o < oc; o++) {
+                    acts[(size_t)B * self->xhat_off[l] + (size_t)i * oc + o] = (float)z[o];
+                    z[o] = params[self->ln_off[l] + o] * z[o] + params[self->ln_off[l] + oc + o];
+                }
             }
+            for (int o = 0; o < oc; o++)
+                out[(size_t)i * oc + o] = (float)(hidden && z[o] < 0 ? 0 : z[o]);
+        }
     }
+    free(z);
 }
 
 void mlp_backward_ref(const mlp_t *self, float *dinp, float *dparams, const float *dout,
@@ -168,13 +281,35 @@ void mlp_backward_ref(const mlp_t *self, float *dinp, float *dparams, const floa
                     dparams[self->w_off[l] + (size_t)o * c + k] += g * in[(size_t)i * c + k];
             }
         float *din = calloc((size_t)B * c, sizeof(float));
-        for (int i = 0; i < B; i++)
+        double *z = malloc((size_t)c * sizeof *z), *dy = malloc((size_t)c * sizeof *dy);
+        for (int i = 0; i < B; i++) {
             for (int k = 0; k < c; k++) {
                 double s = 0;
                 for (int o = 0; o < oc; o++)
                     s += (double)d[(size_t)i * oc + o] * w[(size_t)o * c + k];
-                din[(size_t)i * c + k] = (l > 0 && in[(size_t)i * c + k] <= 0.0f) ? 0.0f : (float)s;
+                dy[k] = (l > 0 && in[(size_t)i * c + k] <= 0.0f) ? 0.0 : s;
             }
+            if (l > 0 && self->layer_norm) {
+                /* layer l-1's LayerNorm, recomputed from its own input: dz = r (g dy - mean(g dy) -
+                 * xhat mean(g dy xhat)); dg += dy xhat, dbeta += dy */
+                const float *in2 = l == 1 ? inp : acts + (size_t)B * self->act_off[l - 2];
+                s_ref_pre(self, z, params, in2, l - 1, i);
+                double r = s_ref_normalise(z, c), m1 = 0, m2 = 0;
+                const float *g = params + self->ln_off[l - 1];
+                for (int k = 0; k < c; k++) {
+                    dparams[self->ln_off[l - 1] + k] += (float)(dy[k] * z[k]);
+                    dparams[self->ln_off[l - 1] + c + k] += (float)dy[k];
+                    m1 += g[k] * dy[k];
+                    m2 += g[k] * dy[k] * z[k];
+                }
+                m1 /= c, m2 /= c;
+                for (int k = 0; k < c; k++)
+                    dy[k] = r * (g[k] * dy[k] - m1 - z[k] * m2);
+            }
+            for (int k = 0; k < c; k++)
+                din[(size_t)i * c + k] = (float)dy[k];
+        }
+        free(z), free(dy);
         free(d);
         d = din;
     }

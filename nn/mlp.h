@@ -5,8 +5,13 @@
  * layout and every whole-network operation is one loop. Layer l maps sizes[l] -> sizes[l+1] with
  * W_l (sizes[l+1], sizes[l]) row-major and b_l (sizes[l+1]); ReLU after every layer but the last.
  *
+ * With layer_norm, every hidden layer is ReLU(LayerNorm(W x + b)), LayerNorm(z) = g * (z - mean) /
+ * sqrt(var + MLP_LN_EPS) + beta over the layer's units of one row, with g and beta (ones and zeros at
+ * the start) after every W and b in the flat buffer, so the linear layers' offsets do not move.
+ *
  * Activations cache: acts holds, for each layer, its (B, sizes[l+1]) output, post-ReLU for hidden
- * layers, one after another: mlp_acts_floats(mlp, B) floats. The network output is
+ * layers, one after another, then with layer_norm each hidden layer's normalised values (B, units)
+ * and 1/sqrt(var + eps) (B) for the backward: mlp_acts_floats(mlp, B) floats. The network output is
  * mlp_output(mlp, acts, B). */
 #ifndef MPO_MLP_H
 #define MPO_MLP_H
@@ -17,6 +22,7 @@
 #include "common/rng.h"
 
 #define MLP_MAX_LAYERS 8
+#define MLP_LN_EPS 1e-5f
 
 typedef struct {
     int n_layers;                    /* linear layers */
@@ -27,11 +33,18 @@ typedef struct {
     size_t n_params;
     int max_width;                   /* widest layer output */
     int width_sum;                   /* floats per row of the activation cache */
+    int layer_norm;                  /* hidden layers normalised (see above) */
+    size_t ln_off[MLP_MAX_LAYERS];   /* hidden layer l's g (its units), then its beta */
+    size_t xhat_off[MLP_MAX_LAYERS]; /* per-row offset of its normalised values in the cache */
+    size_t rstd_off[MLP_MAX_LAYERS]; /* and of its 1/sqrt(var + eps), one float per row */
 } mlp_t;
 
 /* in -> `depth` hidden layers of `hidden` units -> out. 0, or -1 when depth is out of range. */
 int mlp_init(mlp_t *self, int in, int hidden, int depth, int out);
-/* PyTorch's nn.Linear initialisation: W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
+/* the same with LayerNorm in every hidden layer when layer_norm is 1 */
+int mlp_init_ln(mlp_t *self, int in, int hidden, int depth, int out, int layer_norm);
+/* PyTorch's nn.Linear initialisation: W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)); LayerNorm's g 1
+ * and beta 0 (no random draw: the linear layers draw as without it). */
 void mlp_init_params(const mlp_t *self, float *params, rng_t *rng);
 
 static inline size_t mlp_acts_floats(const mlp_t *self, int B) { return (size_t)B * self->width_sum; }

@@ -121,6 +121,20 @@ static void test_init_params_bounds(void **state) {
     free(p);
 }
 
+/* the tests below run without LayerNorm, then (the _ln variants) with it in every hidden layer */
+static int s_ln;
+
+/* with LayerNorm, g and beta away from their start (1 and 0), so that their gradients mean something */
+static void s_init(const mlp_t *m, float *p, rng_t *rng) {
+    mlp_init_params(m, p, rng);
+    for (int l = 0; m->layer_norm && l < m->n_layers - 1; l++) {
+        int oc = m->sizes[l + 1];
+        s_normals(rng, p + m->ln_off[l], 2 * (size_t)oc, 0.3);
+        for (int i = 0; i < oc; i++)
+            p[m->ln_off[l] + i] += 1.0f;
+    }
+}
+
 static void test_forward_matches_ref(void **state) {
     (void)state;
     rng_t rng;
@@ -131,10 +145,10 @@ static void test_forward_matches_ref(void **state) {
             const shape_t *sh = &s_shapes[s];
             int B = Bs[bi];
             mlp_t m;
-            assert_int_equal(mlp_init(&m, sh->in, sh->hidden, sh->depth, sh->out), 0);
+            assert_int_equal(mlp_init_ln(&m, sh->in, sh->hidden, sh->depth, sh->out, s_ln), 0);
             float *p = FALLOC(m.n_params), *x = FALLOC(B * sh->in);
             float *a = FALLOC(mlp_acts_floats(&m, B)), *r = FALLOC(mlp_acts_floats(&m, B));
-            mlp_init_params(&m, p, &rng);
+            s_init(&m, p, &rng);
             s_normals(&rng, x, (size_t)B * sh->in, 1.0);
             mlp_forward(&m, a, p, x, B);
             mlp_forward_ref(&m, r, p, x, B);
@@ -184,13 +198,13 @@ static void test_backward_matches_ref(void **state) {
             const shape_t *sh = &s_shapes[s];
             int B = Bs[bi];
             mlp_t m;
-            assert_int_equal(mlp_init(&m, sh->in, sh->hidden, sh->depth, sh->out), 0);
+            assert_int_equal(mlp_init_ln(&m, sh->in, sh->hidden, sh->depth, sh->out, s_ln), 0);
             size_t P = m.n_params, nout = (size_t)B * sh->out, nin = (size_t)B * sh->in;
             float *p = FALLOC(P), *x = FALLOC(nin), *a = FALLOC(mlp_acts_floats(&m, B));
             float *dout = FALLOC(nout), *dtmp = FALLOC(nout), *scratch = FALLOC(2 * B * m.max_width);
             float *dp = FALLOC(P), *dp_ref = FALLOC(P), *dp_noin = FALLOC(P);
             float *dx = FALLOC(nin), *dx_ref = FALLOC(nin);
-            mlp_init_params(&m, p, &rng);
+            s_init(&m, p, &rng);
             s_normals(&rng, x, nin, 1.0);
             s_normals(&rng, dout, nout, 1.0);
             mlp_forward(&m, a, p, x, B);
@@ -267,14 +281,14 @@ static void test_backward_finite_differences(void **state) {
             const shape_t *sh = &s_shapes[s];
             int B = Bs[bi];
             mlp_t m;
-            assert_int_equal(mlp_init(&m, sh->in, sh->hidden, sh->depth, sh->out), 0);
+            assert_int_equal(mlp_init_ln(&m, sh->in, sh->hidden, sh->depth, sh->out, s_ln), 0);
             size_t P = m.n_params, nout = (size_t)B * sh->out, nin = (size_t)B * sh->in;
             size_t nh = (size_t)B * m.width_sum;
             float *p = FALLOC(P), *x = FALLOC(nin), *a = FALLOC(mlp_acts_floats(&m, B));
             float *R = FALLOC(nout), *dout = FALLOC(nout), *scratch = FALLOC(2 * B * m.max_width);
             float *dp = FALLOC(P), *dx = FALLOC(nin), *dp_ref = FALLOC(P), *dx_ref = FALLOC(nin);
             unsigned char *mask0 = s_xalloc(nh), *mask = s_xalloc(nh);
-            mlp_init_params(&m, p, &rng);
+            s_init(&m, p, &rng);
             s_normals(&rng, x, nin, 1.0);
             s_normals(&rng, R, nout, 1.0);
             s_loss(&m, a, p, x, R, B, mask0);
@@ -313,13 +327,13 @@ static void test_backward_finite_differences(void **state) {
 static void s_check_split(rng_t *rng, int state_dim, int act_dim, int hidden, int depth, int out,
                           int S, int R) {
     mlp_t m;
-    assert_int_equal(mlp_init(&m, state_dim + act_dim, hidden, depth, out), 0);
+    assert_int_equal(mlp_init_ln(&m, state_dim + act_dim, hidden, depth, out, s_ln), 0);
     int rows = S * R, c = state_dim + act_dim;
     float *p = FALLOC(m.n_params), *st = FALLOC(S * state_dim), *ac = FALLOC(rows * act_dim);
     float *xin = FALLOC(rows * c), *acts = FALLOC(mlp_acts_floats(&m, rows));
     size_t nscr = mlp_split_scratch_floats(&m, S);
     float *scr = FALLOC(nscr), *o = FALLOC(rows * out + 1);
-    mlp_init_params(&m, p, rng);
+    s_init(&m, p, rng);
     s_normals(rng, st, (size_t)S * state_dim, 1.0);
     s_normals(rng, ac, (size_t)rows * act_dim, 1.0);
     for (int i = 0; i < rows; i++) {
@@ -351,6 +365,44 @@ static void test_forward_split(void **state) {
     s_check_split(&rng, 3, 2, 0, 0, 4, 37, 9);    /* a single linear layer */
 }
 
+static void test_layer_norm_layout(void **state) {
+    (void)state;
+    mlp_t m, n;
+    assert_int_equal(mlp_init(&m, 3, 5, 2, 4), 0);
+    assert_int_equal(mlp_init_ln(&n, 3, 5, 2, 4, 1), 0);
+    /* the linear layers where they were; g and beta of the two hidden layers after them */
+    assert_memory_equal(m.w_off, n.w_off, sizeof m.w_off);
+    assert_memory_equal(m.b_off, n.b_off, sizeof m.b_off);
+    assert_int_equal(n.ln_off[0], m.n_params);
+    assert_int_equal(n.ln_off[1], m.n_params + 2 * 5);
+    assert_int_equal(n.n_params, m.n_params + 4 * 5);
+    assert_int_equal(n.width_sum, m.width_sum + 2 * (5 + 1));
+    /* the same draws for the linear layers; g 1 and beta 0 */
+    float *p = FALLOC(m.n_params), *q = FALLOC(n.n_params);
+    rng_t r1, r2;
+    rng_seed(&r1, 3), rng_seed(&r2, 3);
+    mlp_init_params(&m, p, &r1);
+    mlp_init_params(&n, q, &r2);
+    assert_memory_equal(p, q, m.n_params * sizeof(float));
+    for (int i = 0; i < 5; i++)
+        assert_true(q[n.ln_off[1] + i] == 1.0f && q[n.ln_off[1] + 5 + i] == 0.0f);
+    /* no hidden layer, nothing to normalise */
+    assert_int_equal(mlp_init_ln(&n, 3, 0, 0, 2, 1), 0);
+    assert_int_equal(n.layer_norm, 0);
+    free(p), free(q);
+}
+
+#define S_LN(name)                                                                                 \
+    static void name##_ln(void **state) {                                                          \
+        s_ln = 1;                                                                                   \
+        name(state);                                                                                \
+        s_ln = 0;                                                                                   \
+    }
+S_LN(test_forward_matches_ref)
+S_LN(test_backward_matches_ref)
+S_LN(test_backward_finite_differences)
+S_LN(test_forward_split)
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_init_layout),
@@ -360,6 +412,11 @@ int main(void) {
         cmocka_unit_test(test_backward_matches_ref),
         cmocka_unit_test(test_backward_finite_differences),
         cmocka_unit_test(test_forward_split),
+        cmocka_unit_test(test_layer_norm_layout),
+        cmocka_unit_test(test_forward_matches_ref_ln),
+        cmocka_unit_test(test_backward_matches_ref_ln),
+        cmocka_unit_test(test_backward_finite_differences_ln),
+        cmocka_unit_test(test_forward_split_ln),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -414,10 +414,9 @@ static void test_determinism(void **state) {
 
 /* With done = 1 everywhere the critic target is the reward alone, so repeated updates on one batch
  * are a plain regression whose loss falls and whose Q approaches the reward. */
-static void test_critic_regression(void **state) {
-    (void)state;
+static void s_critic_regression(const char *extra) {
     config_t c;
-    s_config(&c, NULL, 0);
+    s_config(&c, &extra, extra != NULL);
     mpo_t *m = s_new(&c, &s_spec);
     batch_t bt;
     s_batch(&bt, S_DIM, A_DIM, 4);
@@ -435,12 +434,19 @@ static void test_critic_regression(void **state) {
         rises += mt.critic_loss > prev;
         prev = mt.critic_loss;
     }
-    print_message("critic loss %.4g -> %.4g, q_mean %.4f, %d rises\n", first, mt.critic_loss, mt.q_mean, rises);
+    print_message("%s: critic loss %.4g -> %.4g, q_mean %.4f, %d rises\n", extra ? extra : "defaults", first,
+                  mt.critic_loss, mt.q_mean, rises);
     assert_true(first > 0.5);
     assert_true(mt.critic_loss < 0.05 * first);
     CLOSE(mt.q_mean, 1.0, 0.1);
     assert_true(rises < 20); /* a steady descent */
     mpo_destroy(&m);
+}
+
+static void test_critic_regression(void **state) {
+    (void)state;
+    s_critic_regression(NULL);
+    s_critic_regression("critic_layer_norm=1");
 }
 
 /* The gaussian policy type runs, with the action-penalty temperature in play */
@@ -612,13 +618,14 @@ static void test_flops(void **state) {
  * thread per call, every sum in one order) */
 static void test_threads_same_bits(void **state) {
     (void)state;
-    const char *gaussian[] = {"policy=gaussian"};
-    for (int variant = 0; variant < 2; variant++) {
+    /* the default, the gaussian policy, LayerNorm critics */
+    const char *extra[] = {NULL, "policy=gaussian", "critic_layer_norm=1"};
+    for (int variant = 0; variant < 3; variant++) {
         mpo_t *ref = NULL;
         mpo_metrics_t ref_m;
         for (int threads = 1; threads <= 3; threads++) {
             config_t c;
-            s_config(&c, gaussian, variant);
+            s_config(&c, extra + variant, variant > 0);
             c.threads = threads;
             mpo_t *m = s_new(&c, &s_spec);
             assert_int_equal(mpo_threads(m), threads);

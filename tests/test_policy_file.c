@@ -23,12 +23,13 @@
 static char s_dir[64];
 static const char *s_bin;
 
-/* a Pendulum learner (hidden 16) after a few updates on random data */
-static mpo_t *s_learner(void) {
+/* a Pendulum learner (hidden 16) after a few updates on random data; critic_layer_norm as given */
+static mpo_t *s_learner_ln(int layer_norm) {
     config_t c;
     char err[256];
     config_defaults(&c);
-    const char *kv[] = {"hidden=16", "batch_size=8", "n_action_samples=4", "seed=5", "threads=1"};
+    const char *kv[] = {"hidden=16", "batch_size=8", "n_action_samples=4", "seed=5", "threads=1",
+                        layer_norm ? "critic_layer_norm=1" : "critic_layer_norm=0"};
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
         assert_int_equal(config_set_pair(&c, kv[i], err, sizeof err), 0);
     mpo_params_t p;
@@ -45,6 +46,8 @@ static mpo_t *s_learner(void) {
         assert_int_equal(mpo_update(m, &b, NULL), 0);
     return m;
 }
+
+static mpo_t *s_learner(void) { return s_learner_ln(0); }
 
 static void s_write_file(const char *path, const void *data, size_t n) {
     FILE *f = fopen(path, "wb");
@@ -166,7 +169,7 @@ static void test_export_refusals(void **state) {
  * learner.state its learner wrote; without recorded bounds it is refused with the reason */
 static void test_export_external(void **state) {
     (void)state;
-    mpo_t *m = s_learner();
+    mpo_t *m = s_learner_ln(1); /* with LayerNorm critics: export tells them from the parameter count */
     char err[512], cmd[512], path[128], out[128];
     snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, s_dir);
     snprintf(out, sizeof out, "%s/external.policy", s_dir);
