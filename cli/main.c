@@ -7,6 +7,7 @@
 #include "cli/bench.h"
 #include "common/config.h"
 #include "env/env.h"
+#include "env/presets.h"
 #include "common/log.h"
 #include "cli/plot.h"
 #include "actor/actor.h"
@@ -52,9 +53,15 @@ static const s_shortcut_t s_shortcuts[] = {
     {"--resume", "resume"}, {"--checkpoint-dir", "checkpoint_dir"}, {"--id", "actor_id"},
 };
 
-static int s_parse_config(config_t *cfg, int argc, char **argv, const char *cmd, int *sync_flag) {
+/* One pass: the defaults, the preset when there is one, then the file, the environment, the flags. */
+static int s_parse_pass(config_t *cfg, int argc, char **argv, const char *cmd, int *sync_flag,
+                        const env_preset_t *preset) {
     char err[512];
     config_defaults(cfg);
+    if (env_preset_apply(preset, cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "mpo %s: the preset of %s: %s\n", cmd, preset->env, err);
+        return -1;
+    }
     /* file first, then environment, then flags in order: find --config before anything else */
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--config")) {
@@ -116,6 +123,16 @@ static int s_parse_config(config_t *cfg, int argc, char **argv, const char *cmd,
     }
     log_set_level((log_level_t)log_level_parse(cfg->log_level));
     return 0;
+}
+
+/* The configuration a command runs with. An environment's preset (env/presets.h) is known only once
+ * the environment is, which any layer may set: so a first pass finds the environment, and a second
+ * puts its preset under everything the user set. */
+static int s_parse_config(config_t *cfg, int argc, char **argv, const char *cmd, int *sync_flag) {
+    if (s_parse_pass(cfg, argc, argv, cmd, sync_flag, NULL) != 0)
+        return -1;
+    const env_preset_t *preset = env_preset_find(cfg->env);
+    return preset ? s_parse_pass(cfg, argc, argv, cmd, sync_flag, preset) : 0;
 }
 
 static int s_wants_help(int argc, char **argv) {
@@ -220,7 +237,9 @@ static int s_cmd_play(int argc, char **argv) { return play_main(argc, argv); }
 static int s_cmd_config(int argc, char **argv) {
     if (s_wants_help(argc, argv)) {
         printf("usage: mpo config [options] | mpo config --markdown\n"
-               "Print the effective configuration as a config file (--markdown: the key table). The keys:\n");
+               "Print the effective configuration as a config file (--markdown: the key table). An\n"
+               "environment with a preset (`mpo config --env E` shows it in comments first) has its own\n"
+               "values for some keys, under the config file, MPO_* variables and flags. The keys:\n");
         config_print_help(stdout);
         printf("\n");
         s_config_options_help();
@@ -233,6 +252,12 @@ static int s_cmd_config(int argc, char **argv) {
     config_t cfg;
     if (s_parse_config(&cfg, argc, argv, "config", NULL) != 0)
         return 2;
+    const env_preset_t *preset = env_preset_find(cfg.env);
+    if (preset) { /* comments to a config file (inih skips lines that start with #) */
+        printf("# %s's preset, under the file, MPO_* and flags (%s):\n", preset->env, preset->why);
+        for (int i = 0; i < ENV_PRESET_MAX && preset->pairs[i]; i++)
+            printf("#   %s\n", preset->pairs[i]);
+    }
     config_write(&cfg, stdout);
     return 0;
 }

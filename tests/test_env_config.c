@@ -7,10 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/config.h"
 #include "env/env_config.h"
+#include "env/presets.h"
 
 static void s_cfg(config_t *c, const char *const *kv) {
     char err[256];
@@ -71,7 +73,35 @@ static void test_named_and_bench(void **state) {
     s_refused((const char *[]){"env=Nowhere-v0", NULL}, "unknown environment");
 }
 
+/* every preset names a registered environment, says where its evidence is, and sets only keys
+ * the configuration takes, each to a value other than the default */
+static void test_presets(void **state) {
+    (void)state;
+    for (const env_preset_t *p = env_presets(); p->env; p++) {
+        assert_non_null(env_find(p->env));
+        assert_non_null(p->why);
+        assert_non_null(p->pairs[0]);
+        config_t c, d;
+        char err[256] = "", v[CONFIG_STR_MAX], dv[CONFIG_STR_MAX];
+        config_defaults(&c), config_defaults(&d);
+        if (env_preset_apply(p, &c, err, sizeof err) != 0)
+            fail_msg("preset of %s: %s", p->env, err);
+        for (int i = 0; i < ENV_PRESET_MAX && p->pairs[i]; i++) {
+            char key[64];
+            snprintf(key, sizeof key, "%.*s", (int)strcspn(p->pairs[i], "="), p->pairs[i]);
+            const config_key_t *k = config_find(key);
+            assert_non_null(k);
+            config_get(&c, k, v, sizeof v);
+            config_get(&d, k, dv, sizeof dv);
+            assert_string_not_equal(v, dv);
+        }
+    }
+    assert_null(env_preset_find("Pendulum-v1"));
+    assert_null(env_preset_find(NULL));
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_external), cmocka_unit_test(test_named_and_bench)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_external), cmocka_unit_test(test_named_and_bench),
+                                       cmocka_unit_test(test_presets)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
