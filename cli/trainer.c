@@ -88,9 +88,12 @@ int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_retu
     vec_env_policy_t policy = {.net = mpo_actor_layout(mpo), .params = mpo_actor_params(mpo), .type = type,
                                .min_std = (float)cfg->min_std, .deterministic = false};
 
-    log_info("training %s (obs %d, act %d) seed %lld for %lld steps; policy %s, batch %d, N %lld, hidden %lldx%lld",
+    double updates_per_step = cfg->samples_per_insert > 0 ? cfg->samples_per_insert / (double)B : 1.0,
+           update_credit = 0;
+    log_info("training %s (obs %d, act %d) seed %lld for %lld steps; policy %s, batch %d, N %lld, hidden %lldx%lld, "
+             "%g updates per env step",
              spec->name, S, A, cfg->seed, cfg->total_timesteps, cfg->policy, B, cfg->n_action_samples,
-             cfg->layers, cfg->hidden);
+             cfg->layers, cfg->hidden, updates_per_step);
     double t0 = clock_now(), last_log = t0;
     int64_t updates_at_log = 0;
     mpo_metrics_t m;
@@ -108,8 +111,11 @@ int trainer_run_sync(const config_t *cfg, volatile int *stop, double *final_retu
         if (nstep_push(nstep, &st, &nt, NULL, NULL) > 0)
             replay_buffer_insert(rb, &nt);
         if (step + 1 >= cfg->learning_starts && replay_buffer_size(rb) > 0) {
-            replay_buffer_sample(rb, &sample_rng, &batch);
-            mpo_update(mpo, &batch, &m);
+            /* samples_per_insert / batch_size updates per env step, a fraction carried over */
+            for (update_credit += updates_per_step; update_credit >= 1.0; update_credit -= 1.0) {
+                replay_buffer_sample(rb, &sample_rng, &batch);
+                mpo_update(mpo, &batch, &m);
+            }
         }
         double now = clock_now();
         if (now - last_log >= cfg->log_interval || step + 1 == cfg->total_timesteps) {

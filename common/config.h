@@ -82,8 +82,9 @@
     X(weights_endpoint, STR, "tcp://127.0.0.1:5556", 0, 0, NULL,                                  \
       "learner's weights endpoint actors subscribe to (--learner)")                              \
     X(samples_per_insert, FLOAT, "-1", -1, 1e6, NULL,                                             \
-      "rate limiter: transitions sampled per transition inserted; -1: batch_size (one update "    \
-      "per env step, as --sync); 0: off")                                                         \
+      "transitions sampled per transition inserted, samples_per_insert / batch_size updates per "  \
+      "env step (the rate limiter's target; --sync does as many); -1: batch_size, one update per " \
+      "env step; 0: the rate limiter off (--sync: one update per env step)")                     \
     X(rate_limit_tolerance, INT, "256", 1, 1e9, NULL,                                             \
       "rate limiter: transitions the inserts may run ahead of or behind the target ratio")       \
     X(rate_limit_timeout, FLOAT, "60", 0.1, 86400, NULL,                                          \

@@ -39,5 +39,17 @@ if [ -z "$episodes" ] || [ "$episodes" -lt 20 ]; then
     echo "FAIL: Hopper-v4: expected dozens of terminated episodes in 1200 steps, the log says '$episodes'"; cat "$dir/h.out"; fail=1
 fi
 grep -qE '^Mean reward: -?[0-9]+\.[0-9]{2}$' "$dir/h.out" || { echo "FAIL: Hopper-v4: no 'Mean reward: X' line"; fail=1; }
-[ $fail = 0 ] && echo "train --sync: runs, reproducible for a seed, seed-dependent; Hopper-v4's terminations end episodes"
+# updates per env step = samples_per_insert / batch_size: 801 steps from learning_starts 400 to
+# 1200 make 801 updates by default, 1602 at twice the ratio and 400 at half (a fraction carries over)
+updates() { # samples_per_insert
+    "$MPO" train --sync --seed 7 --total-timesteps 1200 --log-level info --set learning_starts=400 --set hidden=16 \
+        --set batch_size=32 --set n_action_samples=3 --set eval_episodes=0 --set samples_per_insert="$1" 2>&1 |
+        sed -n 's/.*done: 1200 steps, \([0-9]*\) updates.*/\1/p'
+}
+for pair in -1:801 64:1602 16:400; do
+    got=$(updates "${pair%%:*}")
+    [ "$got" = "${pair#*:}" ] || { echo "FAIL: samples_per_insert ${pair%%:*}: $got updates, expected ${pair#*:}"; fail=1; }
+done
+[ $fail = 0 ] && echo "train --sync: runs, reproducible for a seed, seed-dependent; Hopper-v4's terminations end episodes;" \
+    "samples_per_insert sets the updates per env step"
 exit $fail
