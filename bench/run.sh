@@ -1,5 +1,5 @@
 #!/bin/sh
-# make bench [BENCH=update|learner|learning|env|replay|distributed|python|all]: run the benchmarks and print their figures.
+# make bench [BENCH=update|learner|learning|env|replay|distributed|python|actor-overhead|all]: run the benchmarks and print their figures.
 # The figures mean something only beside the CPU model and the sgemm rate printed with them;
 # docs/benchmarks.md records measured ones with the command that produced them.
 set -eu
@@ -162,6 +162,9 @@ env) "$MPO" bench env --env HalfCheetah-v4 --num-envs 1 && "$MPO" bench env --en
 replay) "$MPO" bench replay --senders 4 ;;
 distributed) bench_distributed ;;
 python) bench_python ;;
+actor-overhead)
+    py=$(python_for_actor) || { echo "actor overhead: skipped, no python3 with zmq, protobuf and numpy"; exit 0; }
+    MPO="$MPO" PY="$py" "$(dirname "$0")/actor_overhead.sh" ;;
 all) bench_update; bench_update_pytorch; bench_learning ;;
-*) echo "usage: bench/run.sh [update|learner|learning|env|replay|distributed|python|all]" >&2; exit 2 ;;
+*) echo "usage: bench/run.sh [update|learner|learning|env|replay|distributed|python|actor-overhead|all]" >&2; exit 2 ;;
 esac
