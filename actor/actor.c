@@ -528,6 +528,9 @@ int actor_run(const config_t *cfg, volatile int *stop) {
     log_info("actor %s: %d x %s (obs %d, act %d), batches of %lld, credit %lld; replay %s, weights %s", self->id,
              self->K, self->spec->name, self->S, self->A, cfg->actor_batch, cfg->actor_credit, cfg->replay_endpoint,
              cfg->weights_endpoint);
+    if (cfg->total_timesteps != atoll(config_find("total_timesteps")->def)) /* set, and not ours to keep */
+        log_info("total_timesteps %lld is the run's: mpo train stops its actors when the replay holds that many; "
+                 "this actor runs until SIGINT or SIGTERM", cfg->total_timesteps);
     double now = self->now = clock_now();
     self->started = self->last_resync = self->rate_t = now;
     self->stats_sent_t = now - ACTOR_STATS_INTERVAL; /* the first batch carries the figures */
