@@ -10,6 +10,7 @@
 #   3. Each actor for SECONDS (default 20): its transitions stored per second, from the replay's
 #      actor table before and after.
 set -u
+. "$(dirname "$0")/../tests/lib.sh" # free_ports
 MPO=${MPO:-build/mpo}
 secs=${BENCH_SECONDS:-20}
 out=${BENCH_OUT:-build/bench/actor-overhead}
@@ -18,10 +19,7 @@ mkdir -p "$out"
 pids=""
 cleanup() { for p in $pids; do kill -TERM "$p" 2>/dev/null; done; wait 2>/dev/null; }
 trap cleanup EXIT
-read -r rport wport <<<"$("$py" -c 'import socket
-ss = [socket.socket() for _ in range(2)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])')"
+read -r rport wport <<<"$(PY="$py" free_ports 2)"
 rep="tcp://127.0.0.1:$rport" wts="tcp://127.0.0.1:$wport"
 export PYTHONPATH=python:bench MPO_PB2_DIR="$(dirname "$MPO")/python"
 

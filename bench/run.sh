@@ -79,14 +79,7 @@ bench_distributed() {
     done
 }
 
-# The first interpreter that has the Python actor's packages (python3-zmq, python3-protobuf,
-# python3-numpy): PYTHON, else python3 on PATH, else Debian's /usr/bin/python3.
-python_for_actor() {
-    for p in ${PYTHON:-python3 /usr/bin/python3}; do
-        if "$p" -c 'import zmq, google.protobuf, numpy' 2>/dev/null; then echo "$p"; return 0; fi
-    done
-    return 1
-}
+. "$(dirname "$0")/../tests/lib.sh" # python_for_actor, free_ports
 
 # One seed of Pendulum-v1 trained by the C learner from the Python actor (python/mpo_actor, with
 # its Python Pendulum): mpo replay and mpo learner (--threads 1) on two free loopback ports, the
@@ -94,10 +87,7 @@ python_for_actor() {
 # the Python environment. Prints one line: the return and the wall time.
 python_seed() {
     seed=$1
-    set -- $("$py" -c 'import socket
-ss = [socket.socket() for _ in range(2)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])')
+    set -- $(PY="$py" free_ports 2)
     rep="tcp://127.0.0.1:$1" wts="tcp://127.0.0.1:$2"
     start=$(date +%s.%N)
     "$MPO" replay --bind "$rep" --seed "$seed" --log-level warn > "$out/py-$seed-replay.log" 2>&1 &

@@ -328,8 +328,11 @@ int curve_client_event(int curve_on, int event, uint32_t value, const char *serv
         return 2;
     }
     if (event & CURVE_CLIENT_EVENTS) {
-        snprintf(text, len, "the handshake with %s failed (0x%x)%s", server, (unsigned)value,
-                 curve_on ? "; ZeroMQ tries again (is its public key the one this process was given?)" : "");
+        /* a plain client's mismatch with a CURVE server shows as the mismatch only when the client
+         * reads the server's greeting before the server hangs up; otherwise it is this */
+        snprintf(text, len, "the handshake with %s failed (0x%x); ZeroMQ tries again (%s)", server, (unsigned)value,
+                 curve_on ? "is its public key the one this process was given?"
+                          : "if it requires CURVE: set curve_key_file, docs/security.md");
         return 1;
     }
     return 0;

@@ -21,3 +21,12 @@ python_for_actor() {
     done
     return 1
 }
+
+# N free TCP ports on loopback, space-separated (the kernel's choice; another process may take
+# one before it is bound, as with any such probe)
+free_ports() {
+    "${PY:-python3}" -c 'import socket, sys
+ss = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])' "$1"
+}

@@ -535,8 +535,18 @@ static void test_cluster(void **state) {
     pid_t misled = s_start("actor", "misled.log", misled_actor);
     assert_int_equal(s_wait(refused, 10), 1);
     assert_int_equal(s_log_count("refused.log", "refused this process's CURVE key"), 1); /* replay or learner */
-    assert_int_equal(s_wait(plain, 10), 1);
-    assert_int_equal(s_log_count("plain-actor.log", "requires CURVE: set curve_key_file"), 1);
+    /* ZeroMQ reports a plain client's mismatch with a CURVE server only when the client reads the
+     * server's greeting before the server hangs up (about half the attempts, and not every time
+     * after the first): either the actor stops with the mismatch, or it says what to check while
+     * ZeroMQ tries again */
+    int plain_rc = s_wait(plain, 10);
+    if (plain_rc == 1) {
+        assert_int_equal(s_log_count("plain-actor.log", "requires CURVE: set curve_key_file"), 1);
+    } else {
+        assert_int_equal(plain_rc, -1);
+        assert_true(s_log_count("plain-actor.log", "if it requires CURVE: set curve_key_file") >= 1);
+        assert_int_equal(s_stop(plain), 0);
+    }
     for (double t1 = clock_now(); !s_log_count("misled.log", "the handshake with the learner failed") &&
                                   clock_now() - t1 < 5;)
         usleep(50000);

@@ -15,7 +15,7 @@
 #      returns `mpo play` gets in the C one.
 # Everything it starts stops by itself (the actor after 50 s at most, each wait is bounded).
 set -u
-. "$(dirname "$0")/lib.sh" # python_for_actor
+. "$(dirname "$0")/lib.sh" # python_for_actor, free_ports
 MPO=${MPO_BIN:-build/mpo}
 py=$(python_for_actor) || { echo "skipped: no python3 with zmq, protobuf and numpy (make deps: install-deps.sh --test)"; exit 77; }
 export PYTHONPATH=python MPO_PB2_DIR="$(dirname "$MPO")/python"
@@ -24,10 +24,7 @@ dir=$(mktemp -d /tmp/mpo-test-python.XXXXXX)
 pids=""
 cleanup() { for p in $pids; do kill -9 "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$dir"; }
 trap cleanup EXIT
-read -r rport wport <<<"$("$py" -c 'import socket
-ss = [socket.socket() for _ in range(2)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])')"
+read -r rport wport <<<"$(PY="$py" free_ports 2)"
 rep="tcp://127.0.0.1:$rport" wts="tcp://127.0.0.1:$wport"
 fail=0
 t0=$SECONDS

@@ -114,8 +114,8 @@ def client_event(curve_on, event, value, server):
     if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL and value == MECHANISM_MISMATCH:
         return 2, ("%s does not use CURVE, and this process does (curve_key_file)" % server if curve_on
                    else "%s requires CURVE: set curve_key_file (docs/security.md)" % server)
-    if event & CLIENT_EVENTS:
-        return 1, ("the handshake with %s failed (0x%x)%s" % (
-            server, value, "; ZeroMQ tries again (is its public key the one this process was given?)"
-            if curve_on else ""))
+    if event & CLIENT_EVENTS:   # a plain client's mismatch too, when the server hangs up first
+        return 1, ("the handshake with %s failed (0x%x); ZeroMQ tries again (%s)" % (
+            server, value, "is its public key the one this process was given?" if curve_on
+            else "if it requires CURVE: set curve_key_file, docs/security.md"))
     return 0, None

@@ -509,6 +509,9 @@ class CurveKeysTest(unittest.TestCase):
         self.assertEqual(said, 2)
         self.assertIn("requires CURVE", line)
         self.assertEqual(curve.client_event(True, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 1, "X")[0], 1)
+        said, line = curve.client_event(False, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 32, "X")
+        self.assertEqual(said, 1)
+        self.assertIn("if it requires CURVE: set curve_key_file", line)
         self.assertEqual(curve.client_event(True, zmq.EVENT_CONNECTED, 0, "X"), (0, None))
 
 
