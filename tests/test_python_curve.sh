@@ -7,7 +7,8 @@
 #      failed handshake, says to set curve_key_file while it tries again;
 #   3. with a key pair neither server lists it is refused, says which key to list, and exits 1;
 #   4. a server key given without a key pair is a configuration error (exit 1, one line).
-# Everything it starts stops by itself (the actors after 30 s at most, each wait is bounded).
+# Everything it starts stops by itself (the actors after 30 s at most, each wait is bounded; a
+# refusal gets 20 s: a loaded 2-core CI machine starts Python slowly).
 set -u
 . "$(dirname "$0")/lib.sh" # python_for_actor, free_ports
 MPO=${MPO_BIN:-build/mpo}
@@ -65,11 +66,11 @@ done
 [ "${trans:-0}" -gt 0 ] || { echo "FAIL: the keyed replay stored no transition of the keyed Python actor"; fail=1; }
 [ "${version:-0}" -gt 0 ] || { echo "FAIL: the keyed Python actor never acted on the learner's weights"; fail=1; }
 
-# 2 and 3: refused for good, each with its line, within 10 s
+# 2 and 3: refused for good, each with its line, within 20 s
 refused() { # name, expected words, actor options...
     local name=$1 want=$2
     shift 2
-    timeout 10 "$py" -m mpo_actor --replay "$rep" --learner "$wts" --id "$name" --seconds 30 "$@" \
+    timeout 20 "$py" -m mpo_actor --replay "$rep" --learner "$wts" --id "$name" --seconds 30 "$@" \
         >"$dir/$name.log" 2>&1
     local rc=$?
     [ $rc = 1 ] || { echo "FAIL: the $name actor exited $rc, not 1"; fail=1; }
@@ -78,7 +79,7 @@ refused() { # name, expected words, actor options...
 # ZeroMQ reports a plain client's mismatch with a CURVE server only when the client reads the
 # server's greeting before the server hangs up: the actor either stops with it, or says what to
 # check while ZeroMQ tries again (tests/test_curve.c, the same for the C actor)
-timeout 10 "$py" -m mpo_actor --replay "$rep" --learner "$wts" --id plain --seconds 30 >"$dir/plain.log" 2>&1
+timeout 20 "$py" -m mpo_actor --replay "$rep" --learner "$wts" --id plain --seconds 30 >"$dir/plain.log" 2>&1
 rc=$?
 if [ $rc = 1 ]; then
     grep -q "requires CURVE: set curve_key_file" "$dir/plain.log" || { echo "FAIL: the plain actor exited 1 without saying why"; fail=1; }
