@@ -7,7 +7,7 @@
 #      failed handshake, says to set curve_key_file while it tries again;
 #   3. with a key pair neither server lists it is refused, says which key to list, and exits 1;
 #   4. a server key given without a key pair is a configuration error (exit 1, one line).
-# Everything it starts stops by itself (the actors after 30 s at most, each wait is bounded; a
+# Everything it starts stops by itself (the actors after 90 s at most, each wait is bounded; a
 # refusal gets 20 s: a loaded 2-core CI machine starts Python slowly).
 set -u
 . "$(dirname "$0")/lib.sh" # python_for_actor, free_ports
@@ -39,7 +39,7 @@ servers="$!"
     --set curve_authorized_keys="$dir/actor.pub" --set log_level=warn >"$dir/learner.log" 2>&1 &
 servers="$servers $!"
 pids="$servers"
-"$py" -m mpo_actor --replay "$rep" --learner "$wts" --id py-curve --seconds 30 \
+"$py" -m mpo_actor --replay "$rep" --learner "$wts" --id py-curve --seconds 90 \
     --curve-key-file "$dir/actor.key" --curve-replay-key "$dir/replay.pub" \
     --curve-weights-key "$(cut -d' ' -f1 "$dir/learner.pub")" >"$dir/actor.log" 2>&1 &
 actor=$!
