@@ -110,7 +110,7 @@ def main(argv=None):
                     action_high=args.action_high)
     try:
         keys = curve.from_options(args.curve_key_file, args.curve_replay_key, args.curve_weights_key)
-    except curve.KeyError_ as e:
+    except curve.CurveKeyError as e:
         logging.getLogger("mpo_actor").error("%s", e)
         return 1
     stopping = []
@@ -123,7 +123,7 @@ def main(argv=None):
             evaluation.run_evaluator(args.env, args.replay, args.learner, args.env_name, args.evaluator_every,
                                      args.eval_episodes or 10, args.seed, stop=lambda: bool(stopping),
                                      seconds=args.seconds, actor_id=args.id, curve=keys, **env_opts)
-        except (actor.Refused, curve.KeyError_) as e:
+        except (actor.Refused, curve.CurveKeyError) as e:
             logging.getLogger("mpo_actor").error("%s", e)
             return 1
         return 0
@@ -140,7 +140,7 @@ def main(argv=None):
                   seed=args.seed, actor_id=args.id, actor_batch=args.batch, actor_credit=args.credit,
                   ack_timeout=args.ack_timeout, n_step=args.n_step, gamma=args.gamma,
                   log_interval=args.log_interval, curve=keys, **env_opts)
-    except (actor.Refused, curve.KeyError_) as e:
+    except (actor.Refused, curve.CurveKeyError) as e:
         logging.getLogger("mpo_actor").error("%s", e)
         return 1
     return 0

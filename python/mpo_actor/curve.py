@@ -14,7 +14,7 @@ from zmq.utils import z85
 KEY_LEN = 40   # Z85 characters of a 32-byte key
 
 
-class KeyError_(ValueError):
+class CurveKeyError(ValueError):
     """A key file or key that cannot be used; the message names the file and the line."""
 
 
@@ -32,7 +32,7 @@ def _lines(path, what):
         with open(path, encoding="ascii", errors="replace") as f:
             return f.read().splitlines()
     except OSError as e:
-        raise KeyError_("%s: cannot read '%s': %s" % (what, path, e.strerror)) from None
+        raise CurveKeyError("%s: cannot read '%s': %s" % (what, path, e.strerror)) from None
 
 
 def read_key_pair(path):
@@ -48,11 +48,11 @@ def read_key_pair(path):
             else:
                 secret = words[1]
         else:
-            raise KeyError_("curve_key_file '%s' line %d: not `public KEY` or `secret KEY`" % (path, n))
+            raise CurveKeyError("curve_key_file '%s' line %d: not `public KEY` or `secret KEY`" % (path, n))
     if public is None or secret is None:
-        raise KeyError_("curve_key_file '%s' lacks its %s key" % (path, "public" if public is None else "secret"))
+        raise CurveKeyError("curve_key_file '%s' lacks its %s key" % (path, "public" if public is None else "secret"))
     if zmq.curve_public(secret.encode()) != public.encode():
-        raise KeyError_("curve_key_file '%s': the public key is not the secret key's" % path)
+        raise CurveKeyError("curve_key_file '%s': the public key is not the secret key's" % path)
     return public.encode(), secret.encode()
 
 
@@ -67,8 +67,8 @@ def read_server_key(value, what):
             continue
         if _is_key(words[0]):
             return words[0].encode()
-        raise KeyError_("%s '%s' line %d: not a key" % (what, value, n))
-    raise KeyError_("%s '%s' holds no key" % (what, value))
+        raise CurveKeyError("%s '%s' line %d: not a key" % (what, value, n))
+    raise CurveKeyError("%s '%s' holds no key" % (what, value))
 
 
 class Curve:
@@ -82,19 +82,19 @@ class Curve:
     def client(self, sock, server_key, what):
         """Make sock (not yet connected) a CURVE client of the server with that public key."""
         if server_key is None:
-            raise KeyError_("%s is needed with curve_key_file (the server's public key)" % what)
+            raise CurveKeyError("%s is needed with curve_key_file (the server's public key)" % what)
         sock.setsockopt(zmq.CURVE_SERVERKEY, server_key)
         sock.setsockopt(zmq.CURVE_PUBLICKEY, self.public)
         sock.setsockopt(zmq.CURVE_SECRETKEY, self.secret)
 
 
 def from_options(key_file=None, replay_key=None, weights_key=None):
-    """A Curve when key_file is given; None (plain ZeroMQ) when no key is; KeyError_ for server keys
+    """A Curve when key_file is given; None (plain ZeroMQ) when no key is; CurveKeyError for server keys
     without a key pair, as the C roles refuse them."""
     if key_file:
         return Curve(key_file, replay_key, weights_key)
     if replay_key or weights_key:
-        raise KeyError_("curve_replay_key and curve_weights_key need curve_key_file (this process's key pair)")
+        raise CurveKeyError("curve_replay_key and curve_weights_key need curve_key_file (this process's key pair)")
     return None
 
 

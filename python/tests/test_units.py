@@ -490,16 +490,16 @@ class CurveKeysTest(unittest.TestCase):
             ("public %s\nsecret %s\nnonsense\n" % (self.pub, self.sec), "line 3"),
         ]
         for text, why in cases:
-            with self.assertRaises(curve.KeyError_) as e:
+            with self.assertRaises(curve.CurveKeyError) as e:
                 curve.read_key_pair(self.write("bad.key", text))
             self.assertIn(why, str(e.exception))
-        with self.assertRaises(curve.KeyError_) as e:
+        with self.assertRaises(curve.CurveKeyError) as e:
             curve.read_server_key(self.write("bad.pub", "not-a-key x\n"), "curve_weights_key")
         self.assertIn("line 1: not a key", str(e.exception))
-        with self.assertRaises(curve.KeyError_) as e:
+        with self.assertRaises(curve.CurveKeyError) as e:
             curve.read_server_key(os.path.join(self.dir, "missing"), "curve_weights_key")
         self.assertIn("cannot read", str(e.exception))
-        with self.assertRaises(curve.KeyError_) as e:
+        with self.assertRaises(curve.CurveKeyError) as e:
             curve.from_options(None, self.pub, None)
         self.assertIn("need curve_key_file", str(e.exception))
 
