@@ -79,7 +79,7 @@ help:
 	@echo "make python     the Python actor's protocol module, $(BUILD)/python/mpo_pb2.py (docs/python.md)"
 	@echo "make fuzz       the libFuzzer targets for FUZZ_SECONDS=$(FUZZ_SECONDS) s each (clang; docs/testing.md)"
 	@echo "make fuzz-net   a live replay server and learner under 10^6 hostile messages each (docs/testing.md)"
-	@echo "make bench      benchmarks: BENCH=update|learner|learning|env|replay|distributed|python|all (docs/benchmarks.md)"
+	@echo "make bench      benchmarks: BENCH=update|learner|learning|env|replay|distributed|python|actor-overhead|all (docs/benchmarks.md)"
 	@echo "make install    install mpo under PREFIX=$(PREFIX)"
 	@echo "make test-deploy  the Docker images and a compose cluster end to end (docs/deploy.md; not in make test)"
 	@echo "make test-slurm   deploy/slurm/mpo.sbatch on a three-node Slurm cluster in namespaces (docs/deploy.md; make test runs it where it can)"
@@ -239,7 +239,7 @@ docs: $(MPO)
 	$(Q){ sed '/<!-- config:begin -->/q' README.md; ./$(MPO) config --markdown; \
 	      sed -n '/<!-- config:end -->/,$$p' README.md; } > README.md.tmp && mv README.md.tmp README.md
 
-# make bench [BENCH=update|learner|learning|env|replay|distributed|python|all]
+# make bench [BENCH=update|learner|learning|env|replay|distributed|python|actor-overhead|all]
 BENCH ?= all
 bench: $(MPO) $(if $(filter python,$(BENCH)),$(PY_PROTO))
 	MPO=$(MPO) ./bench/run.sh $(BENCH)
