@@ -5,7 +5,7 @@
 # step returns zeros, bench/trivial_env.py), acting on published weights (hidden 256 x 2: the
 # policy forward is part of what an actor costs) with K = 1 and 8 environments.
 #   1. A learner trains a few hundred updates and checkpoints, so that there are weights.
-#   2. A replay server that never serves samples (learning_starts = buffer_size, 5 M) and keeps no ratio
+#   2. A replay server that never serves samples (learning_starts = buffer_size, 30 M: more than the actors below store) and keeps no ratio
 #      (samples_per_insert 0), and that learner resumed: it publishes its weights and waits.
 #   3. Each actor for SECONDS (default 20): its transitions stored per second, from the replay's
 #      actor table before and after.
@@ -39,7 +39,7 @@ grep -q '^updates [1-9]' "$out/ckpt/learner.state" 2>/dev/null ||
     { echo "actor overhead: no trained checkpoint to publish (see $out/learner1.log, $out/actor1.log)"; exit 1; }
 
 # 2: a replay that only stores, the learner that only publishes
-"$MPO" replay --bind "$rep" --set learning_starts=5000000 --set samples_per_insert=0 --set buffer_size=5000000 \
+"$MPO" replay --bind "$rep" --set learning_starts=30000000 --set samples_per_insert=0 --set buffer_size=30000000 \
     --log-level warn >"$out/replay.log" 2>&1 &
 pids="$!"
 "$MPO" learner --replay "$rep" --weights-bind "$wts" --resume "$out/ckpt" --threads 1 --set weight_publish_interval=0.5 \
