@@ -82,7 +82,8 @@ refused() { # name, expected words, actor options...
 timeout 20 "$py" -m mpo_actor --replay "$rep" --learner "$wts" --id plain --seconds 30 >"$dir/plain.log" 2>&1
 rc=$?
 if [ $rc = 1 ]; then
-    grep -q "requires CURVE: set curve_key_file" "$dir/plain.log" || { echo "FAIL: the plain actor exited 1 without saying why"; fail=1; }
+    grep -q "requires CURVE: set curve_key_file (docs/security.md)" "$dir/plain.log" ||
+        { echo "FAIL: the plain actor exited 1 without saying why"; fail=1; }
 elif [ $rc = 124 ]; then
     grep -q "if it requires CURVE: set curve_key_file" "$dir/plain.log" || { echo "FAIL: the plain actor kept trying in silence"; tail -3 "$dir/plain.log"; fail=1; }
 else
