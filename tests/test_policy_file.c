@@ -49,6 +49,15 @@ static mpo_t *s_learner_ln(int layer_norm) {
 
 static mpo_t *s_learner(void) { return s_learner_ln(0); }
 
+/* m's checkpoint and a learner.state of run in s_dir, as a learner leaves them */
+static void s_save_run(mpo_t *m, const checkpoint_run_t *run) {
+    char err[512], path[128];
+    snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, s_dir);
+    assert_int_equal(checkpoint_save(m, path, err, sizeof err), 0);
+    checkpoint_counters_t c = {.updates = 5};
+    assert_int_equal(checkpoint_counters_save(s_dir, &c, run, err, sizeof err), 0);
+}
+
 static void s_write_file(const char *path, const void *data, size_t n) {
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
@@ -82,13 +91,9 @@ static void s_refused(const char *path, const void *data, size_t n, const char *
 static void test_export_and_play(void **state) {
     (void)state;
     mpo_t *m = s_learner();
-    char err[512], cmd[512], path[128], out[128];
-    snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, s_dir);
+    char err[512], cmd[512], out[128];
     snprintf(out, sizeof out, "%s/pendulum.policy", s_dir);
-    assert_int_equal(checkpoint_save(m, path, err, sizeof err), 0);
-    checkpoint_counters_t c = {.updates = 5};
-    checkpoint_run_t run = {.env = "Pendulum-v1", .min_std = 0.01};
-    assert_int_equal(checkpoint_counters_save(s_dir, &c, &run, err, sizeof err), 0);
+    s_save_run(m, &(checkpoint_run_t){.env = "Pendulum-v1", .min_std = 0.01});
     snprintf(cmd, sizeof cmd, "%s export %s -o %s >/dev/null", s_bin, s_dir, out);
     assert_int_equal(system(cmd), 0);
 
@@ -171,12 +176,9 @@ static void test_export_external(void **state) {
     (void)state;
     mpo_t *m = s_learner_ln(1); /* with LayerNorm critics: export tells them from the parameter count */
     char err[512], cmd[512], path[128], out[128];
-    snprintf(path, sizeof path, "%s/" CHECKPOINT_FILE, s_dir);
     snprintf(out, sizeof out, "%s/external.policy", s_dir);
-    assert_int_equal(checkpoint_save(m, path, err, sizeof err), 0);
-    checkpoint_counters_t c = {.updates = 5};
     checkpoint_run_t run = {.env = "external", .min_std = 0.02, .n_bounds = 1, .act_low = {-0.5f}, .act_high = {0.75f}};
-    assert_int_equal(checkpoint_counters_save(s_dir, &c, &run, err, sizeof err), 0);
+    s_save_run(m, &run);
     snprintf(cmd, sizeof cmd, "%s export %s -o %s >/dev/null", s_bin, s_dir, out);
     assert_int_equal(system(cmd), 0);
     policy_file_t p;
@@ -190,7 +192,7 @@ static void test_export_external(void **state) {
     policy_file_free(&p);
 
     run.n_bounds = 0; /* as a learner before the bounds were recorded wrote it */
-    assert_int_equal(checkpoint_counters_save(s_dir, &c, &run, err, sizeof err), 0);
+    s_save_run(m, &run);
     snprintf(cmd, sizeof cmd, "%s export %s -o %s.2 2>%s/err.txt", s_bin, s_dir, out, s_dir);
     assert_int_not_equal(system(cmd), 0);
     snprintf(path, sizeof path, "%s/err.txt", s_dir);
