@@ -21,7 +21,8 @@ override CFLAGS += $(OPT)
 # dynamic cost model to become SIMD.
 override CFLAGS += -fvect-cost-model=dynamic
 override CFLAGS += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP -I. -I$(BUILD)
-LDLIBS += -lmujoco -lm -lpthread
+# oneDNN has no pkg-config file in Debian; -lgomp for omp_set_num_threads (nn/gemm.c)
+LDLIBS += -ldnnl -lgomp -lmujoco -lm -lpthread
 ifneq ($(SANITIZE),)
 override CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SANITIZE)
@@ -79,7 +80,7 @@ help:
 	@echo "make python     the Python actor's protocol module, $(BUILD)/python/mpo_pb2.py (docs/python.md)"
 	@echo "make fuzz       the libFuzzer targets for FUZZ_SECONDS=$(FUZZ_SECONDS) s each (clang; docs/testing.md)"
 	@echo "make fuzz-net   a live replay server and learner under 10^6 hostile messages each (docs/testing.md)"
-	@echo "make bench      benchmarks: BENCH=update|learner|learning|env|replay|distributed|python|actor-overhead|all (docs/benchmarks.md)"
+	@echo "make bench      benchmarks: BENCH=update|learner|learning|env|replay|distributed|python|actor-overhead|bf16|all (docs/benchmarks.md)"
 	@echo "make install    install mpo under PREFIX=$(PREFIX)"
 	@echo "make test-deploy  the Docker images and a compose cluster end to end (docs/deploy.md; not in make test)"
 	@echo "make test-slurm   deploy/slurm/mpo.sbatch on a three-node Slurm cluster in namespaces (docs/deploy.md; make test runs it where it can)"
@@ -239,10 +240,15 @@ docs: $(MPO)
 	$(Q){ sed '/<!-- config:begin -->/q' README.md; ./$(MPO) config --markdown; \
 	      sed -n '/<!-- config:end -->/,$$p' README.md; } > README.md.tmp && mv README.md.tmp README.md
 
-# make bench [BENCH=update|learner|learning|env|replay|distributed|python|actor-overhead|all]
+# make bench [BENCH=update|learner|learning|env|replay|distributed|python|actor-overhead|bf16|all]
 BENCH ?= all
-bench: $(MPO) $(if $(filter python,$(BENCH)),$(PY_PROTO))
-	MPO=$(MPO) ./bench/run.sh $(BENCH)
+# what a bf16 critic would give (oneDNN's matmul on the critics' shapes): a benchmark, never linked into mpo
+BF16_BENCH := $(BUILD)/bench/bf16_critic
+$(BF16_BENCH): $(BUILD)/bench/bf16_critic.o
+	@$(if $(Q),echo "  LD $@")
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+bench: $(MPO) $(if $(filter python,$(BENCH)),$(PY_PROTO)) $(if $(filter bf16 all,$(BENCH)),$(BF16_BENCH))
+	MPO=$(MPO) BF16=$(BF16_BENCH) ./bench/run.sh $(BENCH)
 bench-update bench-learner bench-learning bench-env bench-replay bench-distributed: $(MPO)
 	MPO=$(MPO) ./bench/run.sh $(@:bench-%=%)
 bench-python: $(MPO) $(PY_PROTO)

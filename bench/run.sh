@@ -1,5 +1,5 @@
 #!/bin/sh
-# make bench [BENCH=update|learner|learning|env|replay|distributed|python|actor-overhead|all]: run the benchmarks and print their figures.
+# make bench [BENCH=update|learner|learning|env|replay|distributed|python|actor-overhead|bf16|all]: run the benchmarks and print their figures.
 # The figures mean something only beside the CPU model and the sgemm rate printed with them;
 # docs/benchmarks.md records measured ones with the command that produced them.
 set -eu
@@ -16,9 +16,14 @@ bench_update() {
     for t in 1 2; do
         "$MPO" bench update --obs 17 --act 6 --threads "$t" --seconds "$seconds"
     done
-    # every instruction set of the element-wise kernels this CPU has, at HalfCheetah sizes
+    # the other sgemm library (nn/gemm.h) on the same update
+    "$MPO" bench update --obs 17 --act 6 --gemm openblas --seconds "$seconds"
+    # every instruction set of the element-wise kernels this CPU has, at HalfCheetah sizes; oneDNN is
+    # limited to the same width by --isa, OpenBLAS (read at load) by OPENBLAS_CORETYPE, so the
+    # sgemm reference is that width's too
     for isa in avx2 sse2; do
-        "$MPO" bench update --obs 17 --act 6 --isa "$isa" --seconds "$seconds" 2>/dev/null ||
+        core=Haswell; [ "$isa" = sse2 ] && core=Prescott
+        OPENBLAS_CORETYPE=$core "$MPO" bench update --obs 17 --act 6 --isa "$isa" --seconds "$seconds" 2>/dev/null ||
             echo "update --isa $isa: not on this CPU"
     done
 }
@@ -142,6 +147,17 @@ bench_python() {
     done
 }
 
+# the two critics' products of one update in OpenBLAS fp32, oneDNN fp32 and oneDNN bf16 (AMX where
+# the CPU has it), one thread (bench/bf16_critic.c); with AMX, once more without it
+bench_bf16() {
+    BF16=${BF16:-$(dirname "$MPO")/bench/bf16_critic}
+    OMP_NUM_THREADS=1 "$BF16"
+    if grep -q -w amx_bf16 /proc/cpuinfo; then
+        echo "# the same without AMX (avx512_bf16 only)"
+        OMP_NUM_THREADS=1 ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 "$BF16"
+    fi
+}
+
 case "$what" in
 update) bench_update; bench_update_pytorch ;;
 learner) bench_learner ;;
@@ -155,6 +171,7 @@ python) bench_python ;;
 actor-overhead)
     py=$(python_for_actor) || { echo "actor overhead: skipped, no python3 with zmq, protobuf and numpy"; exit 0; }
     MPO="$MPO" PY="$py" "$(dirname "$0")/actor_overhead.sh" ;;
-all) bench_update; bench_update_pytorch; bench_learning ;;
-*) echo "usage: bench/run.sh [update|learner|learning|env|replay|distributed|python|actor-overhead|all]" >&2; exit 2 ;;
+bf16) bench_bf16 ;;
+all) bench_update; bench_update_pytorch; bench_bf16; bench_learning ;;
+*) echo "usage: bench/run.sh [update|learner|learning|env|replay|distributed|python|actor-overhead|bf16|all]" >&2; exit 2 ;;
 esac

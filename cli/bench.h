@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "common/config.h"
+#include "nn/gemm.h"
 
 /* argv[0] is the benchmark's name */
 int bench_update_main(int argc, char **argv);
@@ -33,8 +34,8 @@ void bench_cpu_model(char *out, size_t outlen);
 /* the CPU's vector extensions that matter here, "avx2 fma avx512f avx512_bf16 amx_tile" (those
  * present), from /proc/cpuinfo */
 void bench_cpu_flags(char *out, size_t outlen);
-/* single-thread-or-current-threads sgemm rate in GFLOP/s, measured for about `seconds` */
-double bench_sgemm_gflops(double seconds);
+/* one library's sgemm rate (1024^3, on the calling thread) in GFLOP/s, measured for about `seconds` */
+double bench_sgemm_gflops(gemm_backend_t backend, double seconds);
 
 /* Heap allocations (malloc, calloc, realloc) made on the threads that called
  * bench_alloc_count_this_thread, since the program started; `zmq` of them from inside libzmq

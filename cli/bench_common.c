@@ -1,4 +1,3 @@
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,19 +53,19 @@ void bench_cpu_flags(char *out, size_t outlen) {
         snprintf(out, outlen, "no AVX2");
 }
 
-double bench_sgemm_gflops(double seconds) {
-    /* the reference rate: a square product large enough for OpenBLAS's best kernel */
+double bench_sgemm_gflops(gemm_backend_t backend, double seconds) {
+    /* the reference rate: a square product large enough for the library's best kernel */
     const int n = 1024;
     float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
     for (int i = 0; i < n * n; i++) {
         a[i] = (float)(i % 7) * 0.01f;
         b[i] = (float)(i % 5) * 0.01f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n); /* warm */
+    gemm_sgemm_with(backend, 0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n); /* warm */
     double t0 = clock_now(), t;
     long reps = 0;
     do {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        gemm_sgemm_with(backend, 0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
         reps++;
         t = clock_now() - t0;
     } while (t < seconds);

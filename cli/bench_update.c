@@ -1,6 +1,5 @@
 /* mpo bench update: learner updates per second on synthetic data, beside the sgemm rate measured
  * in the same run, so the figure means something on any CPU. */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +17,15 @@
 static void s_usage(FILE *out) {
     fprintf(out,
             "usage: mpo bench update [--obs N] [--act N] [--batch N] [--samples N] [--hidden N]\n"
-            "                        [--threads N] [--seconds S] [--isa sse2|avx2|avx512] [--json]\n"
+            "                        [--threads N] [--seconds S] [--isa sse2|avx2|avx512]\n"
+            "                        [--gemm onednn|openblas] [--set KEY=VALUE ...] [--json]\n"
             "Times MPO updates on random data (defaults: HalfCheetah sizes 17/6, batch 256, N 20,\n"
-            "hidden 256, 1 thread, 10 s) and the sgemm rate in the same run, in alternating slices so\n"
-            "that a change of clock speed moves both. --isa runs the element-wise kernels of a narrower\n"
-            "instruction set than the CPU's widest (also MPO_ISA=...).\n");
+            "hidden 256, 1 thread, 10 s) and, in the same run, the single-thread sgemm rate (1024^3) of\n"
+            "both libraries, in alternating slices so that a change of clock speed moves all of them;\n"
+            "the ratio is to the faster library's rate. --isa runs the element-wise kernels (and\n"
+            "oneDNN's) of a narrower instruction set than the CPU's widest (also MPO_ISA=...); --gemm\n"
+            "picks the library of the update's products (also MPO_GEMM=...; default onednn). --set\n"
+            "sets any other key of the update (critic_layer_norm=1, policy=gaussian; `mpo config --help`).\n");
 }
 
 struct bench_updater_s {
@@ -103,6 +106,8 @@ void bench_updater_destroy(bench_updater_t **self_p) {
 int bench_update_main(int argc, char **argv) {
     int obs = 17, act = 6, batch = 256, samples = 20, hidden = 256, threads = 1, json = 0;
     double seconds = 10;
+    config_t cfg;
+    config_defaults(&cfg);
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
@@ -118,6 +123,21 @@ int bench_update_main(int argc, char **argv) {
                         isa < 0 ? "expected sse2, avx2 or avx512" : err);
                 return 2;
             }
+            /* oneDNN's products at the same width (its narrowest is SSE4.1) */
+            gemm_limit_isa(isa == SIMD_SSE2 ? 16 : isa == SIMD_AVX2 ? 32 : 64);
+        } else if (!strcmp(o, "--set") && i + 1 < argc) {
+            char err[256];
+            if (config_set_pair(&cfg, argv[++i], err, sizeof err) != 0) {
+                fprintf(stderr, "mpo bench update: --set %s: %s\n", argv[i], err);
+                return 2;
+            }
+        } else if (!strcmp(o, "--gemm") && i + 1 < argc) {
+            int b = gemm_backend_parse(argv[++i]);
+            if (b < 0) {
+                fprintf(stderr, "mpo bench update: --gemm %s: expected onednn or openblas\n", argv[i]);
+                return 2;
+            }
+            gemm_set_backend((gemm_backend_t)b);
         } else if (i + 1 < argc && (!strcmp(o, "--obs") || !strcmp(o, "--act") || !strcmp(o, "--batch") ||
                                     !strcmp(o, "--samples") || !strcmp(o, "--hidden") || !strcmp(o, "--threads") ||
                                     !strcmp(o, "--seconds"))) {
@@ -142,8 +162,6 @@ int bench_update_main(int argc, char **argv) {
         fprintf(stderr, "mpo bench update: --obs at most %d, --act at most %d\n", ENV_MAX_OBS, ENV_MAX_ACT);
         return 2;
     }
-    config_t cfg;
-    config_defaults(&cfg);
     cfg.batch_size = batch;
     cfg.n_action_samples = samples;
     cfg.hidden = hidden;
@@ -154,18 +172,22 @@ int bench_update_main(int argc, char **argv) {
         fprintf(stderr, "mpo bench update: %s\n", err);
         return 1;
     }
-    /* BENCH_SLICES rounds of (sgemm, updates): the ratio compares rates taken side by side */
-    double sgemm = 0, t = 0;
+    /* BENCH_SLICES rounds of (sgemm of each library, updates): the ratio compares rates taken side
+     * by side, against the faster library so that changing library cannot flatter the ratio */
+    double ref[GEMM_BACKEND_COUNT] = {0}, t = 0;
     long n = 0;
     for (int slice = 0; slice < BENCH_SLICES; slice++) {
-        sgemm += bench_sgemm_gflops(seconds / BENCH_SLICES / 4) / BENCH_SLICES;
+        for (int b = 0; b < GEMM_BACKEND_COUNT; b++)
+            ref[b] += bench_sgemm_gflops((gemm_backend_t)b, seconds / BENCH_SLICES / 8) / BENCH_SLICES;
         long k = 0;
         double ups = bench_updater_run(u, seconds / BENCH_SLICES, &k);
         n += k;
         t += (double)k / ups;
     }
     double ups = n / t, gflop = bench_updater_gflop(u);
+    double sgemm = ref[GEMM_ONEDNN] > ref[GEMM_OPENBLAS] ? ref[GEMM_ONEDNN] : ref[GEMM_OPENBLAS];
     double ratio = gflop * ups / sgemm;
+    const char *gemm = gemm_backend_name(gemm_backend());
     char cpu[128], flags[128];
     bench_cpu_model(cpu, sizeof cpu);
     bench_cpu_flags(flags, sizeof flags);
@@ -173,14 +195,17 @@ int bench_update_main(int argc, char **argv) {
     if (json)
         printf("{\"bench\":\"update\",\"obs\":%d,\"act\":%d,\"batch\":%d,\"samples\":%d,\"hidden\":%d,"
                "\"threads\":%d,\"updates\":%ld,\"seconds\":%.3f,\"updates_per_s\":%.3f,\"gflop_per_update\":%.4f,"
-               "\"gflop_per_s\":%.2f,\"sgemm_gflop_per_s\":%.2f,\"ratio_to_sgemm\":%.3f,\"isa\":\"%s\","
+               "\"gflop_per_s\":%.2f,\"sgemm_gflop_per_s\":%.2f,\"sgemm_openblas_gflop_per_s\":%.2f,"
+               "\"sgemm_onednn_gflop_per_s\":%.2f,\"ratio_to_sgemm\":%.3f,\"isa\":\"%s\",\"gemm\":\"%s\","
                "\"cpu\":\"%s\",\"cpu_flags\":\"%s\"}\n",
-               obs, act, batch, samples, hidden, threads, n, t, ups, gflop, gflop * ups, sgemm, ratio, isa, cpu,
-               flags);
+               obs, act, batch, samples, hidden, threads, n, t, ups, gflop, gflop * ups, sgemm, ref[GEMM_OPENBLAS],
+               ref[GEMM_ONEDNN], ratio, isa, gemm, cpu, flags);
     else
         printf("update obs %d act %d batch %d N %d hidden %d threads %d: %.2f updates/s, %.3f GFLOP/update, "
-               "%.1f GFLOP/s = %.2f x sgemm (%.1f GFLOP/s), kernels %s, on %s (%s)\n",
-               obs, act, batch, samples, hidden, threads, ups, gflop, gflop * ups, ratio, sgemm, isa, cpu, flags);
+               "%.1f GFLOP/s = %.2f x sgemm (%.1f GFLOP/s; openblas %.1f, onednn %.1f), kernels %s, gemm %s, "
+               "on %s (%s)\n",
+               obs, act, batch, samples, hidden, threads, ups, gflop, gflop * ups, ratio, sgemm, ref[GEMM_OPENBLAS],
+               ref[GEMM_ONEDNN], isa, gemm, cpu, flags);
     bench_updater_destroy(&u);
     return 0;
 }

@@ -8,7 +8,7 @@
 # and by deploy/Dockerfile. Exits non-zero with one line when packages are missing and it cannot
 # install them (not root, no apt-get).
 set -eu
-PKGS="build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libopenblas-dev \
+PKGS="build-essential pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libopenblas-dev libdnnl-dev \
 libmujoco-dev libcmocka-dev libinih-dev libmicrohttpd-dev gnuplot-nox"
 PYTHON_PKGS="python3 python3-zmq python3-protobuf python3-numpy protobuf-compiler"
 FUZZ_PKGS="clang libclang-rt-dev"

@@ -1,8 +1,8 @@
 #include "nn/mlp.h"
 
+#include "nn/gemm.h"
 #include "nn/simd.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +64,43 @@ void mlp_init_params(const mlp_t *self, float *params, rng_t *rng) {
     }
 }
 
+/* Row sums in MLP_LN_LANES interleaved partial sums, added up in one fixed order at the end: one
+ * running sum is a chain of dependent adds that no compiler may vectorise without reordering it,
+ * and LayerNorm's two or three sums per row of 5120 E-step rows made a LayerNorm critic's update
+ * four times as slow. The order is the same at every build width, so the bits are too. */
+#define MLP_LN_LANES 8
+
+static float s_lanes_total(const float *lane) {
+    float t = 0.0f;
+    for (int k = 0; k < MLP_LN_LANES; k++)
+        t += lane[k];
+    return t;
+}
+
+/* sum of x (h) */
+static float s_row_sum(const float *x, int h) {
+    float lane[MLP_LN_LANES] = {0};
+    int j = 0;
+    for (; j + MLP_LN_LANES <= h; j += MLP_LN_LANES)
+        for (int k = 0; k < MLP_LN_LANES; k++)
+            lane[k] += x[j + k];
+    for (; j < h; j++)
+        lane[j % MLP_LN_LANES] += x[j];
+    return s_lanes_total(lane);
+}
+
+/* sum of (x - m)^2 over x (h) */
+static float s_row_sq_dev(const float *x, float m, int h) {
+    float lane[MLP_LN_LANES] = {0};
+    int j = 0;
+    for (; j + MLP_LN_LANES <= h; j += MLP_LN_LANES)
+        for (int k = 0; k < MLP_LN_LANES; k++)
+            lane[k] += (x[j + k] - m) * (x[j + k] - m);
+    for (; j < h; j++)
+        lane[j % MLP_LN_LANES] += (x[j] - m) * (x[j] - m);
+    return s_lanes_total(lane);
+}
+
 /* y (n, h) <- ReLU(LayerNorm(z)) row by row, in place (y == z allowed); xhat (n, h) and rstd (n)
  * keep what the backward needs, or are NULL when nothing will go back through it */
 static void s_layer_norm_relu(float *y, const float *z, const float *g, const float *beta, int n, int h,
@@ -71,21 +108,23 @@ static void s_layer_norm_relu(float *y, const float *z, const float *g, const fl
     for (int i = 0; i < n; i++) {
         const float *zi = z + (size_t)i * h;
         float *yi = y + (size_t)i * h;
-        float mean = 0, var = 0;
-        for (int j = 0; j < h; j++)
-            mean += zi[j];
-        mean /= (float)h;
-        for (int j = 0; j < h; j++)
-            var += (zi[j] - mean) * (zi[j] - mean);
-        float r = 1.0f / sqrtf(var / (float)h + MLP_LN_EPS);
+        float mean = s_row_sum(zi, h) / (float)h;
+        float r = 1.0f / sqrtf(s_row_sq_dev(zi, mean, h) / (float)h + MLP_LN_EPS);
         if (rstd)
             rstd[i] = r;
-        for (int j = 0; j < h; j++) {
-            float x = (zi[j] - mean) * r;
-            if (xhat)
-                xhat[(size_t)i * h + j] = x;
-            float v = g[j] * x + beta[j];
-            yi[j] = v > 0.0f ? v : 0.0f;
+        if (xhat) { /* two loops, so that neither carries a branch */
+            float *xi = xhat + (size_t)i * h;
+            for (int j = 0; j < h; j++)
+                xi[j] = (zi[j] - mean) * r;
+            for (int j = 0; j < h; j++) {
+                float v = g[j] * xi[j] + beta[j];
+                yi[j] = v > 0.0f ? v : 0.0f;
+            }
+        } else {
+            for (int j = 0; j < h; j++) {
+                float v = g[j] * ((zi[j] - mean) * r) + beta[j];
+                yi[j] = v > 0.0f ? v : 0.0f;
+            }
         }
     }
 }
@@ -97,17 +136,25 @@ static void s_layer_norm_backward(float *d, const float *xhat, const float *rstd
     for (int i = 0; i < n; i++) {
         float *di = d + (size_t)i * h;
         const float *xi = xhat + (size_t)i * h;
-        float mean_dx = 0, mean_dx_x = 0;
+        float lane_dx[MLP_LN_LANES] = {0}, lane_dx_x[MLP_LN_LANES] = {0};
         for (int j = 0; j < h; j++) {
             dg[j] += di[j] * xi[j];
             dbeta[j] += di[j];
-            float dx = di[j] * g[j];
-            mean_dx += dx;
-            mean_dx_x += dx * xi[j];
         }
-        mean_dx /= (float)h;
-        mean_dx_x /= (float)h;
-        for (int j = 0; j < h; j++)
+        int j = 0;
+        for (; j + MLP_LN_LANES <= h; j += MLP_LN_LANES)
+            for (int k = 0; k < MLP_LN_LANES; k++) {
+                float dx = di[j + k] * g[j + k];
+                lane_dx[k] += dx;
+                lane_dx_x[k] += dx * xi[j + k];
+            }
+        for (; j < h; j++) {
+            float dx = di[j] * g[j];
+            lane_dx[j % MLP_LN_LANES] += dx;
+            lane_dx_x[j % MLP_LN_LANES] += dx * xi[j];
+        }
+        float mean_dx = s_lanes_total(lane_dx) / (float)h, mean_dx_x = s_lanes_total(lane_dx_x) / (float)h;
+        for (j = 0; j < h; j++)
             di[j] = rstd[i] * (di[j] * g[j] - mean_dx - xi[j] * mean_dx_x);
     }
 }
@@ -123,7 +170,7 @@ double mlp_forward_flops(const mlp_t *self, int B) {
  * bias and the ReLU are one pass over out right after the product, while it is still in cache. */
 static void s_linear_forward(float *out, const float *inp, const float *w, int ldw, const float *b,
                              int B, int C, int OC, int relu) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, OC, C, 1.0f, inp, C, w, ldw, 0.0f, out, OC);
+    gemm_sgemm(0, 1, B, OC, C, 1.0f, inp, C, w, ldw, 0.0f, out, OC);
     simd_kernels()->bias_act(out, b, B, OC, relu);
 }
 
@@ -198,13 +245,13 @@ void mlp_backward(const mlp_t *self, float *dinp, float *dparams, float *dout, c
         const float *w = params + self->w_off[l];
         float *dw = dparams + self->w_off[l], *db = dparams + self->b_off[l];
         /* dW (oc, c) += d^T (oc, B) · in (B, c) */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, oc, c, B, 1.0f, d, oc, in, c, 1.0f, dw, c);
+        gemm_sgemm(1, 0, oc, c, B, 1.0f, d, oc, in, c, 1.0f, dw, c);
         simd_kernels()->bias_grad(db, d, B, oc);
         if (l == 0 && !dinp)
             break;
         /* din (B, c) = d (B, oc) · W (oc, c) */
         float *din = l == 0 ? dinp : buf[l & 1];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, c, oc, 1.0f, d, oc, w, c, 0.0f, din, c);
+        gemm_sgemm(0, 0, B, c, oc, 1.0f, d, oc, w, c, 0.0f, din, c);
         if (l > 0) /* through the ReLU of layer l-1: its output is `in` */
             simd_kernels()->relu_mask(din, in, (size_t)B * c);
         if (l > 0 && self->layer_norm) /* and through its LayerNorm */
