@@ -9,8 +9,9 @@
 set -u
 MPO=${MPO_BIN:-build/mpo}
 dir=$(mktemp -d /tmp/mpo-test-identity.XXXXXX)
-base=$((30000 + ($$ + 7000) % 20000))
-ep="tcp://127.0.0.1:$base"
+. "$(dirname "$0")/lib.sh" # free_ports
+set -- $(free_ports 2) # ports the kernel says are free (test_replay_restart.sh says why)
+ep="tcp://127.0.0.1:$1" lep="tcp://127.0.0.1:$2"
 pids=""
 cleanup() { for p in $pids; do kill -9 "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$dir"; }
 trap cleanup EXIT
@@ -19,7 +20,7 @@ stat_json() { "$MPO" stat "$ep" --json --timeout 3 2>/dev/null; }
 field() { printf '%s' "$1" | grep -o "\"$2\":[0-9]*" | head -n 1 | cut -d: -f2; }
 # ack_timeout 1: an id is free after 2 s of silence; samples_per_insert 0: inserts are not throttled
 actor() {
-    "$MPO" actor --replay "$ep" --learner "tcp://127.0.0.1:$((base + 1))" --id fixed-id \
+    "$MPO" actor --replay "$ep" --learner "$lep" --id fixed-id \
         --set ack_timeout=1 --set log_level=info --set log_interval=1 >"$dir/actor$1.log" 2>&1 &
 }
 

@@ -15,10 +15,10 @@ cleanup() {
 trap cleanup EXIT
 fail=0
 
-. "$(dirname "$0")/lib.sh" # http_get
+. "$(dirname "$0")/lib.sh" # http_get, free_ports
 
-base=$((20000 + ($$ * 7) % 20000))
-zport=$base wport=$((base + 1)) mport=$((base + 2))
+set -- $(free_ports 3) # ports the kernel says are free (test_replay_restart.sh says why)
+zport=$1 wport=$2 mport=$3
 small="--set hidden=32 --set batch_size=32 --set n_action_samples=5 --set log_level=warn"
 "$MPO" replay --bind "tcp://127.0.0.1:$zport" --set buffer_size=5000 --set learning_starts=200 \
     --set log_level=warn >"$tmp/replay.log" 2>&1 &

@@ -36,10 +36,10 @@ else
     echo "sample exposition: promtool check metrics clean ($(grep -vc '^#' "$tmp/sample.prom") samples)"
 fi
 
-. "$(dirname "$0")/lib.sh" # http_get
+. "$(dirname "$0")/lib.sh" # http_get, free_ports
 
-base=$((20000 + $$ % 20000))
-zport=$base mport=$((base + 1))
+set -- $(free_ports 3) # ports the kernel says are free (test_replay_restart.sh says why)
+zport=$1 mport=$2 lport=$3
 "$MPO" replay --bind "tcp://127.0.0.1:$zport" --set metrics_port=$mport --set log_level=warn \
     --set buffer_size=1000 >"$tmp/replay.log" 2>&1 &
 pid=$!
@@ -55,7 +55,7 @@ if [ $up = 0 ]; then
 else
     # some traffic, then quiet: an actor with random actions inserts for two seconds and stops, and
     # once the rates have fallen to zero /metrics and `mpo stat --json` must tell the same figures
-    timeout -s INT 2 "$MPO" actor --replay "tcp://127.0.0.1:$zport" --learner "tcp://127.0.0.1:$((base + 2))" \
+    timeout -s INT 2 "$MPO" actor --replay "tcp://127.0.0.1:$zport" --learner "tcp://127.0.0.1:$lport" \
         --id metrics-actor --set log_level=warn --set actor_batch=16 >"$tmp/actor.log" 2>&1
     sleep 2.5
     http_get $mport /metrics >"$tmp/live.prom" || { echo "FAIL: mpo replay's /metrics did not answer 200"; fail=1; }

@@ -10,8 +10,9 @@
 set -u
 MPO=${MPO_BIN:-build/mpo}
 dir=$(mktemp -d /tmp/mpo-test-persist.XXXXXX)
-base=$((30000 + $$ % 20000))
-ep="tcp://127.0.0.1:$base"
+. "$(dirname "$0")/lib.sh" # free_ports
+set -- $(free_ports 2) # ports the kernel says are free (test_replay_restart.sh says why)
+ep="tcp://127.0.0.1:$1" lep="tcp://127.0.0.1:$2"
 snap="$dir/snap/replay.snap"
 pids=""
 cleanup() { for p in $pids; do kill -9 "$p" 2>/dev/null; done; rm -rf "$dir"; }
@@ -30,7 +31,7 @@ replay() {
 }
 # actor ID SECONDS: an actor inserting for that long, then stopped with SIGTERM
 actor() {
-    "$MPO" actor --replay "$ep" --learner "tcp://127.0.0.1:$((base + 1))" --id "$1" --set log_level=warn \
+    "$MPO" actor --replay "$ep" --learner "$lep" --id "$1" --set log_level=warn \
         >"$dir/$1.log" 2>&1 &
     apid=$!
     pids="$pids $apid"

@@ -6,8 +6,11 @@
 set -u
 MPO=${MPO_BIN:-build/mpo}
 dir=$(mktemp -d /tmp/mpo-test-restart.XXXXXX)
-base=$((30000 + $$ % 20000))
-ep="tcp://127.0.0.1:$base"
+. "$(dirname "$0")/lib.sh" # free_ports
+# ports the kernel says are free: a port picked from the pid could be some connection's ephemeral
+# port at that moment, and then the first server could not bind
+set -- $(free_ports 2)
+ep="tcp://127.0.0.1:$1" lep="tcp://127.0.0.1:$2"
 pids=""
 cleanup() { for p in $pids; do kill -9 "$p" 2>/dev/null; done; rm -rf "$dir"; }
 trap cleanup EXIT
@@ -19,7 +22,7 @@ replay a
 ra=$!
 pids="$ra"
 sleep 0.5
-"$MPO" actor --replay "$ep" --learner "tcp://127.0.0.1:$((base + 1))" --id restart-actor \
+"$MPO" actor --replay "$ep" --learner "$lep" --id restart-actor \
     --set ack_timeout=30 --set log_level=info --set log_interval=1 >"$dir/actor.log" 2>&1 &
 actor=$!
 pids="$pids $actor"

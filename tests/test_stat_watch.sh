@@ -5,8 +5,9 @@
 set -u
 MPO=${MPO_BIN:-build/mpo}
 dir=$(mktemp -d /tmp/mpo-test-watch.XXXXXX)
-base=$((30000 + ($$ + 13000) % 20000))
-ep="tcp://127.0.0.1:$base"
+. "$(dirname "$0")/lib.sh" # free_ports
+set -- $(free_ports 2) # ports the kernel says are free (test_replay_restart.sh says why)
+ep="tcp://127.0.0.1:$1" lep="tcp://127.0.0.1:$2"
 pids=""
 cleanup() { for p in $pids; do kill -9 "$p" 2>/dev/null; done; rm -rf "$dir"; }
 trap cleanup EXIT
@@ -14,7 +15,7 @@ fail=0
 "$MPO" replay --bind "$ep" --set log_level=warn >"$dir/replay.log" 2>&1 &
 pids="$!"
 sleep 0.3
-"$MPO" actor --replay "$ep" --learner "tcp://127.0.0.1:$((base + 1))" --id watched --set log_level=error \
+"$MPO" actor --replay "$ep" --learner "$lep" --id watched --set log_level=error \
     >"$dir/actor.log" 2>&1 &
 pids="$pids $!"
 sleep 1.5
