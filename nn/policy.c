@@ -1,5 +1,7 @@
 #include "nn/policy.h"
 
+#include "common/fastmath.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -41,12 +43,15 @@ void policy_sample(float *u, float *a, const float *mu, const float *sigma, cons
     for (int b = 0; b < B; b++)
         for (int r = 0; r < R; r++) {
             size_t row = ((size_t)b * R + r) * A;
-            for (int k = 0; k < A; k++) {
-                float x = mu[b * A + k] + sigma[b * A + k] * eps[row + k];
-                u[row + k] = x;
-                a[row + k] = type == POLICY_SQUASHED ? tanhf(x) : x;
-            }
+            for (int k = 0; k < A; k++)
+                u[row + k] = mu[b * A + k] + sigma[b * A + k] * eps[row + k];
         }
+    size_t n = (size_t)B * R * A;
+    if (type == POLICY_SQUASHED) /* one flat loop, so that it vectorises (common/fastmath.h) */
+        for (size_t i = 0; i < n; i++)
+            a[i] = fm_tanh(u[i]);
+    else
+        memcpy(a, u, n * sizeof *a);
 }
 
 void policy_to_env(float *env_action, const float *a, const float *low, const float *high, int A) {
