@@ -47,6 +47,18 @@ static inline void fm_sincos2pi(float x, float *s, float *c) {
     *c = ((k + 1) & 2) ? -c0 : c0;
 }
 
+/* c ? a : b by bit masks: GCC 12 keeps a float compare's ?: between two computed values as a branch,
+ * which stops the loop's vectorisation */
+static inline float fm_select(int c, float a, float b) {
+    uint32_t ia, ib, m = -(uint32_t)c, r; /* c is 0 or 1 */
+    memcpy(&ia, &a, sizeof ia);
+    memcpy(&ib, &b, sizeof ib);
+    r = (ia & m) | (ib & ~m);
+    float f;
+    memcpy(&f, &r, sizeof f);
+    return f;
+}
+
 /* e^y for y in [-87, 0] */
 static inline float fm_exp(float y) {
     float kf = (float)(int)(y * 1.44269504088896340736f - 0.5f); /* round(y / ln 2) for y <= 0 */
@@ -59,15 +71,15 @@ static inline float fm_exp(float y) {
     return p * scale;
 }
 
-/* tanh x for any finite x */
+/* tanh x for any x (NaN gives NaN) */
 static inline float fm_tanh(float x) {
     float a = fabsf(x);
-    a = a < 9.0f ? a : 9.0f; /* tanh 9 rounds to 1 in float */
+    a = fm_select(!(a >= 9.0f), a, 9.0f); /* tanh 9 rounds to 1 in float; a NaN stays NaN */
     float y = -2.0f * a;
     /* expm1(y): its series near 0, where exp(y) - 1 would cancel; exp(y) - 1 below -0.7 */
     float series = y * (1.0f + y * (1.0f / 2 + y * (1.0f / 6 + y * (1.0f / 24 + y * (1.0f / 120 + y * (1.0f / 720 +
                    y * (1.0f / 5040 + y * (1.0f / 40320 + y * (1.0f / 362880 + y * (1.0f / 3628800))))))))));
-    float em = y > -0.7f ? series : fm_exp(y) - 1.0f;
+    float em = fm_select(y > -0.7f, series, fm_exp(y) - 1.0f);
     return copysignf(-em / (2.0f + em), x);
 }
 

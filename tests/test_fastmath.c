@@ -75,7 +75,8 @@ static void test_tanh(void **state) {
     assert_true(worst < 4e-7);
     assert_true(fm_tanh(0.0f) == 0.0f);
     assert_true(fm_tanh(1e-30f) == 1e-30f);
-    assert_true(fm_tanh(50.0f) == 1.0f && fm_tanh(-1e30f) == -1.0f);
+    assert_true(fm_tanh(50.0f) == 1.0f && fm_tanh(-1e30f) == -1.0f && fm_tanh(-INFINITY) == -1.0f);
+    assert_true(isnan(fm_tanh(NAN))); /* a NaN from upstream must not become an action */
 }
 
 int main(void) {
