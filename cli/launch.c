@@ -352,6 +352,11 @@ int launch_train(const config_t *cfg_in, volatile int *stop, const char *exe, do
             log_error("unknown environment '%s' (`mpo envs` lists them)", cfg->env);
         return -1;
     }
+    if (cfg->evaluator) { /* passed to every actor, it would make them all evaluators: nothing would train */
+        log_error("evaluator=1 is an actor's key (mpo actor --evaluate); mpo train starts its own evaluator "
+                  "when eval_every is set: use --set eval_every=N (learner updates between evaluations)");
+        return -1;
+    }
     int rport = s_free_port(-1), wport = s_free_port(rport);
     if (rport < 0 || wport < 0) {
         log_error("no free loopback port: %s", strerror(errno));

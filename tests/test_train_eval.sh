@@ -22,5 +22,11 @@ rows=$(awk -F, 'NR > 1' "$dir/run/eval.csv" 2>/dev/null | wc -l)
 # env steps grow down the file, and every row is 2 finite episodes
 awk -F, 'NR > 1 { if ($1 < last || $5 != 2 || $3 !~ /^-?[0-9]/) bad = 1; last = $1 } END { exit bad }' \
     "$dir/run/eval.csv" || { echo "FAIL: eval.csv rows out of order or malformed"; cat "$dir/run/eval.csv"; fail=1; }
-[ $fail = 0 ] && echo "mpo train with an evaluator: $rows evaluations in eval.csv"
+# evaluator=1 is an actor's key: passed to every actor of mpo train it made them all evaluators and
+# the run waited forever at 0 steps; it is refused at once, in one line that names eval_every
+rc=0
+timeout 20 "$MPO" train --total-timesteps 100 --set evaluator=1 >"$dir/refused" 2>&1 || rc=$?
+[ $rc = 1 ] && [ "$(wc -l <"$dir/refused")" = 1 ] && grep -q "eval_every" "$dir/refused" ||
+    { echo "FAIL: mpo train --set evaluator=1: status $rc, said: $(cat "$dir/refused")"; fail=1; }
+[ $fail = 0 ] && echo "mpo train with an evaluator: $rows evaluations in eval.csv; evaluator=1 refused"
 exit $fail
