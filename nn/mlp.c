@@ -64,99 +64,15 @@ void mlp_init_params(const mlp_t *self, float *params, rng_t *rng) {
     }
 }
 
-/* Row sums in MLP_LN_LANES interleaved partial sums, added up in one fixed order at the end: one
- * running sum is a chain of dependent adds that no compiler may vectorise without reordering it,
- * and LayerNorm's two or three sums per row of 5120 E-step rows made a LayerNorm critic's update
- * four times as slow. The order is the same at every build width, so the bits are too. */
-#define MLP_LN_LANES 8
-
-static float s_lanes_total(const float *lane) {
-    float t = 0.0f;
-    for (int k = 0; k < MLP_LN_LANES; k++)
-        t += lane[k];
-    return t;
-}
-
-/* sum of x (h) */
-static float s_row_sum(const float *x, int h) {
-    float lane[MLP_LN_LANES] = {0};
-    int j = 0;
-    for (; j + MLP_LN_LANES <= h; j += MLP_LN_LANES)
-        for (int k = 0; k < MLP_LN_LANES; k++)
-            lane[k] += x[j + k];
-    for (; j < h; j++)
-        lane[j % MLP_LN_LANES] += x[j];
-    return s_lanes_total(lane);
-}
-
-/* sum of (x - m)^2 over x (h) */
-static float s_row_sq_dev(const float *x, float m, int h) {
-    float lane[MLP_LN_LANES] = {0};
-    int j = 0;
-    for (; j + MLP_LN_LANES <= h; j += MLP_LN_LANES)
-        for (int k = 0; k < MLP_LN_LANES; k++)
-            lane[k] += (x[j + k] - m) * (x[j + k] - m);
-    for (; j < h; j++)
-        lane[j % MLP_LN_LANES] += (x[j] - m) * (x[j] - m);
-    return s_lanes_total(lane);
-}
-
-/* y (n, h) <- ReLU(LayerNorm(z)) row by row, in place (y == z allowed); xhat (n, h) and rstd (n)
- * keep what the backward needs, or are NULL when nothing will go back through it */
+/* LayerNorm and its ReLU, and its backward: nn/simd.h's kernels (per instruction set) */
 static void s_layer_norm_relu(float *y, const float *z, const float *g, const float *beta, int n, int h,
                               float *xhat, float *rstd) {
-    for (int i = 0; i < n; i++) {
-        const float *zi = z + (size_t)i * h;
-        float *yi = y + (size_t)i * h;
-        float mean = s_row_sum(zi, h) / (float)h;
-        float r = 1.0f / sqrtf(s_row_sq_dev(zi, mean, h) / (float)h + MLP_LN_EPS);
-        if (rstd)
-            rstd[i] = r;
-        if (xhat) { /* two loops, so that neither carries a branch */
-            float *xi = xhat + (size_t)i * h;
-            for (int j = 0; j < h; j++)
-                xi[j] = (zi[j] - mean) * r;
-            for (int j = 0; j < h; j++) {
-                float v = g[j] * xi[j] + beta[j];
-                yi[j] = v > 0.0f ? v : 0.0f;
-            }
-        } else {
-            for (int j = 0; j < h; j++) {
-                float v = g[j] * ((zi[j] - mean) * r) + beta[j];
-                yi[j] = v > 0.0f ? v : 0.0f;
-            }
-        }
-    }
+    simd_kernels()->layer_norm_relu(y, z, g, beta, n, h, MLP_LN_EPS, xhat, rstd);
 }
 
-/* the gradient d (n, h) of LayerNorm's output, in place, into the gradient of its input; dg and
- * dbeta (h) accumulate */
 static void s_layer_norm_backward(float *d, const float *xhat, const float *rstd, const float *g, float *dg,
                                   float *dbeta, int n, int h) {
-    for (int i = 0; i < n; i++) {
-        float *di = d + (size_t)i * h;
-        const float *xi = xhat + (size_t)i * h;
-        float lane_dx[MLP_LN_LANES] = {0}, lane_dx_x[MLP_LN_LANES] = {0};
-        for (int j = 0; j < h; j++) {
-            dg[j] += di[j] * xi[j];
-            dbeta[j] += di[j];
-        }
-        int j = 0;
-        for (; j + MLP_LN_LANES <= h; j += MLP_LN_LANES)
-            for (int k = 0; k < MLP_LN_LANES; k++) {
-                float dx = di[j + k] * g[j + k];
-                lane_dx[k] += dx;
-                lane_dx_x[k] += dx * xi[j + k];
-            }
-        for (; j < h; j++) {
-            float dx = di[j] * g[j];
-            lane_dx[j % MLP_LN_LANES] += dx;
-            lane_dx_x[j % MLP_LN_LANES] += dx * xi[j];
-        }
-        float mean_dx = s_lanes_total(lane_dx) / (float)h, mean_dx_x = s_lanes_total(lane_dx_x) / (float)h;
-        for (j = 0; j < h; j++)
-            di[j] = rstd[i] * (di[j] * g[j] - mean_dx - xi[j] * mean_dx_x);
-    }
+    simd_kernels()->layer_norm_backward(d, xhat, rstd, g, dg, dbeta, n, h);
 }
 
 double mlp_forward_flops(const mlp_t *self, int B) {

@@ -33,6 +33,14 @@ typedef struct {
      * target when it is not NULL (nn/optim.h, adam_polyak_step) */
     void (*adam_polyak)(float *p, float *m, float *v, const float *g, float g_scale, float *target, float tau,
                         size_t n, float b1, float b2, float step, float bc2_sqrt, float eps);
+    /* y (n, h) <- ReLU(g * LayerNorm(z) + beta) row by row (y == z allowed), LayerNorm's variance
+     * plus eps under the root; xhat (n, h) and rstd (n) keep what the backward needs, or are NULL */
+    void (*layer_norm_relu)(float *y, const float *z, const float *g, const float *beta, int n, int h, float eps,
+                            float *xhat, float *rstd);
+    /* the gradient d (n, h) of LayerNorm's output (before g, beta) into its input's, in place; dg and
+     * dbeta (h) accumulate */
+    void (*layer_norm_backward)(float *d, const float *xhat, const float *rstd, const float *g, float *dg,
+                                float *dbeta, int n, int h);
 } simd_kernels_t;
 
 /* the kernels in use (chosen on first call) */

@@ -22,6 +22,7 @@ static void s_fill(float *x, size_t n, rng_t *rng) {
 /* run every kernel with the given instruction set on copies of the same inputs */
 typedef struct {
     float *split, *bias, *bgrad, *mask, *p, *m, *v, *t;
+    float *ln_y, *ln_xhat, *ln_rstd, *ln_d, *ln_dg, *ln_inplace;
     double ss;
 } s_out_t;
 
@@ -61,6 +62,23 @@ static void s_run(simd_isa_t isa, int h, s_out_t *o) {
     o->t = calloc(S_N, sizeof(float));
     for (int step = 0; step < 3; step++)
         k->adam_polyak(o->p, o->m, o->v, g, 0.5f, o->t, 0.01f, S_N, 0.9f, 0.999f, 1e-3f, 0.1f, 1e-8f);
+    /* LayerNorm + ReLU with what the backward keeps, then its backward (dg and dbeta side by side);
+     * and in place without them, as the E-step calls it */
+    size_t nh = (size_t)S_ROWS * h;
+    float *z = malloc(sizeof(float) * nh), *lg = malloc(sizeof(float) * 2 * h);
+    s_fill(z, nh, &rng);
+    s_fill(lg, 2 * (size_t)h, &rng);
+    o->ln_y = malloc(sizeof(float) * nh);
+    o->ln_xhat = malloc(sizeof(float) * nh);
+    o->ln_rstd = malloc(sizeof(float) * S_ROWS);
+    k->layer_norm_relu(o->ln_y, z, lg, lg + h, S_ROWS, h, 1e-5f, o->ln_xhat, o->ln_rstd);
+    o->ln_d = malloc(sizeof(float) * nh);
+    s_fill(o->ln_d, nh, &rng);
+    o->ln_dg = calloc(2 * (size_t)h, sizeof(float));
+    k->layer_norm_backward(o->ln_d, o->ln_xhat, o->ln_rstd, lg, o->ln_dg, o->ln_dg + h, S_ROWS, h);
+    o->ln_inplace = z;
+    k->layer_norm_relu(z, z, lg, lg + h, S_ROWS, h, 1e-5f, NULL, NULL);
+    free(lg);
     free(sp);
     free(wa);
     free(act);
@@ -77,6 +95,12 @@ static void s_free(s_out_t *o) {
     free(o->m);
     free(o->v);
     free(o->t);
+    free(o->ln_y);
+    free(o->ln_xhat);
+    free(o->ln_rstd);
+    free(o->ln_d);
+    free(o->ln_dg);
+    free(o->ln_inplace);
 }
 
 static void test_every_isa_same_bits(void **state) {
@@ -102,6 +126,12 @@ static void test_every_isa_same_bits(void **state) {
             assert_memory_equal(o.mask, ref.mask, n * sizeof(float));
             assert_memory_equal(o.p, ref.p, S_N * sizeof(float));
             assert_memory_equal(o.t, ref.t, S_N * sizeof(float));
+            assert_memory_equal(o.ln_y, ref.ln_y, n * sizeof(float));
+            assert_memory_equal(o.ln_xhat, ref.ln_xhat, n * sizeof(float));
+            assert_memory_equal(o.ln_rstd, ref.ln_rstd, S_ROWS * sizeof(float));
+            assert_memory_equal(o.ln_d, ref.ln_d, n * sizeof(float));
+            assert_memory_equal(o.ln_dg, ref.ln_dg, 2 * (size_t)h * sizeof(float));
+            assert_memory_equal(o.ln_inplace, ref.ln_y, n * sizeof(float)); /* in place: the same */
             /* a sum in another order: equal to rounding */
             assert_true(o.ss > 0 && (o.ss - ref.ss) / ref.ss < 1e-12 && (ref.ss - o.ss) / ref.ss < 1e-12);
             s_free(&o);
