@@ -15,9 +15,10 @@
  *
  *   build/bench/bf16_critic [--obs 17] [--act 6] [--batch 256] [--samples 20] [--hidden 256]
  *                           [--seconds 0.3]      (seconds per product and kind)
- * Build: make build/bench/bf16_critic; make bench BENCH=bf16 runs it (OMP_NUM_THREADS=1).
+ * Build: make build/bench/bf16_critic; make bench BENCH=bf16 runs it.
  * ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 keeps oneDNN off AMX, to see what AMX adds. */
 #include <cblas.h>
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -150,6 +151,7 @@ int main(int argc, char **argv) {
         i++;
     }
     openblas_set_num_threads(1);
+    omp_set_num_threads(1); /* Debian's oneDNN runs on OpenMP: one thread, as mpo calls it */
     int in = S + A, C = 256, chunks = (B * N + C - 1) / C; /* MLP_SPLIT_CHUNK rows at a time */
     /* nn/mlp.c's products for one critic, each counted twice (two critics): forward
      * out = in . W^T (W stored out x in), backward dW = d^T . in and din = d . W. The target
